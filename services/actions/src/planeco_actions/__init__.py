@@ -1,0 +1,1 @@
+"""planeco actions service: COP actions and roadmaps, debate, support measures, aids, follow-up."""

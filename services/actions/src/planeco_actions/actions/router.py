@@ -1,0 +1,120 @@
+"""COP actions of the roadmaps."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from planeco_shared.concurrency import check_if_match, etag
+from planeco_shared.database import SessionDep
+from planeco_shared.identity import Authenticated, Principal, RequireRole, Role, require_authenticated
+from planeco_shared.pagination import Page, PageDep
+from planeco_shared.problems import problem_responses
+
+from planeco_actions.actions import service
+from planeco_actions.actions.models import ActionStatus
+from planeco_actions.actions.schemas import ActionCreate, ActionRead, ActionSort, ActionUpdate, HistoryEntry
+
+router = APIRouter(
+    prefix="/actions",
+    tags=["actions"],
+    dependencies=[Depends(require_authenticated)],
+    responses=problem_responses(401, 403),
+)
+
+Manager = Annotated[Principal, Depends(RequireRole(Role.coordinator))]
+
+
+@router.post(
+    "",
+    response_model=ActionRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Record a COP action",
+    responses=problem_responses(422),
+)
+async def create_action(
+    data: ActionCreate, session: SessionDep, principal: Manager, response: Response
+) -> ActionRead:
+    action = await service.create_action(session, data=data, principal=principal)
+    response.headers["Location"] = f"/api/v1/actions/{action.id}"
+    response.headers["ETag"] = etag(action.id, action.version)
+    return ActionRead.model_validate(action)
+
+
+@router.get("", response_model=Page[ActionRead], summary="List COP actions")
+async def list_actions(
+    session: SessionDep,
+    _principal: Authenticated,
+    page: PageDep,
+    region: Annotated[str | None, Query(pattern=r"^\d{2}$", description="Only this région's actions")] = None,
+    lever_id: Annotated[str | None, Query(max_length=80, description="Only actions for this lever")] = None,
+    status: Annotated[ActionStatus | None, Query(description="Only actions in this status")] = None,
+    sort: Annotated[ActionSort, Query(description="Sort key")] = ActionSort.created_at,
+    descending: Annotated[bool, Query(description="Sort in descending order")] = False,
+) -> Page[ActionRead]:
+    rows, total = await service.list_actions(
+        session,
+        region=region,
+        lever_id=lever_id,
+        status=status,
+        sort=sort,
+        descending=descending,
+        params=page,
+    )
+    return Page(
+        items=[ActionRead.model_validate(a) for a in rows],
+        total=total,
+        page=page.page,
+        page_size=page.page_size,
+    )
+
+
+@router.get(
+    "/{action_id}", response_model=ActionRead, summary="One COP action", responses=problem_responses(404)
+)
+async def get_action(
+    action_id: uuid.UUID, session: SessionDep, _principal: Authenticated, response: Response
+) -> ActionRead:
+    action = await service.get_action(session, action_id)
+    response.headers["ETag"] = etag(action.id, action.version)
+    return ActionRead.model_validate(action)
+
+
+@router.patch(
+    "/{action_id}",
+    response_model=ActionRead,
+    summary="Change a COP action (If-Match required)",
+    responses=problem_responses(404, 412, 422, 428),
+)
+async def update_action(
+    action_id: uuid.UUID,
+    data: ActionUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: Manager,
+    response: Response,
+) -> ActionRead:
+    action = await service.get_action(session, action_id)
+    check_if_match(request, etag(action.id, action.version))
+    action = await service.update_action(session, action, data=data, principal=principal)
+    response.headers["ETag"] = etag(action.id, action.version)
+    return ActionRead.model_validate(action)
+
+
+@router.get(
+    "/{action_id}/history",
+    response_model=Page[HistoryEntry],
+    summary="Who changed this action, when, old → new",
+    responses=problem_responses(404),
+)
+async def action_history(
+    action_id: uuid.UUID, session: SessionDep, _principal: Authenticated, page: PageDep
+) -> Page[HistoryEntry]:
+    rows, total = await service.action_history(session, action_id, params=page)
+    return Page(
+        items=[HistoryEntry.model_validate(e) for e in rows],
+        total=total,
+        page=page.page,
+        page_size=page.page_size,
+    )

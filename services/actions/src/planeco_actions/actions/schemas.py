@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from planeco_actions.actions.models import ActionStatus
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
+Carrier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Year = Annotated[int, Field(ge=2019, le=2050)]
+Cost = Annotated[Decimal, Field(ge=0, le=Decimal("99999999999999.99"), decimal_places=2)]
+Impact = Annotated[Decimal, Field(ge=Decimal("-999999"), le=Decimal("999999"), decimal_places=4)]
+
+
+class ActionSort(StrEnum):
+    created_at = "created_at"
+    title_ = "title"  # a member named `title` would shadow str.title
+    start_year = "start_year"
+    estimated_cost_eur = "estimated_cost_eur"
+
+
+def _check_calendar(start: int | None, end: int | None) -> None:
+    if start is not None and end is not None and end < start:
+        raise ValueError("end_year must not be before start_year")
+
+
+class ActionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    description: str = Field(default="", max_length=20_000)
+    region: Annotated[str, StringConstraints(pattern=r"^\d{2}$")] = Field(
+        description="INSEE code of the région"
+    )
+    lever_id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,80}$")] | None = None
+    carriers: list[Carrier] = Field(default_factory=list, max_length=50, description="Named carrying actors")
+    start_year: Year | None = None
+    end_year: Year | None = None
+    estimated_cost_eur: Cost | None = None
+    expected_impact_ktco2e: Impact | None = None
+    status: ActionStatus = ActionStatus.proposed
+
+    @model_validator(mode="after")
+    def _calendar(self) -> Self:
+        _check_calendar(self.start_year, self.end_year)
+        return self
+
+
+class ActionUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    description: str | None = Field(default=None, max_length=20_000)
+    lever_id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,80}$")] | None = None
+    carriers: list[Carrier] | None = Field(default=None, max_length=50)
+    start_year: Year | None = None
+    end_year: Year | None = None
+    estimated_cost_eur: Cost | None = None
+    expected_impact_ktco2e: Impact | None = None
+    status: ActionStatus | None = None
+
+
+class ActionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    title: str
+    description: str
+    region: str = Field(validation_alias="region_code")
+    lever_id: str | None
+    carriers: list[str]
+    start_year: int | None
+    end_year: int | None
+    estimated_cost_eur: Decimal | None
+    expected_impact_ktco2e: Decimal | None
+    status: ActionStatus
+    created_by: str
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class HistoryEntry(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    occurred_at: dt.datetime
+    actor: str
+    actor_role: str
+    action: str
+    changes: dict[str, Any]
+    request_id: str | None

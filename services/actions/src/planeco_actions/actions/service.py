@@ -1,0 +1,104 @@
+"""COP actions: a région's coordinators (and national admins) record and follow them."""
+
+from __future__ import annotations
+
+import uuid
+
+from planeco_shared import audit
+from planeco_shared.identity import Principal, ensure_region_scope
+from planeco_shared.pagination import PageParams, paginate
+from planeco_shared.problems import FieldError, NotFound, UnprocessableEntity
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from planeco_actions.actions.models import Action, ActionStatus
+from planeco_actions.actions.repository import ActionRepository
+from planeco_actions.actions.schemas import ActionCreate, ActionSort, ActionUpdate
+from planeco_actions.db import AuditEntry
+
+ENTITY = "action"
+CREATE_FIELDS = [
+    "title",
+    "region_code",
+    "lever_id",
+    "carriers",
+    "start_year",
+    "end_year",
+    "estimated_cost_eur",
+    "expected_impact_ktco2e",
+    "status",
+]
+
+
+async def create_action(session: AsyncSession, *, data: ActionCreate, principal: Principal) -> Action:
+    ensure_region_scope(principal, data.region)
+    values = data.model_dump(exclude={"region"})
+    action = await ActionRepository(session).add(
+        Action(**values, region_code=data.region, created_by=principal.subject)
+    )
+    audit.record(
+        session,
+        AuditEntry,
+        principal=principal,
+        action="create",
+        entity_type=ENTITY,
+        entity_id=str(action.id),
+        changes=audit.snapshot(action, CREATE_FIELDS),
+    )
+    return action
+
+
+async def get_action(session: AsyncSession, action_id: uuid.UUID) -> Action:
+    action = await ActionRepository(session).get(action_id)
+    if action is None:
+        raise NotFound(f"No action {action_id}")
+    return action
+
+
+async def list_actions(
+    session: AsyncSession,
+    *,
+    region: str | None,
+    lever_id: str | None,
+    status: ActionStatus | None,
+    sort: ActionSort,
+    descending: bool,
+    params: PageParams,
+) -> tuple[list[Action], int]:
+    statement = ActionRepository(session).list_statement(
+        region=region, lever_id=lever_id, status=status, sort=sort, descending=descending
+    )
+    return await paginate(session, statement, params)
+
+
+async def update_action(
+    session: AsyncSession, action: Action, *, data: ActionUpdate, principal: Principal
+) -> Action:
+    ensure_region_scope(principal, action.region_code)
+    changes = data.model_dump(exclude_unset=True)
+    start = changes.get("start_year", action.start_year)
+    end = changes.get("end_year", action.end_year)
+    if start is not None and end is not None and end < start:
+        raise UnprocessableEntity(
+            "end_year must not be before start_year",
+            errors=[
+                FieldError(loc=["body", "end_year"], msg="must not be before start_year", type="value_error")
+            ],
+        )
+    audit.apply_update(
+        session,
+        AuditEntry,
+        action,
+        changes,
+        principal=principal,
+        entity_type=ENTITY,
+        entity_id=str(action.id),
+    )
+    await session.flush()
+    return action
+
+
+async def action_history(
+    session: AsyncSession, action_id: uuid.UUID, *, params: PageParams
+) -> tuple[list[AuditEntry], int]:
+    await get_action(session, action_id)
+    return await paginate(session, ActionRepository(session).history_statement(action_id), params)

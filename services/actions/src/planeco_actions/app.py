@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from fastapi import FastAPI
+from planeco_shared.app_factory import create_service_app
+
+from planeco_actions.actions.router import router as actions_router
+from planeco_actions.settings import ActionsSettings
+
+
+def create_app(settings: ActionsSettings | None = None) -> FastAPI:
+    return create_service_app(
+        name="actions",
+        title="planeco actions",
+        description=(
+            "COP actions and roadmaps, debate, support measures, aids (Aides-territoires), follow-up."
+        ),
+        settings=settings or ActionsSettings(),
+        routers=[actions_router],
+    )

@@ -1,0 +1,17 @@
+"""`planeco actions …`"""
+
+from __future__ import annotations
+
+import typer
+from planeco_shared.cli import add_common_commands
+from planeco_shared.migrations import service_root_of
+
+from planeco_actions.settings import ActionsSettings
+
+app = typer.Typer(help="Actions service: COP actions, roadmaps, aids.", no_args_is_help=True)
+add_common_commands(
+    app,
+    service_root=service_root_of(__file__),
+    settings_factory=ActionsSettings,
+    app_path="planeco_actions.app:create_app",
+)

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from planeco_shared.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
+
+
+class ActionsSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="PLANECO_ACTIONS_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./.data/actions.db"

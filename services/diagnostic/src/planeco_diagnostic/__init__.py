@@ -1,0 +1,1 @@
+"""planeco diagnostic service: questionnaire templates, campaigns, invitations, responses, syntheses."""

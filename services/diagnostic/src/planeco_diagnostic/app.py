@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from fastapi import FastAPI
+from planeco_shared.app_factory import create_service_app
+
+from planeco_diagnostic.questionnaires.router import router as questionnaires_router
+from planeco_diagnostic.settings import DiagnosticSettings
+
+
+def create_app(settings: DiagnosticSettings | None = None) -> FastAPI:
+    return create_service_app(
+        name="diagnostic",
+        title="planeco diagnostic",
+        description="Questionnaire templates, campaigns, invitations, responses, response rates, syntheses.",
+        settings=settings or DiagnosticSettings(),
+        routers=[questionnaires_router],
+    )

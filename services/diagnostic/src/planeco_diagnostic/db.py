@@ -1,0 +1,19 @@
+"""The diagnostic service's ORM base (its own metadata, its own tables) and audit table."""
+
+from __future__ import annotations
+
+from planeco_shared.models import AuditEntryMixin, new_metadata
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+class AuditEntry(AuditEntryMixin, Base):
+    __tablename__ = "audit_log"
+
+
+def load_all_models() -> None:
+    """Import every module's models so that Base.metadata is complete (Alembic autogenerate/check)."""
+    from planeco_diagnostic.questionnaires import models as _questionnaires  # noqa: F401

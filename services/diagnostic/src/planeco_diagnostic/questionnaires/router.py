@@ -1,0 +1,100 @@
+"""Questionnaire templates of the diagnostic."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from planeco_shared.concurrency import check_if_match, etag
+from planeco_shared.database import SessionDep
+from planeco_shared.identity import Authenticated, Principal, RequireRole, Role, require_authenticated
+from planeco_shared.pagination import Page, PageDep
+from planeco_shared.problems import problem_responses
+
+from planeco_diagnostic.questionnaires import service
+from planeco_diagnostic.questionnaires.models import QuestionnaireStatus
+from planeco_diagnostic.questionnaires.schemas import (
+    QuestionnaireCreate,
+    QuestionnaireRead,
+    QuestionnaireUpdate,
+)
+
+router = APIRouter(
+    prefix="/questionnaires",
+    tags=["questionnaires"],
+    dependencies=[Depends(require_authenticated)],
+    responses=problem_responses(401, 403),
+)
+
+Manager = Annotated[Principal, Depends(RequireRole(Role.coordinator))]
+
+
+@router.post(
+    "",
+    response_model=QuestionnaireRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a questionnaire template",
+    responses=problem_responses(422),
+)
+async def create_questionnaire(
+    data: QuestionnaireCreate, session: SessionDep, principal: Manager, response: Response
+) -> QuestionnaireRead:
+    questionnaire = await service.create_questionnaire(session, data=data, principal=principal)
+    response.headers["Location"] = f"/api/v1/questionnaires/{questionnaire.id}"
+    response.headers["ETag"] = etag(questionnaire.id, questionnaire.version)
+    return QuestionnaireRead.model_validate(questionnaire)
+
+
+@router.get("", response_model=Page[QuestionnaireRead], summary="List questionnaire templates")
+async def list_questionnaires(
+    session: SessionDep,
+    _principal: Authenticated,
+    page: PageDep,
+    region: Annotated[
+        str | None, Query(pattern=r"^\d{2}$", description="Only this région's templates")
+    ] = None,
+    status: Annotated[QuestionnaireStatus | None, Query(description="Only templates in this status")] = None,
+) -> Page[QuestionnaireRead]:
+    rows, total = await service.list_questionnaires(session, region=region, status=status, params=page)
+    return Page(
+        items=[QuestionnaireRead.model_validate(q) for q in rows],
+        total=total,
+        page=page.page,
+        page_size=page.page_size,
+    )
+
+
+@router.get(
+    "/{questionnaire_id}",
+    response_model=QuestionnaireRead,
+    summary="One questionnaire template",
+    responses=problem_responses(404),
+)
+async def get_questionnaire(
+    questionnaire_id: uuid.UUID, session: SessionDep, _principal: Authenticated, response: Response
+) -> QuestionnaireRead:
+    questionnaire = await service.get_questionnaire(session, questionnaire_id)
+    response.headers["ETag"] = etag(questionnaire.id, questionnaire.version)
+    return QuestionnaireRead.model_validate(questionnaire)
+
+
+@router.patch(
+    "/{questionnaire_id}",
+    response_model=QuestionnaireRead,
+    summary="Change a questionnaire template (If-Match required)",
+    responses=problem_responses(404, 412, 422, 428),
+)
+async def update_questionnaire(
+    questionnaire_id: uuid.UUID,
+    data: QuestionnaireUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: Manager,
+    response: Response,
+) -> QuestionnaireRead:
+    questionnaire = await service.get_questionnaire(session, questionnaire_id)
+    check_if_match(request, etag(questionnaire.id, questionnaire.version))
+    questionnaire = await service.update_questionnaire(session, questionnaire, data=data, principal=principal)
+    response.headers["ETag"] = etag(questionnaire.id, questionnaire.version)
+    return QuestionnaireRead.model_validate(questionnaire)

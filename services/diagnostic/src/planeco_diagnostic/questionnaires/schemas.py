@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from planeco_diagnostic.questionnaires.models import QuestionnaireStatus
+
+
+class RespondentType(StrEnum):
+    region = "region"
+    departement = "departement"
+    epci = "epci"
+    commune = "commune"
+
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
+RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
+
+
+class QuestionnaireCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    description: str = Field(default="", max_length=10_000)
+    region: RegionCode | None = Field(
+        default=None, description="INSEE code of the région; none for a national template"
+    )
+    respondent_types: list[RespondentType] = Field(default_factory=lambda: list(RespondentType), min_length=1)
+
+
+class QuestionnaireUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    description: str | None = Field(default=None, max_length=10_000)
+    respondent_types: list[RespondentType] | None = Field(default=None, min_length=1)
+    status: QuestionnaireStatus | None = None
+
+
+class QuestionnaireRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    title: str
+    description: str
+    region: str | None = Field(validation_alias="region_code")
+    respondent_types: list[RespondentType]
+    status: QuestionnaireStatus
+    created_by: str
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime

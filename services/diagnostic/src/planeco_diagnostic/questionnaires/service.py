@@ -1,0 +1,86 @@
+"""Questionnaire templates: national ones by admins, a région's own by its coordinators."""
+
+from __future__ import annotations
+
+import uuid
+
+from planeco_shared import audit
+from planeco_shared.identity import Principal, Role, ensure_region_scope
+from planeco_shared.pagination import PageParams, paginate
+from planeco_shared.problems import Forbidden, NotFound
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from planeco_diagnostic.db import AuditEntry
+from planeco_diagnostic.questionnaires.models import Questionnaire, QuestionnaireStatus
+from planeco_diagnostic.questionnaires.repository import QuestionnaireRepository
+from planeco_diagnostic.questionnaires.schemas import QuestionnaireCreate, QuestionnaireUpdate
+
+ENTITY = "questionnaire"
+
+
+def _ensure_can_manage(principal: Principal, region: str | None) -> None:
+    if region is None:
+        if principal.role is not Role.admin:
+            raise Forbidden("Only national admins manage national questionnaire templates")
+        return
+    ensure_region_scope(principal, region)
+
+
+async def create_questionnaire(
+    session: AsyncSession, *, data: QuestionnaireCreate, principal: Principal
+) -> Questionnaire:
+    _ensure_can_manage(principal, data.region)
+    questionnaire = await QuestionnaireRepository(session).add(
+        Questionnaire(
+            title=data.title,
+            description=data.description,
+            region_code=data.region,
+            respondent_types=[t.value for t in data.respondent_types],
+            status=QuestionnaireStatus.draft,
+            created_by=principal.subject,
+        )
+    )
+    audit.record(
+        session,
+        AuditEntry,
+        principal=principal,
+        action="create",
+        entity_type=ENTITY,
+        entity_id=str(questionnaire.id),
+        changes=audit.snapshot(questionnaire, ["title", "region_code", "respondent_types", "status"]),
+    )
+    return questionnaire
+
+
+async def get_questionnaire(session: AsyncSession, questionnaire_id: uuid.UUID) -> Questionnaire:
+    questionnaire = await QuestionnaireRepository(session).get(questionnaire_id)
+    if questionnaire is None:
+        raise NotFound(f"No questionnaire {questionnaire_id}")
+    return questionnaire
+
+
+async def list_questionnaires(
+    session: AsyncSession, *, region: str | None, status: QuestionnaireStatus | None, params: PageParams
+) -> tuple[list[Questionnaire], int]:
+    statement = QuestionnaireRepository(session).list_statement(region=region, status=status)
+    return await paginate(session, statement, params)
+
+
+async def update_questionnaire(
+    session: AsyncSession, questionnaire: Questionnaire, *, data: QuestionnaireUpdate, principal: Principal
+) -> Questionnaire:
+    _ensure_can_manage(principal, questionnaire.region_code)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if "respondent_types" in changes:
+        changes["respondent_types"] = [str(t) for t in changes["respondent_types"]]
+    audit.apply_update(
+        session,
+        AuditEntry,
+        questionnaire,
+        changes,
+        principal=principal,
+        entity_type=ENTITY,
+        entity_id=str(questionnaire.id),
+    )
+    await session.flush()
+    return questionnaire

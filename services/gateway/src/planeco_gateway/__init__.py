@@ -1,0 +1,1 @@
+"""planeco gateway: the single entry point. Authenticates, forwards, serves the public OpenAPI contract."""

@@ -1,0 +1,106 @@
+"""One public OpenAPI 3.1 document merged from the services' own documents.
+
+Used both by the running gateway (from the services' live /openapi.json) and by
+`planeco openapi export` (from the service apps in-process), so the checked-in contract and the
+served one come from the same function.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+SERVICE_ORDER = ("levers", "diagnostic", "actions")
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    "ApiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "Key of a machine client (regional IT): `planeco auth create-key`.",
+    },
+    "Bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "RS256 access token from the OpenID Connect provider (ProConnect for agents).",
+    },
+}
+
+DESCRIPTION = """\
+The public API of planeco, the backend of the regional COP (conférences des parties de la
+planification écologique): territories and levers, the diagnostic, the roadmaps of actions.
+
+* Every endpoint needs credentials (`X-API-Key` or a bearer token) unless it says `security: []`.
+* Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`.
+* Lists are paginated with `page` and `page_size` (maximum 500) and return `total`.
+* Updates need `If-Match` with the ETag read; a stale one answers 412.
+* Every response carries `X-Request-ID` (send your own to correlate).
+"""
+
+
+def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith("#/components/schemas/"):
+                name = value.rsplit("/", 1)[1]
+                out[key] = "#/components/schemas/" + renames.get(name, name)
+            else:
+                out[key] = _rewrite_refs(value, renames)
+        return out
+    if isinstance(node, list):
+        return [_rewrite_refs(item, renames) for item in node]
+    return node
+
+
+def merge(documents: dict[str, dict[str, Any]], *, version: str = "0.1.0") -> dict[str, Any]:
+    """Merge the services' documents (keyed by service name). Schemas with the same name and the same
+    definition are shared; a clash is resolved by prefixing the later service's name."""
+    paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
+    tags: list[dict[str, Any]] = []
+    seen_tags: set[str] = set()
+    for service in [s for s in SERVICE_ORDER if s in documents] + sorted(set(documents) - set(SERVICE_ORDER)):
+        doc = copy.deepcopy(documents[service])
+        own_schemas: dict[str, Any] = doc.get("components", {}).get("schemas", {})
+        renames = {
+            name: f"{service.capitalize()}{name}"
+            for name, schema in own_schemas.items()
+            if name in schemas and schemas[name] != schema
+        }
+        for name, schema in own_schemas.items():
+            schemas[renames.get(name, name)] = _rewrite_refs(schema, renames)
+        for path, item in _rewrite_refs(doc.get("paths", {}), renames).items():
+            if path in paths:
+                raise ValueError(f"path {path} is declared by two services")
+            for method, operation in item.items():
+                if method in HTTP_METHODS:
+                    operation.setdefault("x-service", service)
+            paths[path] = item
+        for tag in doc.get("tags", []) or []:
+            if tag["name"] not in seen_tags:
+                seen_tags.add(tag["name"])
+                tags.append(tag)
+        for item in doc.get("paths", {}).values():
+            for method, operation in item.items():
+                for tag in operation.get("tags", []) if method in HTTP_METHODS else []:
+                    if tag not in seen_tags:
+                        seen_tags.add(tag)
+                        tags.append({"name": tag, "x-service": service})
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "planeco API", "version": version, "description": DESCRIPTION},
+        "servers": [{"url": "/"}],
+        "security": [{"ApiKey": []}, {"Bearer": []}],
+        "tags": tags,
+        "paths": dict(sorted(paths.items())),
+        "components": {"schemas": dict(sorted(schemas.items())), "securitySchemes": SECURITY_SCHEMES},
+    }
+
+
+def dumps(document: dict[str, Any]) -> str:
+    """The canonical text of the checked-in contract."""
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"

@@ -1,0 +1,79 @@
+"""initial schema
+
+Revision ID: d7c320b29b01
+Revises:
+Create Date: 2026-11-23 17:51:27.018623
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+import planeco_shared.models
+
+revision: str = "d7c320b29b01"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("occurred_at", planeco_shared.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("actor_role", sa.String(length=20), nullable=False),
+        sa.Column("action", sa.String(length=40), nullable=False),
+        sa.Column("entity_type", sa.String(length=60), nullable=False),
+        sa.Column("entity_id", sa.String(length=100), nullable=False),
+        sa.Column(
+            "changes",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("request_id", sa.String(length=128), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+    )
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_audit_log_actor"), ["actor"], unique=False)
+        batch_op.create_index(batch_op.f("ix_audit_log_occurred_at"), ["occurred_at"], unique=False)
+
+    op.create_table(
+        "regions",
+        sa.Column("code", sa.String(length=3), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("chef_lieu", sa.String(length=5), nullable=False),
+        sa.Column("zone", sa.String(length=10), nullable=False),
+        sa.Column("population", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("code", name=op.f("pk_regions")),
+    )
+    op.create_table(
+        "departements",
+        sa.Column("code", sa.String(length=3), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("region_code", sa.String(length=3), nullable=False),
+        sa.Column("chef_lieu", sa.String(length=5), nullable=False),
+        sa.Column("zone", sa.String(length=10), nullable=False),
+        sa.Column("population", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["region_code"], ["regions.code"], name=op.f("fk_departements_region_code_regions")
+        ),
+        sa.PrimaryKeyConstraint("code", name=op.f("pk_departements")),
+    )
+    with op.batch_alter_table("departements", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_departements_region_code"), ["region_code"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("departements", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_departements_region_code"))
+
+    op.drop_table("departements")
+    op.drop_table("regions")
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_audit_log_occurred_at"))
+        batch_op.drop_index(batch_op.f("ix_audit_log_actor"))
+
+    op.drop_table("audit_log")

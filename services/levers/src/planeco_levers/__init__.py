@@ -1,0 +1,1 @@
+"""planeco levers service: territories, levers, panoramas of objectives, conversions, declination."""

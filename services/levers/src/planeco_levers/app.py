@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from fastapi import FastAPI
+from planeco_shared.app_factory import create_service_app
+
+from planeco_levers.settings import LeversSettings
+from planeco_levers.territories.router import router as territories_router
+
+
+def create_app(settings: LeversSettings | None = None) -> FastAPI:
+    return create_service_app(
+        name="levers",
+        title="planeco levers",
+        description=(
+            "Territories (INSEE COG), sectors and levers, panoramas of objectives, conversions, declination."
+        ),
+        settings=settings or LeversSettings(),
+        routers=[territories_router],
+    )

@@ -1,0 +1,1 @@
+"""Domain-free building blocks every planeco service uses the same way."""

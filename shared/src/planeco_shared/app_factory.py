@@ -1,0 +1,78 @@
+"""`create_service_app`: the one way a planeco service app is assembled.
+
+Lifespan creates the engine, the session factory and any clients, and disposes them at shutdown;
+middlewares give request ids and metrics; handlers render every error as RFC 9457.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from starlette.middleware import Middleware
+
+from planeco_shared import health
+from planeco_shared.database import create_engine, create_sessionmaker
+from planeco_shared.logging import configure_logging
+from planeco_shared.metrics import Metrics, MetricsMiddleware
+from planeco_shared.problems import install_problem_handlers
+from planeco_shared.request_id import RequestIdMiddleware
+from planeco_shared.settings import ServiceSettings
+
+API_PREFIX = "/api/v1"
+
+StartupHook = Callable[[FastAPI], Awaitable[None]]
+
+
+def create_service_app(
+    *,
+    name: str,
+    title: str,
+    description: str,
+    settings: ServiceSettings,
+    routers: Sequence[APIRouter],
+    version: str = "0.1.0",
+    on_startup: StartupHook | None = None,
+    on_shutdown: StartupHook | None = None,
+) -> FastAPI:
+    configure_logging(level=settings.log_level, json=settings.log_json, service=name)
+    metrics = Metrics(name)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            echo=settings.database_echo,
+            application_name=f"planeco-{name}",
+        )
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        if on_startup is not None:
+            await on_startup(app)
+        try:
+            yield
+        finally:
+            if on_shutdown is not None:
+                await on_shutdown(app)
+            await engine.dispose()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        middleware=[Middleware(RequestIdMiddleware), Middleware(MetricsMiddleware, metrics=metrics)],
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.service_name = name
+    app.state.internal_secret = settings.internal_secret.get_secret_value()
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    for router in routers:
+        app.include_router(router, prefix=API_PREFIX)
+    return app

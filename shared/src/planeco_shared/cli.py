@@ -1,0 +1,63 @@
+"""Sub-commands every service offers the same way: migrate, check-migrations, serve."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+
+from planeco_shared import migrations
+from planeco_shared.settings import ServiceSettings
+
+T = TypeVar("T")
+
+
+def run_async(factory: Callable[[], Awaitable[T]]) -> T:
+    return asyncio.run(factory())  # type: ignore[arg-type]
+
+
+def add_common_commands(
+    app: typer.Typer, *, service_root: Path, settings_factory: Callable[[], ServiceSettings], app_path: str
+) -> None:
+    @app.command()
+    def migrate() -> None:
+        """Apply this service's migrations up to head (on the database its settings name)."""
+        migrations.upgrade(service_root, settings_factory().database_url)
+        typer.echo("migrated to head")
+
+    @app.command("check-migrations")
+    def check_migrations() -> None:
+        """Fail if the models and the migration history disagree (`alembic check`)."""
+        migrations.check(service_root, settings_factory().database_url)
+        typer.echo("no drift")
+
+    @app.command()
+    def revision(
+        message: Annotated[str, typer.Option("-m", "--message", help="What the revision does")],
+    ) -> None:
+        """Autogenerate a migration from the models (against a database migrated to head)."""
+        migrations.revision(service_root, settings_factory().database_url, message)
+
+    @app.command()
+    def serve(
+        host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
+        workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    ) -> None:
+        """Serve the service with uvicorn (uvloop + httptools)."""
+        uvicorn.run(
+            app_path,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            log_level="warning",
+            timeout_graceful_shutdown=10,
+        )

@@ -1,0 +1,141 @@
+"""Caller identity, as the gateway asserts it to the services.
+
+The gateway authenticates the caller (OIDC bearer JWT or API key) and forwards a short-lived HS256
+token in `X-Planeco-Identity`, signed with the internal secret both sides hold. Services verify it on
+every API call, so a request that bypasses the gateway is refused (401), and then authorize by role
+and territory. Anonymous callers get a signed anonymous identity: only public endpoints accept it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+
+from planeco_shared.problems import Forbidden, Unauthorized
+
+IDENTITY_HEADER = "x-planeco-identity"
+INTERNAL_AUDIENCE = "planeco-internal"
+IDENTITY_TTL_SECONDS = 120
+
+
+class Role(StrEnum):
+    admin = "admin"  # national (SGPE): everything
+    coordinator = "coordinator"  # one région (préfecture or conseil régional)
+    contributor = "contributor"  # one collectivité (its own answers, its own actions)
+    reader = "reader"  # read-only, all non-public reads
+    anonymous = "anonymous"  # no credentials: public endpoints only
+
+
+class AuthMethod(StrEnum):
+    api_key = "api_key"
+    oidc = "oidc"
+    anonymous = "anonymous"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    subject: str  # stable id: "apikey:<id>" or "oidc:<issuer-uid>" or "anonymous"
+    role: Role
+    territory: str | None = None  # région INSEE code for coordinators, SIREN/INSEE code for contributors
+    name: str | None = None
+    email: str | None = None
+    siret: str | None = None
+    method: AuthMethod = AuthMethod.anonymous
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.role is not Role.anonymous
+
+    def to_claims(self) -> dict[str, Any]:
+        claims: dict[str, Any] = {"sub": self.subject, "role": self.role.value, "amr": self.method.value}
+        for key, value in (
+            ("ter", self.territory),
+            ("name", self.name),
+            ("email", self.email),
+            ("siret", self.siret),
+        ):
+            if value is not None:
+                claims[key] = value
+        return claims
+
+    @classmethod
+    def from_claims(cls, claims: dict[str, Any]) -> Principal:
+        return cls(
+            subject=str(claims["sub"]),
+            role=Role(claims["role"]),
+            territory=claims.get("ter"),
+            name=claims.get("name"),
+            email=claims.get("email"),
+            siret=claims.get("siret"),
+            method=AuthMethod(claims.get("amr", "anonymous")),
+        )
+
+
+ANONYMOUS = Principal(subject="anonymous", role=Role.anonymous)
+
+
+def encode_identity(principal: Principal, secret: str, *, now: float | None = None) -> str:
+    issued = int(now if now is not None else time.time())
+    claims = principal.to_claims() | {
+        "aud": INTERNAL_AUDIENCE,
+        "iat": issued,
+        "exp": issued + IDENTITY_TTL_SECONDS,
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def decode_identity(token: str, secret: str) -> Principal:
+    try:
+        claims = jwt.decode(token, secret, algorithms=["HS256"], audience=INTERNAL_AUDIENCE, leeway=5)
+        return Principal.from_claims(claims)
+    except (jwt.PyJWTError, KeyError, ValueError) as exc:
+        raise Unauthorized("The forwarded identity is invalid or expired") from exc
+
+
+def get_principal(request: Request) -> Principal:
+    """Any caller that came through the gateway, anonymous included (for deliberately public endpoints)."""
+    cached = request.scope.get("state", {}).get("principal")
+    if isinstance(cached, Principal):
+        return cached
+    token = request.headers.get(IDENTITY_HEADER)
+    if not token:
+        raise Unauthorized("API calls must go through the gateway")
+    principal = decode_identity(token, request.app.state.internal_secret)
+    request.scope.setdefault("state", {})["principal"] = principal
+    return principal
+
+
+def require_authenticated(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    if not principal.is_authenticated:
+        raise Unauthorized("Credentials are required: a bearer token or an X-API-Key")
+    return principal
+
+
+AnyCaller = Annotated[Principal, Depends(get_principal)]
+Authenticated = Annotated[Principal, Depends(require_authenticated)]
+
+
+class RequireRole:
+    """Dependency: the caller holds one of the roles (admin always passes)."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = frozenset(roles) | {Role.admin}
+
+    def __call__(self, principal: Authenticated) -> Principal:
+        if principal.role not in self.roles:
+            raise Forbidden(f"This operation needs one of the roles: {', '.join(sorted(self.roles))}")
+        return principal
+
+
+def ensure_region_scope(principal: Principal, region_code: str) -> None:
+    """Coordinators act only on their own région; admins everywhere."""
+    if principal.role is Role.admin:
+        return
+    if principal.role is Role.coordinator and principal.territory == region_code:
+        return
+    raise Forbidden(f"Your role does not allow acting on région {region_code}")

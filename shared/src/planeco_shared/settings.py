@@ -1,0 +1,51 @@
+"""Typed settings base: each service subclasses it with its own env prefix (PLANECO_<SERVICE>_)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development defaults that production must never run with.
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "dev-internal-secret-not-for-production"})
+DEV_INTERNAL_SECRET = "dev-internal-secret-not-for-production"  # noqa: S105 (refused in production)
+MIN_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service shares. Subclasses set `model_config` with their own env prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="PLANECO_", extra="ignore")
+
+    environment: Environment = Environment.development
+    database_url: str = "sqlite+aiosqlite:///./.data/service.db"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_echo: bool = False
+    # Shared by the gateway and the services: the gateway signs the caller's identity with it,
+    # the services verify it, so a call that bypasses the gateway is refused.
+    internal_secret: SecretStr = SecretStr(DEV_INTERNAL_SECRET)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets_in_production(self) -> Self:
+        if self.environment is Environment.production:
+            secret = self.internal_secret.get_secret_value()
+            if secret in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    "internal_secret must be set to a random value of at least "
+                    f"{MIN_SECRET_LENGTH} characters in production"
+                )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

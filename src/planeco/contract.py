@@ -1,0 +1,44 @@
+"""`planeco openapi export|check`: the checked-in public contract (openapi.json at the repo root)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from planeco_actions.app import create_app as create_actions
+from planeco_diagnostic.app import create_app as create_diagnostic
+from planeco_gateway import openapi
+from planeco_levers.app import create_app as create_levers
+
+CONTRACT_PATH = Path(__file__).resolve().parents[2] / "openapi.json"
+
+app = typer.Typer(help="The public OpenAPI contract.", no_args_is_help=True)
+
+
+def service_documents() -> dict[str, dict[str, Any]]:
+    return {
+        "levers": create_levers().openapi(),
+        "diagnostic": create_diagnostic().openapi(),
+        "actions": create_actions().openapi(),
+    }
+
+
+def build() -> str:
+    return openapi.dumps(openapi.merge(service_documents()))
+
+
+@app.command()
+def export(path: Annotated[Path, typer.Option(help="Where to write")] = CONTRACT_PATH) -> None:
+    """Write the merged contract from the code."""
+    path.write_text(build(), encoding="utf-8")
+    typer.echo(f"wrote {path}")
+
+
+@app.command()
+def check(path: Annotated[Path, typer.Option(help="The checked-in contract")] = CONTRACT_PATH) -> None:
+    """Fail when the code and the checked-in contract differ."""
+    if path.read_text(encoding="utf-8") != build():
+        typer.echo("openapi.json is out of date: run `planeco openapi export` and review the diff", err=True)
+        raise typer.Exit(1)
+    typer.echo("contract up to date")
