@@ -1,0 +1,170 @@
+"""COP actions through the HTTP API: validation, scope, optimistic concurrency, audit history."""
+
+from __future__ import annotations
+
+import httpx
+from planeco_shared.testing import identity_headers
+
+ADMIN = identity_headers("admin")
+CENTRE = identity_headers("coordinator", "24")
+OCCITANIE = identity_headers("coordinator", "76")
+
+HEDGES = {
+    "title": "Plan régional de plantation de haies",
+    "region": "24",
+    "lever_id": "haies",
+    "carriers": ["Région Centre-Val de Loire", "Chambre d'agriculture"],
+    "start_year": 2025,
+    "end_year": 2030,
+    "estimated_cost_eur": "1250000.50",
+    "expected_impact_ktco2e": "12.3456",
+}
+
+
+async def create(
+    client: httpx.AsyncClient, headers: dict[str, str] = CENTRE, **overrides: object
+) -> httpx.Response:
+    return await client.post("/api/v1/actions", json=HEDGES | overrides, headers=headers)
+
+
+async def test_coordinator_creates_and_reads_an_action_of_their_region(client: httpx.AsyncClient) -> None:
+    created = await create(client)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["region"] == "24"
+    assert body["estimated_cost_eur"] == "1250000.50"
+    assert body["expected_impact_ktco2e"] == "12.3456"
+    assert body["version"] == 1
+    assert created.headers["location"] == f"/api/v1/actions/{body['id']}"
+
+    read = await client.get(f"/api/v1/actions/{body['id']}", headers=OCCITANIE)
+    assert read.status_code == 200
+    assert read.json() == body
+    assert read.headers["etag"] == created.headers["etag"]
+
+
+async def test_coordinator_cannot_write_for_another_region(client: httpx.AsyncClient) -> None:
+    response = await create(client, headers=OCCITANIE)
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "forbidden"
+    listed = await client.get("/api/v1/actions", headers=ADMIN)
+    assert listed.json()["total"] == 0
+
+
+async def test_readers_and_contributors_cannot_create(client: httpx.AsyncClient) -> None:
+    for headers in (identity_headers("reader"), identity_headers("contributor", "200000172")):
+        assert (await create(client, headers=headers)).status_code == 403
+
+
+async def test_invalid_input_is_a_problem_with_field_errors_and_changes_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await create(
+        client, title="", start_year=2031, end_year=2025, estimated_cost_eur="-3", unknown=1
+    )
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["code"] == "validation-error"
+    locations = {tuple(e["loc"]) for e in problem["errors"]}
+    assert ("body", "title") in locations
+    assert ("body", "estimated_cost_eur") in locations
+    assert ("body", "unknown") in locations
+    assert (await client.get("/api/v1/actions", headers=ADMIN)).json()["total"] == 0
+
+
+async def test_malformed_json_is_a_problem(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/actions", content=b"{not json", headers=CENTRE | {"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_update_needs_if_match_and_refuses_a_stale_etag(client: httpx.AsyncClient) -> None:
+    created = await create(client)
+    url = f"/api/v1/actions/{created.json()['id']}"
+    first_etag = created.headers["etag"]
+
+    missing = await client.patch(url, json={"status": "planned"}, headers=CENTRE)
+    assert missing.status_code == 428
+
+    updated = await client.patch(url, json={"status": "planned"}, headers=CENTRE | {"if-match": first_etag})
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["version"] == 2
+    assert updated.headers["etag"] != first_etag
+
+    stale = await client.patch(url, json={"status": "done"}, headers=CENTRE | {"if-match": first_etag})
+    assert stale.status_code == 412
+    assert (await client.get(url, headers=CENTRE)).json()["status"] == "planned"
+
+
+async def test_update_keeps_the_calendar_consistent(client: httpx.AsyncClient) -> None:
+    created = await create(client)
+    url = f"/api/v1/actions/{created.json()['id']}"
+    response = await client.patch(
+        url, json={"end_year": 2024}, headers=CENTRE | {"if-match": created.headers["etag"]}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["body", "end_year"]
+
+
+async def test_history_shows_who_changed_what(client: httpx.AsyncClient) -> None:
+    created = await create(client)
+    url = f"/api/v1/actions/{created.json()['id']}"
+    await client.patch(
+        url, json={"estimated_cost_eur": "900000.00"}, headers=CENTRE | {"if-match": created.headers["etag"]}
+    )
+    history = (await client.get(f"{url}/history", headers=ADMIN)).json()
+    assert history["total"] == 2
+    creation, update = history["items"]
+    assert creation["action"] == "create"
+    assert creation["actor"] == "test:coordinator:24"
+    assert update["changes"] == {"estimated_cost_eur": {"old": "1250000.50", "new": "900000.00"}}
+
+
+async def test_list_filters_sorts_and_paginates(client: httpx.AsyncClient) -> None:
+    for year in (2027, 2025, 2026):
+        assert (await create(client, start_year=year, end_year=2030)).status_code == 201
+    assert (await create(client, headers=OCCITANIE, region="76")).status_code == 201
+
+    page = (
+        await client.get(
+            "/api/v1/actions", params={"region": "24", "sort": "start_year", "page_size": 2}, headers=ADMIN
+        )
+    ).json()
+    assert page["total"] == 3
+    assert page["page_size"] == 2
+    assert [a["start_year"] for a in page["items"]] == [2025, 2026]
+    second = (
+        await client.get(
+            "/api/v1/actions",
+            params={"region": "24", "sort": "start_year", "page": 2, "page_size": 2},
+            headers=ADMIN,
+        )
+    ).json()
+    assert [a["start_year"] for a in second["items"]] == [2027]
+
+
+async def test_page_size_is_bounded_and_sort_keys_validated(client: httpx.AsyncClient) -> None:
+    too_big = await client.get("/api/v1/actions", params={"page_size": 501}, headers=ADMIN)
+    assert too_big.status_code == 422
+    bad_sort = await client.get("/api/v1/actions", params={"sort": "password"}, headers=ADMIN)
+    assert bad_sort.status_code == 422
+
+
+async def test_calls_without_the_gateway_identity_are_refused(client: httpx.AsyncClient) -> None:
+    bypass = await client.get("/api/v1/actions")
+    assert bypass.status_code == 401
+    assert bypass.json()["code"] == "unauthorized"
+    forged = await client.get("/api/v1/actions", headers={"x-planeco-identity": "eyJhbGciOiJub25lIn0.e30."})
+    assert forged.status_code == 401
+    anonymous = await client.get("/api/v1/actions", headers=identity_headers("anonymous"))
+    assert anonymous.status_code == 401
+
+
+async def test_unknown_action_is_a_404_problem(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/actions/00000000-0000-0000-0000-000000000000", headers=ADMIN)
+    assert response.status_code == 404
+    assert response.json()["code"] == "not-found"
+    assert "x-request-id" in response.headers

@@ -1,0 +1,136 @@
+"""Test harness shared by every service's tests: real databases, migrated by Alembic, one
+rolled-back transaction per test, the app driven in-process through httpx's ASGITransport.
+
+`PLANECO_TEST_DATABASE` selects the database: `sqlite` (default: a file per service under pytest's
+tmp dir) or a PostgreSQL server URL such as `postgresql+asyncpg://postgres@127.0.0.1:5432`
+(a fresh `planeco_test_<service>` database per run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from planeco_shared.database import create_engine
+from planeco_shared.identity import IDENTITY_HEADER, AuthMethod, Principal, Role, encode_identity
+from planeco_shared.migrations import upgrade
+
+TEST_DATABASE_ENV = "PLANECO_TEST_DATABASE"
+TEST_SECRET = "test-internal-secret-0123456789abcdef"  # noqa: S105 (tests only)
+
+
+def using_postgres() -> bool:
+    return os.environ.get(TEST_DATABASE_ENV, "sqlite").startswith("postgresql")
+
+
+async def recreate_postgres_database(url: str) -> None:
+    import asyncpg  # type: ignore[import-untyped]
+
+    parsed = make_url(url)
+    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(admin)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{parsed.database}"')
+    finally:
+        await connection.close()
+
+
+def fresh_database_url(name: str, tmp_dir: Path) -> str:
+    """An empty database for `name` on the selected backend."""
+    target = os.environ.get(TEST_DATABASE_ENV, "sqlite")
+    if target == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_dir / name}.db"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    url = make_url(target).set(database=f"planeco_test_{name}{worker}").render_as_string(hide_password=False)
+    asyncio.run(recreate_postgres_database(url))
+    return url
+
+
+def migrated_database(service: str, service_root: Path, tmp_dir: Path) -> str:
+    url = fresh_database_url(service, tmp_dir)
+    upgrade(service_root, url)
+    return url
+
+
+@asynccontextmanager
+async def isolated(app: FastAPI, engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Bind the app's sessions to one connection whose outer transaction is rolled back at the end;
+    the app's own commits become SAVEPOINT releases (SQLAlchemy's documented test recipe)."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        sessionmaker = async_sessionmaker(
+            bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+        )
+        app.state.engine = engine
+        app.state.sessionmaker = sessionmaker
+        try:
+            yield sessionmaker
+        finally:
+            if transaction.is_active:
+                await transaction.rollback()
+
+
+def identity_headers(
+    role: Role | str = Role.admin, territory: str | None = None, subject: str | None = None
+) -> dict[str, str]:
+    """Headers as the gateway would forward them for such a caller."""
+    role = Role(role)
+    principal = Principal(
+        subject=subject or f"test:{role.value}:{territory or 'all'}",
+        role=role,
+        territory=territory,
+        method=AuthMethod.api_key if role is not Role.anonymous else AuthMethod.anonymous,
+    )
+    return {IDENTITY_HEADER: encode_identity(principal, TEST_SECRET)}
+
+
+def asgi_client(app: Any, **headers: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers)
+
+
+def service_fixtures(
+    service: str, *, create_app: Callable[..., FastAPI], settings_cls: type[Any], service_root: Path
+) -> tuple[Any, Any, Any, Any]:
+    """The four fixtures a service's conftest exposes: database_url, engine, app, client.
+
+    In a conftest: `database_url, engine, app, client = service_fixtures("levers", ...)`.
+    """
+
+    @pytest.fixture(scope="session", name="database_url")
+    def database_url_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+        yield migrated_database(service, service_root, tmp_path_factory.mktemp(f"db-{service}"))
+
+    @pytest_asyncio.fixture(scope="session", name="engine", loop_scope="session")
+    async def engine_fixture(database_url: str) -> AsyncIterator[AsyncEngine]:
+        engine = create_engine(database_url)
+        yield engine
+        await engine.dispose()
+
+    @pytest_asyncio.fixture(name="app", loop_scope="session")
+    async def app_fixture(engine: AsyncEngine, database_url: str) -> AsyncIterator[FastAPI]:
+        app = create_app(
+            settings_cls(
+                database_url=database_url, internal_secret=TEST_SECRET, environment="test", log_json=False
+            )
+        )
+        async with isolated(app, engine):
+            yield app
+
+    @pytest_asyncio.fixture(name="client", loop_scope="session")
+    async def client_fixture(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+        async with asgi_client(app) as client:
+            yield client
+
+    return database_url_fixture, engine_fixture, app_fixture, client_fixture
