@@ -27,7 +27,8 @@ def uv() -> Path:
         print(f"installing uv {UV_VERSION} into {TOOLS}", file=sys.stderr)
         venv.create(TOOLS, with_pip=True)
         subprocess.run(
-            [str(TOOLS / "bin" / "python"), "-m", "pip", "install", "--quiet", f"uv=={UV_VERSION}"], check=True
+            [str(TOOLS / "bin" / "python"), "-m", "pip", "install", "--quiet", f"uv=={UV_VERSION}"],
+            check=True,
         )
     return binary
 

@@ -139,3 +139,7 @@ def ensure_region_scope(principal: Principal, region_code: str) -> None:
     if principal.role is Role.coordinator and principal.territory == region_code:
         return
     raise Forbidden(f"Your role does not allow acting on région {region_code}")
+
+
+# `openapi_extra=PUBLIC` on a deliberately public operation: the contract then shows `security: []`.
+PUBLIC: dict[str, Any] = {"security": []}

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from planeco_shared.database import SessionDep
-from planeco_shared.identity import AnyCaller
+from planeco_shared.identity import PUBLIC, AnyCaller
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import problem_responses
 
@@ -21,7 +21,9 @@ DepartementCode = Annotated[
 ]
 
 
-@router.get("/regions", response_model=list[RegionRead], summary="List the 18 régions (public)")
+@router.get(
+    "/regions", response_model=list[RegionRead], summary="List the 18 régions (public)", openapi_extra=PUBLIC
+)
 async def list_regions(session: SessionDep, _caller: AnyCaller) -> list[RegionRead]:
     return await service.list_regions(session)
 
@@ -36,7 +38,12 @@ async def get_region(code: RegionCode, session: SessionDep, _caller: AnyCaller) 
     return await service.get_region(session, code)
 
 
-@router.get("/departements", response_model=Page[DepartementRead], summary="List départements (public)")
+@router.get(
+    "/departements",
+    response_model=Page[DepartementRead],
+    summary="List départements (public)",
+    openapi_extra=PUBLIC,
+)
 async def list_departements(
     session: SessionDep,
     _caller: AnyCaller,
@@ -50,6 +57,7 @@ async def list_departements(
     "/departements/{code}",
     response_model=DepartementRead,
     summary="One département (public)",
+    openapi_extra=PUBLIC,
     responses=problem_responses(404),
 )
 async def get_departement(code: DepartementCode, session: SessionDep, _caller: AnyCaller) -> DepartementRead:
