@@ -33,6 +33,7 @@ async def list_regions(session: SessionDep, _caller: AnyCaller) -> list[RegionRe
     response_model=RegionRead,
     summary="One région (public)",
     responses=problem_responses(404),
+    openapi_extra=PUBLIC,
 )
 async def get_region(code: RegionCode, session: SessionDep, _caller: AnyCaller) -> RegionRead:
     return await service.get_region(session, code)
