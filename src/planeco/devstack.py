@@ -28,7 +28,7 @@ app = typer.Typer(help="Run the stack locally.", no_args_is_help=True)
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
-    port: int
+    offset: int  # port = base port + offset; the gateway is on the base port
     app_path: str
 
     @property
@@ -41,11 +41,58 @@ class ServiceSpec:
 
 
 SERVICES = (
-    ServiceSpec("levers", 8001, "planeco_levers.app:create_app"),
-    ServiceSpec("diagnostic", 8002, "planeco_diagnostic.app:create_app"),
-    ServiceSpec("actions", 8003, "planeco_actions.app:create_app"),
-    ServiceSpec("gateway", 8000, "planeco_gateway.app:create_app"),
+    ServiceSpec("levers", 1, "planeco_levers.app:create_app"),
+    ServiceSpec("diagnostic", 2, "planeco_diagnostic.app:create_app"),
+    ServiceSpec("actions", 3, "planeco_actions.app:create_app"),
+    ServiceSpec("gateway", 0, "planeco_gateway.app:create_app"),
 )
+DEFAULT_BASE_PORT = 8000
+
+
+def stack_env(urls: dict[str, str], secret: str, base_port: int) -> dict[str, str]:
+    """Environment of the four processes: their databases, the shared internal secret, the gateway's upstreams."""
+    env = dict(os.environ)
+    for spec in SERVICES:
+        env[f"{spec.env_prefix}DATABASE_URL"] = urls[spec.name]
+        env[f"{spec.env_prefix}INTERNAL_SECRET"] = secret
+        env.setdefault(f"{spec.env_prefix}LOG_JSON", "false")
+        if spec.name != "gateway":
+            env[f"PLANECO_GATEWAY_{spec.name.upper()}_URL"] = f"http://127.0.0.1:{base_port + spec.offset}"
+    return env
+
+
+def start_process(
+    spec: ServiceSpec, env: dict[str, str], *, base_port: int, host: str = "127.0.0.1"
+) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        spec.app_path,
+        "--factory",
+        "--host",
+        host,
+        "--port",
+        str(base_port + spec.offset),
+        "--no-access-log",
+        # Longer than the gateway pool's keep-alive (30 s), so the gateway closes idle connections first.
+        "--timeout-keep-alive",
+        "75",
+    ]
+    return subprocess.Popen(command, env=env, cwd=REPO)  # noqa: S603 (our own interpreter and arguments)
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Terminate by PID, wait, kill what lingers."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def database_urls(postgres: str | None, data_dir: Path) -> dict[str, str]:
@@ -119,6 +166,9 @@ def up(
     ] = None,
     data_dir: Annotated[Path, typer.Option(help="Where the SQLite files live")] = REPO / ".data",
     host: Annotated[str, typer.Option(help="Interface for the gateway")] = "127.0.0.1",
+    base_port: Annotated[
+        int, typer.Option(help="Gateway port; the services take the next three")
+    ] = DEFAULT_BASE_PORT,
 ) -> None:
     """Migrate, load the reference data, start the services and the gateway; Ctrl-C stops them."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -130,25 +180,8 @@ def up(
     typer.echo(asyncio.run(load_reference_data(urls["levers"])))
 
     secret = os.environ.get("PLANECO_INTERNAL_SECRET") or secrets.token_urlsafe(32)
-    env = dict(os.environ)
-    for spec in SERVICES:
-        env[f"{spec.env_prefix}DATABASE_URL"] = urls[spec.name]
-        env[f"{spec.env_prefix}INTERNAL_SECRET"] = secret
-        env.setdefault(f"{spec.env_prefix}LOG_JSON", "false")
-    for spec in SERVICES[:3]:
-        env[f"PLANECO_GATEWAY_{spec.name.upper()}_URL"] = f"http://127.0.0.1:{spec.port}"
-
+    env = stack_env(urls, secret, base_port)
     processes: list[subprocess.Popen[bytes]] = []
-
-    def stop(*_: object) -> None:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
     def interrupted(*_: object) -> None:
         raise KeyboardInterrupt
@@ -158,25 +191,14 @@ def up(
     signal.signal(signal.SIGTERM, interrupted)
     try:
         for spec in SERVICES:
-            bind = host if spec.name == "gateway" else "127.0.0.1"
-            command = [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                spec.app_path,
-                "--factory",
-                "--host",
-                bind,
-                "--port",
-                str(spec.port),
-                "--no-access-log",
-                "--timeout-keep-alive",
-                "75",
-            ]
-            processes.append(subprocess.Popen(command, env=env, cwd=REPO))  # noqa: S603
-            wait_healthy(f"http://127.0.0.1:{spec.port}/healthz", processes)
+            processes.append(
+                start_process(
+                    spec, env, base_port=base_port, host=host if spec.name == "gateway" else "127.0.0.1"
+                )
+            )
+            wait_healthy(f"http://127.0.0.1:{base_port + spec.offset}/healthz", processes)
         typer.echo(
-            f"planeco is up: gateway http://{host}:8000 (docs /docs, contract /openapi.json)\n"
+            f"planeco is up: gateway http://{host}:{base_port} (docs /docs, contract /openapi.json)\n"
             "create a key with: .venv/bin/planeco auth create-key --role admin\nCtrl-C stops everything."
         )
         while all(p.poll() is None for p in processes):
@@ -186,4 +208,4 @@ def up(
     except KeyboardInterrupt:
         pass
     finally:
-        stop()
+        stop_processes(processes)
