@@ -50,7 +50,7 @@ DEFAULT_BASE_PORT = 8000
 
 
 def stack_env(urls: dict[str, str], secret: str, base_port: int) -> dict[str, str]:
-    """Environment of the four processes: their databases, the shared internal secret, the gateway's upstreams."""
+    """Environment of the four processes: databases, the shared internal secret, the gateway's upstreams."""
     env = dict(os.environ)
     for spec in SERVICES:
         env[f"{spec.env_prefix}DATABASE_URL"] = urls[spec.name]
