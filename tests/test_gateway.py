@@ -108,7 +108,7 @@ async def test_a_forged_identity_header_from_a_client_is_ignored(gateway: str) -
 async def test_bearer_token_from_the_identity_provider(gateway: str, identity_provider) -> None:  # type: ignore[no-untyped-def]
     token = identity_provider.token()
     async with httpx.AsyncClient(base_url=gateway, headers={"Authorization": f"Bearer {token}"}) as client:
-        # A ProConnect agent is a contributor for the collectivité of its SIRET: reads allowed, région writes not.
+        # A ProConnect agent contributes for the collectivité of its SIRET: reads allowed, région writes not.
         assert (await client.get("/api/v1/actions")).status_code == 200
         problem(await client.post("/api/v1/actions", json=ACTION), 403)
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import typer
+
+from planeco import contract, devstack
 from planeco_actions.cli import app as actions_app
 from planeco_diagnostic.cli import app as diagnostic_app
 from planeco_gateway.cli import app as gateway_app
 from planeco_gateway.cli import auth as auth_app
 from planeco_levers.cli import app as levers_app
-
-from planeco import contract, devstack
 
 app = typer.Typer(help="planeco: backend of the regional COP (ecological planning).", no_args_is_help=True)
 app.add_typer(levers_app, name="levers")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
 from planeco_actions.app import create_app as create_actions
 from planeco_diagnostic.app import create_app as create_diagnostic
 from planeco_gateway import openapi

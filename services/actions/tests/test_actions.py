@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+
 from planeco_shared.testing import identity_headers
 
 ADMIN = identity_headers("admin")

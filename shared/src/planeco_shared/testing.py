@@ -13,7 +13,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -137,8 +137,8 @@ def service_fixtures(
 
 
 @asynccontextmanager
-async def running_server(app: Any, *, lifespan: str = "on") -> AsyncIterator[str]:
-    """Serve an ASGI app with uvicorn on a loopback port of its own, in this event loop; yields its base URL."""
+async def running_server(app: Any, *, lifespan: Literal["on", "off"] = "on") -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on its own loopback port, in this event loop; yields its base URL."""
     import socket
 
     import uvicorn

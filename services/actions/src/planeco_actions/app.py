@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from planeco_shared.app_factory import create_service_app
 
 from planeco_actions.actions.router import router as actions_router
 from planeco_actions.settings import ActionsSettings
+from planeco_shared.app_factory import create_service_app
 
 
 def create_app(settings: ActionsSettings | None = None) -> FastAPI:

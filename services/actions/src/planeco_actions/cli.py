@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import typer
-from planeco_shared.cli import add_common_commands
-from planeco_shared.migrations import service_root_of
 
 from planeco_actions.settings import ActionsSettings
+from planeco_shared.cli import add_common_commands
+from planeco_shared.migrations import service_root_of
 
 app = typer.Typer(help="Actions service: COP actions, roadmaps, aids.", no_args_is_help=True)
 add_common_commands(

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from planeco_shared.app_factory import create_service_app
 
 from planeco_diagnostic.questionnaires.router import router as questionnaires_router
 from planeco_diagnostic.settings import DiagnosticSettings
+from planeco_shared.app_factory import create_service_app
 
 
 def create_app(settings: DiagnosticSettings | None = None) -> FastAPI:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import typer
-from planeco_shared.cli import add_common_commands
-from planeco_shared.migrations import service_root_of
 
 from planeco_diagnostic.settings import DiagnosticSettings
+from planeco_shared.cli import add_common_commands
+from planeco_shared.migrations import service_root_of
 
 app = typer.Typer(help="Diagnostic service: questionnaires, campaigns, responses.", no_args_is_help=True)
 add_common_commands(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from planeco_shared.models import AuditEntryMixin, new_metadata
 from sqlalchemy.orm import DeclarativeBase
+
+from planeco_shared.models import AuditEntryMixin, new_metadata
 
 
 class Base(DeclarativeBase):

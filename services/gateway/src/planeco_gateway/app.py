@@ -16,11 +16,6 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from planeco_shared.database import create_engine, create_sessionmaker, database_ready
-from planeco_shared.logging import configure_logging, get_logger
-from planeco_shared.metrics import Metrics, MetricsMiddleware
-from planeco_shared.problems import AppError, install_problem_handlers, problem_response
-from planeco_shared.request_id import RequestIdMiddleware
 from prometheus_client import Counter
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,6 +25,11 @@ from planeco_gateway.auth.authenticator import Authenticator
 from planeco_gateway.auth.oidc import JwksVerifier
 from planeco_gateway.proxy import Forwarder
 from planeco_gateway.settings import GatewaySettings
+from planeco_shared.database import create_engine, create_sessionmaker, database_ready
+from planeco_shared.logging import configure_logging, get_logger
+from planeco_shared.metrics import Metrics, MetricsMiddleware
+from planeco_shared.problems import AppError, install_problem_handlers, problem_response
+from planeco_shared.request_id import RequestIdMiddleware
 
 logger = get_logger(__name__)
 OPENAPI_CACHE_SECONDS = 60.0

@@ -6,13 +6,13 @@ import getpass
 from typing import Annotated
 
 import typer
+
+from planeco_gateway.apikeys import service as apikeys
+from planeco_gateway.settings import GatewaySettings
 from planeco_shared.cli import add_common_commands, run_async
 from planeco_shared.database import create_engine, create_sessionmaker
 from planeco_shared.identity import Role
 from planeco_shared.migrations import service_root_of
-
-from planeco_gateway.apikeys import service as apikeys
-from planeco_gateway.settings import GatewaySettings
 
 app = typer.Typer(help="Gateway: the single entry point.", no_args_is_help=True)
 add_common_commands(

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import aiohttp
-from planeco_shared.identity import IDENTITY_HEADER
-from planeco_shared.problems import AppError
 from prometheus_client import Counter
 from starlette.types import Receive, Scope, Send
 from yarl import URL
 
 from planeco_gateway.auth.authenticator import Authenticator
 from planeco_gateway.routes import AREAS, area_of
+from planeco_shared.identity import IDENTITY_HEADER
+from planeco_shared.problems import AppError
 
 HOP_BY_HOP = frozenset(
     {

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from planeco_shared.settings import ServiceSettings
 from pydantic import Field, HttpUrl
 from pydantic_settings import SettingsConfigDict
+
+from planeco_shared.settings import ServiceSettings
 
 
 class GatewaySettings(ServiceSettings):

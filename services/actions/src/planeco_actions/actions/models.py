@@ -4,11 +4,11 @@ import uuid
 from decimal import Decimal
 from enum import StrEnum
 
-from planeco_shared.models import PortableJSON, TimestampMixin
 from sqlalchemy import Enum, Integer, Numeric, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from planeco_actions.db import Base
+from planeco_shared.models import PortableJSON, TimestampMixin
 
 
 class ActionStatus(StrEnum):

@@ -6,15 +6,15 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from planeco_actions.actions import service
+from planeco_actions.actions.models import ActionStatus
+from planeco_actions.actions.schemas import ActionCreate, ActionRead, ActionSort, ActionUpdate, HistoryEntry
 from planeco_shared.concurrency import check_if_match, etag
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import Authenticated, Principal, RequireRole, Role, require_authenticated
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import problem_responses
-
-from planeco_actions.actions import service
-from planeco_actions.actions.models import ActionStatus
-from planeco_actions.actions.schemas import ActionCreate, ActionRead, ActionSort, ActionUpdate, HistoryEntry
 
 router = APIRouter(
     prefix="/actions",

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import uuid
 
-from planeco_shared import audit
-from planeco_shared.identity import Principal, ensure_region_scope
-from planeco_shared.pagination import PageParams, paginate
-from planeco_shared.problems import FieldError, NotFound, UnprocessableEntity
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_actions.actions.models import Action, ActionStatus
 from planeco_actions.actions.repository import ActionRepository
 from planeco_actions.actions.schemas import ActionCreate, ActionSort, ActionUpdate
 from planeco_actions.db import AuditEntry
+from planeco_shared import audit
+from planeco_shared.identity import Principal, ensure_region_scope
+from planeco_shared.pagination import PageParams, paginate
+from planeco_shared.problems import FieldError, NotFound, UnprocessableEntity
 
 ENTITY = "action"
 CREATE_FIELDS = [

@@ -3,11 +3,11 @@ from __future__ import annotations
 import uuid
 from enum import StrEnum
 
-from planeco_shared.models import PortableJSON, TimestampMixin
 from sqlalchemy import Enum, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from planeco_diagnostic.db import Base
+from planeco_shared.models import PortableJSON, TimestampMixin
 
 
 class QuestionnaireStatus(StrEnum):

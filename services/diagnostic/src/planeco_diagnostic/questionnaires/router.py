@@ -6,11 +6,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from planeco_shared.concurrency import check_if_match, etag
-from planeco_shared.database import SessionDep
-from planeco_shared.identity import Authenticated, Principal, RequireRole, Role, require_authenticated
-from planeco_shared.pagination import Page, PageDep
-from planeco_shared.problems import problem_responses
 
 from planeco_diagnostic.questionnaires import service
 from planeco_diagnostic.questionnaires.models import QuestionnaireStatus
@@ -19,6 +14,11 @@ from planeco_diagnostic.questionnaires.schemas import (
     QuestionnaireRead,
     QuestionnaireUpdate,
 )
+from planeco_shared.concurrency import check_if_match, etag
+from planeco_shared.database import SessionDep
+from planeco_shared.identity import Authenticated, Principal, RequireRole, Role, require_authenticated
+from planeco_shared.pagination import Page, PageDep
+from planeco_shared.problems import problem_responses
 
 router = APIRouter(
     prefix="/questionnaires",

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import uuid
 
-from planeco_shared import audit
-from planeco_shared.identity import Principal, Role, ensure_region_scope
-from planeco_shared.pagination import PageParams, paginate
-from planeco_shared.problems import Forbidden, NotFound
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_diagnostic.db import AuditEntry
 from planeco_diagnostic.questionnaires.models import Questionnaire, QuestionnaireStatus
 from planeco_diagnostic.questionnaires.repository import QuestionnaireRepository
 from planeco_diagnostic.questionnaires.schemas import QuestionnaireCreate, QuestionnaireUpdate
+from planeco_shared import audit
+from planeco_shared.identity import Principal, Role, ensure_region_scope
+from planeco_shared.pagination import PageParams, paginate
+from planeco_shared.problems import Forbidden, NotFound
 
 ENTITY = "questionnaire"
 

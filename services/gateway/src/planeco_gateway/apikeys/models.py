@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from planeco_shared.identity import Role
-from planeco_shared.models import UTCDateTime, utcnow
 from sqlalchemy import Enum, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from planeco_gateway.db import Base
+from planeco_shared.identity import Role
+from planeco_shared.models import UTCDateTime, utcnow
 
 
 class ApiKey(Base):

@@ -10,12 +10,12 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from planeco_shared.identity import AuthMethod, Principal, Role
-from planeco_shared.models import utcnow
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_gateway.apikeys.models import ApiKey
 from planeco_gateway.apikeys.repository import ApiKeyRepository
+from planeco_shared.identity import AuthMethod, Principal, Role
+from planeco_shared.models import utcnow
 
 KEY_RE = re.compile(r"^planeco_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 REGION_RE = re.compile(r"^\d{2}$")

@@ -10,12 +10,12 @@ import hashlib
 import time
 
 from cachetools import TTLCache
-from planeco_shared.identity import ANONYMOUS, IDENTITY_TTL_SECONDS, Principal, encode_identity
-from planeco_shared.problems import ServiceUnavailable, Unauthorized
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from planeco_gateway.apikeys.service import principal_for_key
 from planeco_gateway.auth.oidc import JwksVerifier
+from planeco_shared.identity import ANONYMOUS, IDENTITY_TTL_SECONDS, Principal, encode_identity
+from planeco_shared.problems import ServiceUnavailable, Unauthorized
 
 _CACHE_SIZE = 10_000
 

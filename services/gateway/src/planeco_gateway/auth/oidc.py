@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import jwt
+
 from planeco_shared.identity import AuthMethod, Principal, Role
 from planeco_shared.problems import ServiceUnavailable, Unauthorized
 
