@@ -1,7 +1,8 @@
 """`create_service_app`: the one way a planeco service app is assembled.
 
 Lifespan creates the engine, the session factory and any clients, and disposes them at shutdown;
-middlewares give request ids and metrics; handlers render every error as RFC 9457.
+middlewares give request ids, metrics and conditional GETs (`planeco_shared.caching`); handlers render
+every error as RFC 9457.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.middleware import Middleware
 
 from planeco_shared import health
+from planeco_shared.caching import ConditionalGetMiddleware, verify_public_caching
 from planeco_shared.database import create_engine, create_sessionmaker
 from planeco_shared.logging import configure_logging
 from planeco_shared.metrics import Metrics, MetricsMiddleware
@@ -63,7 +65,11 @@ def create_service_app(
         description=description,
         version=version,
         lifespan=lifespan,
-        middleware=[Middleware(RequestIdMiddleware), Middleware(MetricsMiddleware, metrics=metrics)],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(MetricsMiddleware, metrics=metrics),
+            Middleware(ConditionalGetMiddleware),  # ETag/304 for routes with public_cache() only
+        ],
         docs_url="/docs",
         redoc_url=None,
     )
@@ -75,4 +81,5 @@ def create_service_app(
     app.include_router(health.router)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
+    verify_public_caching(app)
     return app
