@@ -10,7 +10,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
+from typing import Any
+
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
 from starlette.middleware import Middleware
 
 from planeco_shared import health
@@ -18,11 +22,12 @@ from planeco_shared.caching import ConditionalGetMiddleware, verify_public_cachi
 from planeco_shared.database import create_engine, create_sessionmaker
 from planeco_shared.logging import configure_logging
 from planeco_shared.metrics import Metrics, MetricsMiddleware
-from planeco_shared.problems import install_problem_handlers
+from planeco_shared.problems import Problem, install_problem_handlers, problem_responses
 from planeco_shared.request_id import RequestIdMiddleware
 from planeco_shared.settings import ServiceSettings
 
 API_PREFIX = "/api/v1"
+SCHEMA_REF = "#/components/schemas/{model}"
 
 StartupHook = Callable[[FastAPI], Awaitable[None]]
 

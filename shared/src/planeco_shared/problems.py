@@ -260,6 +260,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting the problem shape for the given statuses."""
     return {
-        s: {"model": Problem, "description": _status_title(s), "content": {PROBLEM_JSON: {}}}
-        for s in statuses
+        status: {
+            "description": _status_title(status),
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
     }

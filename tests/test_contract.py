@@ -1,0 +1,88 @@
+"""The public contract: checked in, valid OpenAPI 3.1, and consistent with the gateway's routing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from openapi_spec_validator import validate
+
+from planeco.contract import CONTRACT_PATH, build
+from planeco_gateway.openapi import HTTP_METHODS, merge
+from planeco_gateway.routes import AREAS, area_of
+
+
+def contract() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(CONTRACT_PATH.read_text(encoding="utf-8"))
+    return document
+
+
+def test_checked_in_contract_matches_the_code() -> None:
+    assert CONTRACT_PATH.read_text(encoding="utf-8") == build(), (
+        "run `planeco openapi export` and review the diff"
+    )
+
+
+def test_contract_is_valid_openapi_31() -> None:
+    document = contract()
+    assert document["openapi"] == "3.1.0"
+    validate(document)
+
+
+def test_every_path_is_routed_by_the_gateway_to_the_service_that_declares_it() -> None:
+    for path, item in contract()["paths"].items():
+        area = area_of(path)
+        assert area in AREAS, f"{path}: the gateway routes no area {area!r}"
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                assert operation["x-service"] == AREAS[area], f"{method.upper()} {path}"
+
+
+def test_operations_are_authenticated_unless_deliberately_public() -> None:
+    document = contract()
+    assert document["security"] == [{"ApiKey": []}, {"Bearer": []}]
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            public = operation.get("security") == []
+            if not public:
+                assert "401" in operation["responses"], f"{method.upper()} {path} does not document 401"
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")) and status != "422":
+                    assert "application/problem+json" in response.get("content", {}), (method, path, status)
+
+
+def test_merge_renames_clashing_schemas_and_rewrites_their_references() -> None:
+    def doc(path: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "paths": {
+                path: {
+                    "get": {
+                        "responses": {
+                            "200": {
+                                "content": {
+                                    "application/json": {"schema": {"$ref": "#/components/schemas/Item"}}
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+            "components": {"schemas": {"Item": schema, "Problem": {"type": "object"}}},
+        }
+
+    merged = merge(
+        {
+            "levers": doc("/api/v1/levers", {"type": "string"}),
+            "actions": doc("/api/v1/actions", {"type": "integer"}),
+        }
+    )
+    schemas = merged["components"]["schemas"]
+    assert schemas["Item"] == {"type": "string"}
+    assert schemas["ActionsItem"] == {"type": "integer"}
+    assert set(schemas) == {"Item", "ActionsItem", "Problem"}
+    ref = merged["paths"]["/api/v1/actions"]["get"]["responses"]["200"]["content"]["application/json"][
+        "schema"
+    ]
+    assert ref == {"$ref": "#/components/schemas/ActionsItem"}
