@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -87,4 +86,37 @@ def create_service_app(
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     verify_public_caching(app)
+    document_problems(app)
     return app
+
+
+def document_problems(app: FastAPI) -> None:
+    """FastAPI documents validation failures as `HTTPValidationError` JSON; ours are problem details."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
+        )
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        _, definitions = models_json_schema(
+            [(Problem, "validation")], ref_template="#/components/schemas/{model}"
+        )
+        for name, model_schema in definitions.get("$defs", {}).items():
+            schemas.setdefault(name, model_schema)
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
+                if "422" in responses:
+                    responses["422"] = problem_responses(422)[422]
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
