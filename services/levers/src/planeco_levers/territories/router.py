@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+
+from planeco_levers.territories import service
+from planeco_levers.territories.schemas import DepartementRead, RegionRead
+from planeco_shared.caching import public_cache
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import problem_responses
-
-from planeco_levers.territories import service
-from planeco_levers.territories.schemas import DepartementRead, RegionRead
 
 router = APIRouter(prefix="/territories", tags=["territories"], responses=problem_responses(401))
 
@@ -22,7 +23,11 @@ DepartementCode = Annotated[
 
 
 @router.get(
-    "/regions", response_model=list[RegionRead], summary="List the 18 régions (public)", openapi_extra=PUBLIC
+    "/regions",
+    response_model=list[RegionRead],
+    summary="List the 18 régions (public)",
+    openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
 )
 async def list_regions(session: SessionDep, _caller: AnyCaller) -> list[RegionRead]:
     return await service.list_regions(session)
@@ -34,6 +39,7 @@ async def list_regions(session: SessionDep, _caller: AnyCaller) -> list[RegionRe
     summary="One région (public)",
     responses=problem_responses(404),
     openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
 )
 async def get_region(code: RegionCode, session: SessionDep, _caller: AnyCaller) -> RegionRead:
     return await service.get_region(session, code)
@@ -44,6 +50,7 @@ async def get_region(code: RegionCode, session: SessionDep, _caller: AnyCaller) 
     response_model=Page[DepartementRead],
     summary="List départements (public)",
     openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
 )
 async def list_departements(
     session: SessionDep,
@@ -59,6 +66,7 @@ async def list_departements(
     response_model=DepartementRead,
     summary="One département (public)",
     openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
     responses=problem_responses(404),
 )
 async def get_departement(code: DepartementCode, session: SessionDep, _caller: AnyCaller) -> DepartementRead:
