@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from planeco_shared.models import AuditEntryMixin, new_metadata
 from sqlalchemy.orm import DeclarativeBase
+
+from planeco_shared.models import AuditEntryMixin, new_metadata
 
 
 class Base(DeclarativeBase):
@@ -16,4 +17,6 @@ class AuditEntry(AuditEntryMixin, Base):
 
 def load_all_models() -> None:
     """Import every module's models so that Base.metadata is complete (Alembic autogenerate/check)."""
+    from planeco_levers.levers import models as _levers  # noqa: F401
+    from planeco_levers.panoramas import models as _panoramas  # noqa: F401
     from planeco_levers.territories import models as _territories  # noqa: F401
