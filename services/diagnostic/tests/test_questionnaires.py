@@ -1,0 +1,96 @@
+"""Questionnaire templates: national ones for admins, a région's own for its coordinators."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from planeco_diagnostic.db import AuditEntry
+from planeco_shared.testing import identity_headers
+
+ADMIN = identity_headers("admin")
+CENTRE = identity_headers("coordinator", "24")
+BRETAGNE = identity_headers("coordinator", "53")
+
+
+async def test_only_admins_create_national_templates(client: httpx.AsyncClient) -> None:
+    body = {"title": "Questionnaire national 2025", "respondent_types": ["epci", "commune"]}
+    refused = await client.post("/api/v1/questionnaires", json=body, headers=CENTRE)
+    assert refused.status_code == 403
+    created = await client.post("/api/v1/questionnaires", json=body, headers=ADMIN)
+    assert created.status_code == 201, created.text
+    assert created.json()["region"] is None
+    assert created.json()["status"] == "draft"
+    assert created.json()["respondent_types"] == ["epci", "commune"]
+
+
+async def test_coordinator_manages_their_region_template_only(client: httpx.AsyncClient) -> None:
+    created = await client.post(
+        "/api/v1/questionnaires",
+        json={"title": "Diagnostic Centre-Val de Loire", "region": "24"},
+        headers=CENTRE,
+    )
+    assert created.status_code == 201
+    template = created.json()
+    assert template["respondent_types"] == ["region", "departement", "epci", "commune"]
+    url = f"/api/v1/questionnaires/{template['id']}"
+
+    foreign = await client.patch(
+        url, json={"status": "published"}, headers=BRETAGNE | {"if-match": created.headers["etag"]}
+    )
+    assert foreign.status_code == 403
+
+    published = await client.patch(
+        url, json={"status": "published"}, headers=CENTRE | {"if-match": created.headers["etag"]}
+    )
+    assert published.status_code == 200
+    assert published.json()["status"] == "published"
+    assert published.json()["version"] == 2
+
+    stale = await client.patch(
+        url, json={"title": "Autre titre"}, headers=CENTRE | {"if-match": created.headers["etag"]}
+    )
+    assert stale.status_code == 412
+    assert (await client.get(url, headers=BRETAGNE)).json()["title"] == "Diagnostic Centre-Val de Loire"
+
+
+async def test_writes_are_audited(client: httpx.AsyncClient, app: object) -> None:
+    created = await client.post(
+        "/api/v1/questionnaires", json={"title": "Diagnostic 24", "region": "24"}, headers=CENTRE
+    )
+    await client.patch(
+        f"/api/v1/questionnaires/{created.json()['id']}",
+        json={"title": "Diagnostic partagé 24"},
+        headers=CENTRE | {"if-match": created.headers["etag"], "x-request-id": "req-audit-1"},
+    )
+    sessionmaker = app.state.sessionmaker  # type: ignore[attr-defined]
+    async with sessionmaker() as session:
+        entries = (await session.execute(select(AuditEntry).order_by(AuditEntry.occurred_at))).scalars().all()
+    assert [e.action for e in entries] == ["create", "update"]
+    assert entries[1].actor == "test:coordinator:24"
+    assert entries[1].changes == {"title": {"old": "Diagnostic 24", "new": "Diagnostic partagé 24"}}
+    assert entries[1].request_id == "req-audit-1"
+
+
+async def test_validation_and_filters(client: httpx.AsyncClient, engine: AsyncEngine) -> None:
+    bad = await client.post(
+        "/api/v1/questionnaires", json={"title": "x", "region": "2A", "respondent_types": []}, headers=ADMIN
+    )
+    assert bad.status_code == 422
+    assert {tuple(e["loc"]) for e in bad.json()["errors"]} == {
+        ("body", "title"),
+        ("body", "region"),
+        ("body", "respondent_types"),
+    }
+    for region in ("24", "24", "53"):
+        await client.post(
+            "/api/v1/questionnaires", json={"title": f"Diagnostic {region}", "region": region}, headers=ADMIN
+        )
+    listed = (await client.get("/api/v1/questionnaires", params={"region": "24"}, headers=CENTRE)).json()
+    assert listed["total"] == 2
+    assert {q["region"] for q in listed["items"]} == {"24"}
+    assert (
+        await client.get("/api/v1/questionnaires", params={"status": "bogus"}, headers=CENTRE)
+    ).status_code == 422
+    assert (await client.get("/api/v1/questionnaires", params={"page": 0}, headers=CENTRE)).status_code == 422
