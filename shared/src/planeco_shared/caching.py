@@ -68,7 +68,7 @@ class PublicCache:
             raise ValueError("max_age must be >= 0")
         self.max_age = max_age
 
-    def __call__(self, request: Request) -> CacheDirective:
+    async def __call__(self, request: Request) -> CacheDirective:  # async: no thread-pool hand-off
         directive = CacheDirective(max_age=self.max_age)
         request.scope.setdefault("state", {})[STATE_KEY] = directive
         return directive
