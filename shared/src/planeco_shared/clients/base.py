@@ -4,9 +4,10 @@ Explicit timeouts, the caller's identity forwarded, retries only when the call i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ConfigDict
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from planeco_shared.identity import IDENTITY_HEADER, Principal, encode_identity
@@ -14,13 +15,17 @@ from planeco_shared.problems import NotFound, ServiceUnavailable
 from planeco_shared.request_id import current_request_id
 
 DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class ClientModel(BaseModel):
+    """What a consumer reads of another service's resource: only the fields it needs, the rest ignored,
+    so that the owner can add fields without breaking its consumers."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
 _RETRYABLE = (httpx.ConnectError, httpx.ReadTimeout, httpx.RemoteProtocolError)
-
-
-class UpstreamStatusError(Exception):
-    def __init__(self, status: int) -> None:
-        super().__init__(f"upstream answered {status}")
-        self.status = status
 
 
 class ServiceClient:
@@ -42,6 +47,12 @@ class ServiceClient:
         if request_id:
             headers["x-request-id"] = request_id
         return headers
+
+    async def get_model(
+        self, model: type[ModelT], path: str, *, principal: Principal, params: dict[str, Any] | None = None
+    ) -> ModelT:
+        """GET and validate the answer into `model` (which ignores fields it does not name)."""
+        return model.model_validate(await self.get_json(path, principal=principal, params=params))
 
     async def get_json(self, path: str, *, principal: Principal, params: dict[str, Any] | None = None) -> Any:
         """GET is idempotent: retried with backoff on connection failures and timeouts."""
