@@ -1,36 +1,81 @@
-"""Territories: public reads of the INSEE COG (open data)."""
+"""Territories: public reads of the INSEE COG (open data) and of CRTE perimeters; CRTE upload."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from planeco_levers.territories import service
-from planeco_levers.territories.schemas import DepartementRead, RegionRead
+from planeco_levers.territories.crte_import import CSV_FORMAT, import_crte_csv
+from planeco_levers.territories.models import EpciNature
+from planeco_levers.territories.schemas import (
+    CommuneRead,
+    CrteDetail,
+    CrteImportReport,
+    CrteRead,
+    DepartementRead,
+    EpciDetail,
+    EpciRead,
+    EptDetail,
+    EptRead,
+    RegionRead,
+)
 from planeco_shared.caching import public_cache
 from planeco_shared.database import SessionDep
-from planeco_shared.identity import PUBLIC, AnyCaller
+from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole, Role
 from planeco_shared.pagination import Page, PageDep
-from planeco_shared.problems import problem_responses
+from planeco_shared.problems import AppError, problem_responses
 
 router = APIRouter(prefix="/territories", tags=["territories"], responses=problem_responses(401))
 
-RegionCode = Annotated[str, Path(pattern=r"^\d{2}$", description="INSEE code of a région", examples=["24"])]
+REGION = r"^\d{2}$"
+DEPARTEMENT = r"^(\d{2}|2[AB]|97\d)$"
+SIREN = r"^\d{9}$"
+COMMUNE = r"^(\d{5}|2[AB]\d{3})$"
+CRTE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
+MAX_CSV_BYTES = 10 * 1024 * 1024
+CSV_MEDIA_TYPES = frozenset({"text/csv", "text/plain", "application/csv"})
+
+RegionCode = Annotated[str, Path(pattern=REGION, description="INSEE code of a région", examples=["24"])]
 DepartementCode = Annotated[
-    str, Path(pattern=r"^(\d{2}|2[AB]|97\d)$", description="INSEE code of a département", examples=["45"])
+    str, Path(pattern=DEPARTEMENT, description="INSEE code of a département", examples=["45"])
 ]
+Siren = Annotated[str, Path(pattern=SIREN, description="SIREN (9 digits)", examples=["244500468"])]
+CommuneCode = Annotated[str, Path(pattern=COMMUNE, description="INSEE code of a commune", examples=["45234"])]
+RegionFilter = Annotated[str | None, Query(pattern=REGION, description="Only this région's (INSEE code)")]
+DepartementFilter = Annotated[
+    str | None, Query(pattern=DEPARTEMENT, description="Only this département's (INSEE code)")
+]
+Search = Annotated[
+    str | None,
+    Query(
+        min_length=2,
+        max_length=100,
+        description="Digits (or 2A/2B then digits): code prefix. Otherwise words of the name, accents, case "
+        "and punctuation ignored, each query matching the start of a word of the name (`orleans` finds "
+        "Orléans, `saint etienne` Saint-Étienne); best matches first, then the most populated.",
+    ),
+]
+
+
+class UnsupportedMediaType(AppError):
+    status_code, code, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class PayloadTooLarge(AppError):
+    status_code, code, title = 413, "payload-too-large", "Payload too large"
 
 
 @router.get(
     "/regions",
-    response_model=list[RegionRead],
-    summary="List the 18 régions (public)",
+    response_model=Page[RegionRead],
+    summary="List régions (public)",
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def list_regions(session: SessionDep, _caller: AnyCaller) -> list[RegionRead]:
-    return await service.list_regions(session)
+async def list_regions(session: SessionDep, _caller: AnyCaller, page: PageDep) -> Page[RegionRead]:
+    return await service.list_regions(session, params=page)
 
 
 @router.get(
@@ -53,10 +98,7 @@ async def get_region(code: RegionCode, session: SessionDep, _caller: AnyCaller) 
     dependencies=[public_cache()],
 )
 async def list_departements(
-    session: SessionDep,
-    _caller: AnyCaller,
-    page: PageDep,
-    region: Annotated[str | None, Query(pattern=r"^\d{2}$", description="Only this région's")] = None,
+    session: SessionDep, _caller: AnyCaller, page: PageDep, region: RegionFilter = None
 ) -> Page[DepartementRead]:
     return await service.list_departements(session, region=region, params=page)
 
@@ -71,3 +113,161 @@ async def list_departements(
 )
 async def get_departement(code: DepartementCode, session: SessionDep, _caller: AnyCaller) -> DepartementRead:
     return await service.get_departement(session, code)
+
+
+@router.get(
+    "/epcis",
+    response_model=Page[EpciRead],
+    summary="List EPCI à fiscalité propre (public)",
+    description="EPT are not EPCI à fiscalité propre: see `/territories/epts`. An EPCI spanning two "
+    "régions is listed under the one it is attached to (most population; ties → lowest code).",
+    openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
+)
+async def list_epcis(
+    session: SessionDep,
+    _caller: AnyCaller,
+    page: PageDep,
+    region: RegionFilter = None,
+    departement: DepartementFilter = None,
+    nature: Annotated[EpciNature | None, Query(description="Only this nature juridique")] = None,
+    q: Search = None,
+) -> Page[EpciRead]:
+    return await service.list_epcis(
+        session, region=region, departement=departement, nature=nature, q=q, params=page
+    )
+
+
+@router.get(
+    "/epcis/{siren}",
+    response_model=EpciDetail,
+    summary="One EPCI à fiscalité propre, with its member communes (public)",
+    openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
+    responses=problem_responses(404),
+)
+async def get_epci(siren: Siren, session: SessionDep, _caller: AnyCaller) -> EpciDetail:
+    return await service.get_epci(session, siren)
+
+
+@router.get(
+    "/epts",
+    response_model=Page[EptRead],
+    summary="List établissements publics territoriaux of the Métropole du Grand Paris (public)",
+    openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
+)
+async def list_epts(
+    session: SessionDep, _caller: AnyCaller, page: PageDep, departement: DepartementFilter = None
+) -> Page[EptRead]:
+    return await service.list_epts(session, departement=departement, params=page)
+
+
+@router.get(
+    "/epts/{siren}",
+    response_model=EptDetail,
+    summary="One EPT, with its member communes (public)",
+    openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
+    responses=problem_responses(404),
+)
+async def get_ept(siren: Siren, session: SessionDep, _caller: AnyCaller) -> EptDetail:
+    return await service.get_ept(session, siren)
+
+
+@router.get(
+    "/communes",
+    response_model=Page[CommuneRead],
+    summary="List or search communes (public)",
+    openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
+    responses=problem_responses(422),
+)
+async def list_communes(
+    session: SessionDep,
+    _caller: AnyCaller,
+    page: PageDep,
+    region: RegionFilter = None,
+    departement: DepartementFilter = None,
+    epci: Annotated[str | None, Query(pattern=SIREN, description="Only this EPCI's (SIREN)")] = None,
+    q: Search = None,
+) -> Page[CommuneRead]:
+    return await service.list_communes(
+        session, region=region, departement=departement, epci=epci, q=q, params=page
+    )
+
+
+@router.get(
+    "/communes/{code}",
+    response_model=CommuneRead,
+    summary="One commune (public)",
+    openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
+    responses=problem_responses(404),
+)
+async def get_commune(code: CommuneCode, session: SessionDep, _caller: AnyCaller) -> CommuneRead:
+    return await service.get_commune(session, code)
+
+
+@router.get(
+    "/crte",
+    response_model=Page[CrteRead],
+    summary="List CRTE perimeters (public)",
+    openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
+)
+async def list_crtes(
+    session: SessionDep, _caller: AnyCaller, page: PageDep, region: RegionFilter = None
+) -> Page[CrteRead]:
+    return await service.list_crtes(session, region=region, params=page)
+
+
+@router.get(
+    "/crte/{crte_id}",
+    response_model=CrteDetail,
+    summary="One CRTE, with its member EPCI and communes (public)",
+    openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
+    responses=problem_responses(404),
+)
+async def get_crte(
+    crte_id: Annotated[str, Path(pattern=CRTE_ID, description="CRTE identifier")],
+    session: SessionDep,
+    _caller: AnyCaller,
+) -> CrteDetail:
+    return await service.get_crte(session, crte_id)
+
+
+@router.post(
+    "/crte/imports",
+    response_model=CrteImportReport,
+    summary="Replace the CRTE perimeters of one's région from a CSV (coordinators, admins)",
+    description="Send the file as the request body with `Content-Type: text/csv` (at most 10 MiB).\n\n"
+    + CSV_FORMAT,
+    responses=problem_responses(403, 413, 415, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "crte_id,crte_name,member\ncrte-45-orleans,CRTE Orléans Métropole,244500468\n",
+                }
+            },
+        }
+    },
+)
+async def import_crte(
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(RequireRole(Role.coordinator))],
+) -> CrteImportReport:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in CSV_MEDIA_TYPES:
+        raise UnsupportedMediaType("Send the CSV as the body with Content-Type: text/csv")
+    content = bytearray()
+    async for chunk in request.stream():
+        content.extend(chunk)
+        if len(content) > MAX_CSV_BYTES:
+            raise PayloadTooLarge(f"The CSV must not exceed {MAX_CSV_BYTES} bytes")
+    return await import_crte_csv(session, bytes(content), principal=principal)

@@ -1,0 +1,223 @@
+"""CRTE perimeters uploaded as CSV: all-or-nothing, row-level errors, région scope, idempotence, audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from planeco_levers.db import AuditEntry
+from planeco_shared.testing import identity_headers
+
+ADMIN = identity_headers("admin")
+CENTRE = identity_headers("coordinator", "24")
+NORMANDIE = identity_headers("coordinator", "28")
+ANONYMOUS = identity_headers("anonymous")
+IMPORTS = "/api/v1/territories/crte/imports"
+
+CENTRE_CSV = """crte_id,crte_name,member
+crte-45-orleans,CRTE Orléans Métropole,244500468
+crte-45-est,CRTE Montargois-Giennois,244500203
+crte-45-est,CRTE Montargois-Giennois,244500211
+crte-28-dreux,CRTE du Pays de Dreux,200040277
+crte-41-blois,CRTE Blois,41018
+"""
+
+
+async def upload(
+    client: httpx.AsyncClient,
+    csv: str | bytes,
+    headers: dict[str, str] = CENTRE,
+    media_type: str = "text/csv",
+) -> httpx.Response:
+    body = csv.encode() if isinstance(csv, str) else csv
+    return await client.post(IMPORTS, content=body, headers=headers | {"content-type": media_type})
+
+
+async def crte_ids(client: httpx.AsyncClient, region: str | None = None) -> list[str]:
+    params = {"region": region} if region else {}
+    response = await client.get("/api/v1/territories/crte", params=params, headers=ANONYMOUS)
+    assert response.status_code == 200, response.text
+    return [c["id"] for c in response.json()["items"]]
+
+
+async def audit_entries(app: FastAPI) -> list[AuditEntry]:
+    async with app.state.sessionmaker() as session:
+        statement = select(AuditEntry).where(AuditEntry.entity_type == "crte_set")
+        return list((await session.execute(statement)).scalars())
+
+
+def errors_of(response: httpx.Response) -> set[tuple[Any, ...]]:
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    return {(*e["loc"], e["type"]) for e in response.json()["errors"]}
+
+
+async def test_coordinator_uploads_the_crte_of_their_region(app: FastAPI, client: httpx.AsyncClient) -> None:
+    response = await upload(client, CENTRE_CSV)
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "regions": ["24"],
+        "crte": 4,
+        "members": 5,
+        "created": ["crte-28-dreux", "crte-41-blois", "crte-45-est", "crte-45-orleans"],
+        "updated": [],
+        "deleted": [],
+        "unchanged": 0,
+    }
+    assert await crte_ids(client, "24") == [
+        "crte-28-dreux",
+        "crte-41-blois",
+        "crte-45-est",
+        "crte-45-orleans",
+    ]
+    assert await crte_ids(client, "28") == []
+
+    est = (await client.get("/api/v1/territories/crte/crte-45-est", headers=ANONYMOUS)).json()
+    assert est == {
+        "id": "crte-45-est",
+        "name": "CRTE Montargois-Giennois",
+        "region": "24",
+        "population": 63093 + 24157,
+        "commune_count": 15 + 11,
+        "members": [
+            {
+                "kind": "epci",
+                "code": "244500203",
+                "name": "CA Montargoise et Rives du Loing (AME)",
+                "population": 63093,
+            },
+            {"kind": "epci", "code": "244500211", "name": "CC Giennoises", "population": 24157},
+        ],
+    }
+    # The Dreux agglomeration reaches into Normandie, but most of its population is in Centre-Val de Loire.
+    dreux = (await client.get("/api/v1/territories/crte/crte-28-dreux", headers=ANONYMOUS)).json()
+    assert (dreux["region"], dreux["population"], dreux["commune_count"]) == ("24", 116271, 81)
+    blois = (await client.get("/api/v1/territories/crte/crte-41-blois", headers=ANONYMOUS)).json()
+    assert blois["members"] == [{"kind": "commune", "code": "41018", "name": "Blois", "population": 47219}]
+
+    [entry] = await audit_entries(app)
+    assert (entry.action, entry.entity_id, entry.actor) == ("import", "24", "test:coordinator:24")
+    assert entry.changes["crte-45-orleans"] == {
+        "old": None,
+        "new": {
+            "name": "CRTE Orléans Métropole",
+            "region": "24",
+            "population": 297350,
+            "members": ["244500468"],
+        },
+    }
+
+
+async def test_reupload_is_idempotent_and_replaces_the_region_set(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    assert (await upload(client, CENTRE_CSV)).status_code == 200
+    again = await upload(client, CENTRE_CSV.replace("\n", "\r\n"), media_type="text/csv; charset=utf-8")
+    assert again.status_code == 200, again.text
+    assert again.json() | {"regions": None} == {
+        "regions": None,
+        "crte": 4,
+        "members": 5,
+        "created": [],
+        "updated": [],
+        "deleted": [],
+        "unchanged": 4,
+    }
+    assert len(await audit_entries(app)) == 1  # nothing changed, nothing audited
+
+    smaller = "\n".join(
+        line.replace("CRTE Blois", "CRTE Agglopolys")
+        for line in CENTRE_CSV.splitlines()
+        if "crte-45-est" not in line
+    )
+    changed = await upload(client, smaller)
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["updated"], changed.json()["deleted"]) == (["crte-41-blois"], ["crte-45-est"])
+    assert await crte_ids(client) == ["crte-28-dreux", "crte-41-blois", "crte-45-orleans"]
+    missing = await client.get("/api/v1/territories/crte/crte-45-est", headers=ANONYMOUS)
+    assert missing.status_code == 404
+    latest = (await audit_entries(app))[-1].changes
+    assert set(latest) == {"crte-41-blois", "crte-45-est"}
+    assert latest["crte-45-est"]["new"] is None
+
+
+async def test_row_level_errors_change_nothing(client: httpx.AsyncClient) -> None:
+    assert (await upload(client, CENTRE_CSV)).status_code == 200
+    bad = """crte_id;crte_name;member
+crte-45-orleans;CRTE Orléans Métropole;244500468
+crte-45-orleans;CRTE Orleans;244500427
+crte-x;CRTE X;999999999
+crte-x;CRTE X;200057867
+crte-x;CRTE X;244500468
+crte-y;CRTE Y;4523
+crte y;;45234
+"""
+    response = await upload(client, bad)
+    assert errors_of(response) == {
+        ("row", 3, "crte_name", "mismatch"),
+        ("row", 4, "member", "unknown_code"),
+        ("row", 5, "member", "unknown_code"),
+        ("row", 6, "member", "duplicate"),
+        ("row", 7, "member", "format"),
+        ("row", 8, "crte_id", "format"),
+        ("row", 8, "crte_name", "format"),
+    }
+    messages = {e["loc"][1]: e["msg"] for e in response.json()["errors"]}
+    assert "EPT" in messages[5]
+    assert "leading zero" in messages[7]
+    assert "row 2" in messages[6]
+    assert await crte_ids(client) == ["crte-28-dreux", "crte-41-blois", "crte-45-est", "crte-45-orleans"]
+
+
+async def test_a_commune_covered_twice_is_rejected(client: httpx.AsyncClient) -> None:
+    # Orléans itself, and Orléans Métropole which contains it.
+    overlap = "crte_id,crte_name,member\na,A,244500468\nb,B,45234\n"
+    assert errors_of(await upload(client, overlap)) == {("row", 3, "member", "overlap")}
+    assert await crte_ids(client) == []
+
+
+async def test_a_commune_covered_by_another_regions_crte_is_rejected(client: httpx.AsyncClient) -> None:
+    # CC Interco Normandie Sud Eure lies in Normandie but counts Montigny-sur-Avre (28263, Eure-et-Loir).
+    normandie = "crte_id,crte_name,member\ncrte-27-sud-eure,CRTE Sud de l'Eure,200066462\n"
+    assert (await upload(client, normandie, headers=NORMANDIE)).status_code == 200
+    centre = "crte_id,crte_name,member\ncrte-28-montigny,CRTE Montigny,28263\n"
+    assert errors_of(await upload(client, centre)) == {("row", 2, "member", "overlap")}
+    same_id = "crte_id,crte_name,member\ncrte-27-sud-eure,CRTE Orléans,244500468\n"
+    assert errors_of(await upload(client, same_id)) == {("row", 2, "crte_id", "conflict")}
+    assert await crte_ids(client) == ["crte-27-sud-eure"]
+
+
+async def test_coordinator_of_another_region_is_forbidden(client: httpx.AsyncClient) -> None:
+    response = await upload(client, CENTRE_CSV, headers=NORMANDIE)
+    assert response.status_code == 403, response.text
+    assert response.json()["code"] == "forbidden"
+    assert "24" in response.json()["detail"]
+    for headers in (identity_headers("contributor", "244500468"), identity_headers("reader")):
+        assert (await upload(client, CENTRE_CSV, headers=headers)).status_code == 403
+    assert (await upload(client, CENTRE_CSV, headers=ANONYMOUS)).status_code == 401
+    assert await crte_ids(client) == []
+
+
+async def test_admin_uploads_several_regions_at_once(client: httpx.AsyncClient) -> None:
+    both = CENTRE_CSV + "crte-27-sud-eure,CRTE Sud de l'Eure,200066462\n"
+    response = await upload(client, both, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    assert response.json()["regions"] == ["24", "28"]
+    assert await crte_ids(client, "28") == ["crte-27-sud-eure"]
+
+
+async def test_unreadable_uploads_are_problems(client: httpx.AsyncClient) -> None:
+    assert (await upload(client, CENTRE_CSV, media_type="application/json")).status_code == 415
+    assert errors_of(await upload(client, "crte_id,name,member\na,A,45234\n")) == {
+        ("row", 1, "crte_name", "missing_column")
+    }
+    assert errors_of(await upload(client, CENTRE_CSV.encode("cp1252"))) == {("body", "encoding")}
+    assert errors_of(await upload(client, "crte_id,crte_name,member\n\n")) == {("row", 2, "crte_id", "empty")}
+    assert errors_of(await upload(client, b"")) == {
+        ("row", 1, column, "missing_column") for column in ("crte_id", "crte_name", "member")
+    }
+    bom = await upload(client, "\ufeffCRTE_ID , Crte_Name,MEMBER,extra\ncrte-41-blois,CRTE Blois,41018,x\n")
+    assert bom.status_code == 200, bom.text
