@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import Annotated
+
 import typer
-from planeco_shared.cli import add_common_commands, run_async
-from planeco_shared.database import create_engine, create_sessionmaker
-from planeco_shared.migrations import service_root_of
 
 from planeco_levers.settings import LeversSettings
+from planeco_levers.territories.crte_import import import_crte_csv
 from planeco_levers.territories.importer import import_territories
+from planeco_shared.cli import add_common_commands, run_async
+from planeco_shared.database import create_engine, create_sessionmaker
+from planeco_shared.identity import AuthMethod, Principal, Role
+from planeco_shared.migrations import service_root_of
+from planeco_shared.problems import AppError
+
+# Who the audit trail names for imports run from the command line (an operator with shell access).
+CLI_PRINCIPAL = Principal(subject="cli:planeco-levers", role=Role.admin, method=AuthMethod.api_key)
 
 app = typer.Typer(help="Levers service: territories, levers, panoramas.", no_args_is_help=True)
 add_common_commands(
@@ -21,16 +31,52 @@ add_common_commands(
 
 @app.command("import-territories")
 def import_territories_command() -> None:
-    """Load the INSEE COG 2026 shipped with the service (idempotent)."""
+    """Load the INSEE COG 2026 shipped with the service (idempotent: upserts, deletes what vanished)."""
 
     async def run() -> str:
         settings = LeversSettings()
         engine = create_engine(settings.database_url)
+        started = time.perf_counter()
         try:
             async with create_sessionmaker(engine).begin() as session:
                 report = await import_territories(session)
         finally:
             await engine.dispose()
-        return f"{report.regions} régions, {report.departements} départements"
+        return (
+            f"{report.regions} régions, {report.departements} départements, {report.epcis} EPCI, "
+            f"{report.epts} EPT, {report.communes} communes (population {report.population:,}); "
+            f"{report.deleted} vanished rows deleted, {report.crte_members_dropped} CRTE members dropped "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
 
     typer.echo(f"imported {run_async(run)}")
+
+
+@app.command("import-crte")
+def import_crte_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV: crte_id,crte_name,member")],
+) -> None:
+    """Replace the CRTE sets of the régions FILE covers (rules of POST /territories/crte/imports)."""
+    content = file.read_bytes()
+
+    async def run() -> str:
+        engine = create_engine(LeversSettings().database_url)
+        started = time.perf_counter()
+        try:
+            async with create_sessionmaker(engine).begin() as session:
+                report = await import_crte_csv(session, content, principal=CLI_PRINCIPAL)
+        finally:
+            await engine.dispose()
+        return (
+            f"{report.crte} CRTE ({report.members} members) for région(s) {', '.join(report.regions)}: "
+            f"{len(report.created)} created, {len(report.updated)} updated, {len(report.deleted)} deleted, "
+            f"{report.unchanged} unchanged in {time.perf_counter() - started:.1f} s"
+        )
+
+    try:
+        typer.echo(f"imported {run_async(run)}")
+    except AppError as error:
+        typer.echo(f"nothing imported: {error.detail}", err=True)
+        for item in error.errors or []:
+            typer.echo(f"  {' '.join(str(part) for part in item.loc)}: {item.msg}", err=True)
+        raise typer.Exit(1) from error
