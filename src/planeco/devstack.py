@@ -15,12 +15,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from planeco_levers.territories.importer import import_territories
-from planeco_shared.database import create_engine, create_sessionmaker
-from planeco_shared.migrations import upgrade
 from sqlalchemy.engine import make_url
 
+from planeco_levers.panoramas.service import import_shipped_panoramas
+from planeco_levers.territories.importer import import_territories
+from planeco_shared.database import create_engine, create_sessionmaker
+from planeco_shared.identity import Principal, Role
+from planeco_shared.migrations import upgrade
+
 REPO = Path(__file__).resolve().parents[2]
+DEVSTACK_PRINCIPAL = Principal(subject="devstack:reference-data", role=Role.admin)
 
 app = typer.Typer(help="Run the stack locally.", no_args_is_help=True)
 
@@ -137,9 +141,12 @@ async def load_reference_data(levers_url: str) -> str:
     try:
         async with create_sessionmaker(engine).begin() as session:
             report = await import_territories(session)
+            panoramas = await import_shipped_panoramas(session, principal=DEVSTACK_PRINCIPAL)
     finally:
         await engine.dispose()
-    return f"territories: {report.regions} régions, {report.departements} départements"
+    return f"territories: {report.regions} régions, {report.departements} départements; " + ", ".join(
+        f"panorama {p.version} {p.outcome.value}" for p in panoramas
+    )
 
 
 def wait_healthy(url: str, processes: list[subprocess.Popen[bytes]], timeout: float = 60.0) -> None:

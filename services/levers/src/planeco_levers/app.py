@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from planeco_shared.app_factory import create_service_app
 
+from planeco_levers.levers.router import router as levers_router
+from planeco_levers.panoramas.router import router as panoramas_router
 from planeco_levers.settings import LeversSettings
 from planeco_levers.territories.router import router as territories_router
+from planeco_shared.app_factory import create_service_app
 
 
 def create_app(settings: LeversSettings | None = None) -> FastAPI:
@@ -15,5 +17,5 @@ def create_app(settings: LeversSettings | None = None) -> FastAPI:
             "Territories (INSEE COG), sectors and levers, panoramas of objectives, conversions, declination."
         ),
         settings=settings or LeversSettings(),
-        routers=[territories_router],
+        routers=[territories_router, levers_router, panoramas_router],
     )

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from planeco_levers.panoramas.importer import version_from_filename
+from planeco_levers.panoramas.service import describe, import_panorama
 from planeco_levers.settings import LeversSettings
 from planeco_levers.territories.crte_import import import_crte_csv
 from planeco_levers.territories.importer import import_territories
@@ -80,3 +82,49 @@ def import_crte_command(
         for item in error.errors or []:
             typer.echo(f"  {' '.join(str(part) for part in item.loc)}: {item.msg}", err=True)
         raise typer.Exit(1) from error
+
+
+@app.command("import-panorama")
+def import_panorama_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An SGPE panorama file (JSON)")],
+    version: Annotated[
+        str | None,
+        typer.Option(help="Version id: the release date YYYY-MM-DD (default: the date in the file name)"),
+    ] = None,
+    replace: Annotated[bool, typer.Option(help="Overwrite a version imported with other content")] = False,
+) -> None:
+    """Import one SGPE panorama file as a version: all or nothing; the same content again changes nothing."""
+    version = version or version_from_filename(file.name)
+    if version is None:
+        typer.echo("nothing imported: give --version YYYY-MM-DD (no date in the file name)", err=True)
+        raise typer.Exit(2)
+    content = file.read_bytes()
+
+    async def run() -> list[str]:
+        engine = create_engine(LeversSettings().database_url)
+        started = time.perf_counter()
+        try:
+            async with create_sessionmaker(engine).begin() as session:
+                report = await import_panorama(
+                    session,
+                    content,
+                    version=version,
+                    source_file=file.name,
+                    principal=CLI_PRINCIPAL,
+                    replace=replace,
+                )
+        finally:
+            await engine.dispose()
+        lines = describe(report)
+        lines[0] += f" in {time.perf_counter() - started:.2f} s"
+        return lines
+
+    try:
+        lines = run_async(run)
+    except AppError as error:
+        typer.echo(f"nothing imported: {error.detail}", err=True)
+        for item in error.errors or []:
+            typer.echo(f"  {' '.join(str(part) for part in item.loc)}: {item.msg}", err=True)
+        raise typer.Exit(1) from error
+    for line in lines:
+        typer.echo(line)

@@ -276,7 +276,8 @@ def validate_panorama(data: Any) -> ParsedPanorama:
         except ValidationError as exc:
             for error in exc.errors(include_url=False, include_input=False):
                 loc = [p if isinstance(p, int) else str(p) for p in error["loc"]]
-                problems.add(["row", index, *loc], error["msg"], error["type"])
+                message = error["msg"].removeprefix("Value error, ")
+                problems.add(["row", index, *loc], message, error["type"])
             continue
         if is_demonstration_region(row.region_name):
             skipped[row.region_name] += 1

@@ -1,0 +1,204 @@
+"""Panoramas: the versions of the SGPE panorama and their figures by région, nationally, compared.
+
+Published panoramas are open data: every read is public. Importing a version is for national admins.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+
+from planeco_levers.panoramas import service
+from planeco_levers.panoramas.importer import LEVER_ID_PATTERN, VERSION_PATTERN
+from planeco_levers.panoramas.schemas import (
+    ComparisonRead,
+    ImportOutcome,
+    ImportReport,
+    NationalPanoramaRead,
+    PanoramaVersionRead,
+    RegionLeverRead,
+    RegionPanoramaRead,
+    RegionSummary,
+)
+from planeco_shared.database import SessionDep
+from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole
+from planeco_shared.pagination import Page, PageDep
+from planeco_shared.problems import AppError, problem_responses
+
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+router = APIRouter(prefix="/panoramas", tags=["panoramas"], responses=problem_responses(401))
+
+Version = Annotated[
+    str,
+    Path(
+        pattern=VERSION_PATTERN,
+        description="Panorama version: the SGPE release date",
+        examples=["2024-07-24"],
+    ),
+]
+RegionCode = Annotated[str, Path(pattern=r"^\d{2}$", description="INSEE code of a région", examples=["44"])]
+LeverId = Annotated[str, Path(pattern=LEVER_ID_PATTERN, description="Lever id", examples=["augm_voitelec"])]
+
+
+class PayloadTooLarge(AppError):
+    status_code, code, title = 413, "payload-too-large", "Payload too large"
+
+
+class UnsupportedMediaType(AppError):
+    status_code, code, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+@router.get(
+    "",
+    response_model=Page[PanoramaVersionRead],
+    summary="List the panorama versions, latest first (public)",
+    openapi_extra=PUBLIC,
+)
+async def list_versions(session: SessionDep, _caller: AnyCaller, page: PageDep) -> Page[PanoramaVersionRead]:
+    return await service.list_versions(session, page)
+
+
+@router.get(
+    "/{version}",
+    response_model=PanoramaVersionRead,
+    summary="One panorama version: source, checksums, counts, import warnings (public)",
+    responses=problem_responses(404),
+    openapi_extra=PUBLIC,
+)
+async def get_version(version: Version, session: SessionDep, _caller: AnyCaller) -> PanoramaVersionRead:
+    return await service.get_version(session, version)
+
+
+@router.get(
+    "/{version}/regions",
+    response_model=list[RegionSummary],
+    summary="The régions of a version with their lever count and total (public)",
+    responses=problem_responses(404),
+    openapi_extra=PUBLIC,
+)
+async def list_regions(version: Version, session: SessionDep, _caller: AnyCaller) -> list[RegionSummary]:
+    return await service.list_regions(session, version)
+
+
+@router.get(
+    "/{version}/regions/{code}",
+    response_model=RegionPanoramaRead,
+    summary="A région's panorama: every lever's objective, physical equivalent, totals by sector (public)",
+    description=(
+        "Figures are exact decimals as strings, equal to the SGPE file. `physical_2030` = "
+        "max(0, start_2019 + objective_ktco2e × ratio), exact; `physical_2030_rounded` is the simulator's "
+        "display (one decimal, halves up). Totals are exact sums."
+    ),
+    responses=problem_responses(404),
+    openapi_extra=PUBLIC,
+)
+async def region_panorama(
+    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller
+) -> RegionPanoramaRead:
+    return await service.region_panorama(session, version, code)
+
+
+@router.get(
+    "/{version}/regions/{code}/levers/{lever_id}",
+    response_model=RegionLeverRead,
+    summary="One lever in one région, with the official explanatory text and every flag (public)",
+    responses=problem_responses(404),
+    openapi_extra=PUBLIC,
+)
+async def region_lever(
+    version: Version, code: RegionCode, lever_id: LeverId, session: SessionDep, _caller: AnyCaller
+) -> RegionLeverRead:
+    return await service.region_lever(session, version, code, lever_id)
+
+
+@router.get(
+    "/{version}/national",
+    response_model=NationalPanoramaRead,
+    summary="National sums: each lever and sector summed over the régions, exactly (public)",
+    responses=problem_responses(404),
+    openapi_extra=PUBLIC,
+)
+async def national(version: Version, session: SessionDep, _caller: AnyCaller) -> NationalPanoramaRead:
+    return await service.national(session, version)
+
+
+@router.get(
+    "/{version}/compare",
+    response_model=ComparisonRead,
+    summary="Differences per lever between two versions, for a région or nationally (public)",
+    responses=problem_responses(404),
+    openapi_extra=PUBLIC,
+)
+async def compare(
+    version: Version,
+    session: SessionDep,
+    _caller: AnyCaller,
+    from_version: Annotated[
+        str,
+        Query(
+            alias="from", pattern=VERSION_PATTERN, description="The earlier version", examples=["2024-04-08"]
+        ),
+    ],
+    region: Annotated[
+        str | None, Query(pattern=r"^\d{2}$", description="INSEE code of a région; omitted: national sums")
+    ] = None,
+) -> ComparisonRead:
+    return await service.compare(session, version, from_version, region)
+
+
+IMPORT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The SGPE panorama file as is: a JSON array, one object per lever × région",
+        "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}},
+    }
+}
+
+
+@router.post(
+    "/imports",
+    response_model=ImportReport,
+    status_code=status.HTTP_201_CREATED,
+    summary="Import a panorama version (admin): all or nothing, row-level errors, idempotent",
+    description=(
+        "The body is the SGPE file. The whole file is validated first; any error refuses it (422, "
+        "`errors[].loc` = ['row', index from 0, field]) and nothing changes. The same content again answers "
+        "200 `unchanged`; other content for an existing version is a 409 unless `replace=true`."
+    ),
+    responses={
+        200: {"model": ImportReport, "description": "Already imported with the same content"},
+        **problem_responses(403, 409, 413, 415, 422),
+    },
+    openapi_extra=IMPORT_BODY,
+)
+async def import_panorama(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(RequireRole())],
+    version: Annotated[
+        str, Query(description="Version id: the SGPE release date, YYYY-MM-DD", examples=["2024-07-24"])
+    ],
+    replace: Annotated[bool, Query(description="Overwrite a version imported with other content")] = False,
+    source_file: Annotated[
+        str, Query(max_length=255, description="Name of the source file, for the record")
+    ] = "upload.json",
+) -> ImportReport:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaType("Send the panorama file as application/json")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_IMPORT_BYTES:
+        raise PayloadTooLarge(f"A panorama file is at most {MAX_IMPORT_BYTES} bytes")
+    body = await request.body()
+    if len(body) > MAX_IMPORT_BYTES:
+        raise PayloadTooLarge(f"A panorama file is at most {MAX_IMPORT_BYTES} bytes")
+    report = await service.import_panorama(
+        session, body, version=version, source_file=source_file, principal=principal, replace=replace
+    )
+    if report.outcome is ImportOutcome.unchanged:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/api/v1/panoramas/{report.version}"
+    return report
