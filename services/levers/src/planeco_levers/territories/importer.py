@@ -140,35 +140,16 @@ async def import_territories(session: AsyncSession, directory: Path = COG_DIR) -
         }
         for d in departements_raw
     ]
-    epcis = []
-    for e in epcis_raw:
-        members = epci_members[e["code"]]
-        region, departement = attach_group(_weighted(members))
-        epcis.append(
-            {
-                "siren": e["code"],
-                "name": e["nom"],
-                "name_search": normalize(e["nom"]),
-                "nature": NATURES[e["type"]].value,
-                "financing_mode": e["modeFinancement"],
-                "region_code": region,
-                "departement_code": departement,
-                "population": sum(c["population"] for c in members),
-            }
-        )
-    epts = []
-    for t in epts_raw:
-        members = ept_members[t["code"]]
-        region, departement = attach_group(_weighted(members))
-        epts.append(
-            {
-                "siren": t["code"],
-                "name": t["nom"],
-                "region_code": region,
-                "departement_code": departement,
-                "population": sum(c["population"] for c in members),
-            }
-        )
+    epcis = [
+        _group(e, epci_members[e["code"]])
+        | {
+            "name_search": normalize(e["nom"]),
+            "nature": NATURES[e["type"]].value,
+            "financing_mode": e["modeFinancement"],
+        }
+        for e in epcis_raw
+    ]
+    epts = [_group(t, ept_members[t["code"]]) for t in epts_raw]
 
     # Parents before children; vanished rows go children first (after their memberships).
     await upsert(session, Region, regions, key=["code"])
@@ -217,8 +198,18 @@ async def import_territories(session: AsyncSession, directory: Path = COG_DIR) -
     )
 
 
-def _weighted(communes: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
-    return [(c["region_code"], c["departement_code"], c["population"]) for c in communes]
+def _group(raw: dict[str, Any], members: list[dict[str, Any]]) -> dict[str, Any]:
+    """The columns an EPCI and an EPT share: attachment and population follow from the members."""
+    region, departement = attach_group(
+        (c["region_code"], c["departement_code"], c["population"]) for c in members
+    )
+    return {
+        "siren": raw["code"],
+        "name": raw["nom"],
+        "region_code": region,
+        "departement_code": departement,
+        "population": sum(c["population"] for c in members),
+    }
 
 
 async def _vanished(

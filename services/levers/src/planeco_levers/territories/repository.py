@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, delete, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from planeco_levers.db import Base
 from planeco_levers.territories.models import (
     Commune,
     Crte,
@@ -23,6 +24,7 @@ from planeco_levers.territories.search import code_prefix, name_matches, name_ra
 
 # Bound parameters per IN (…): far below SQLite's limit.
 IN_BATCH = 1000
+M = TypeVar("M", bound=Base)
 
 
 class TerritoryRepository:
@@ -103,26 +105,22 @@ class TerritoryRepository:
         return await self.session.get(Commune, code)
 
     async def communes_by_code(self, codes: Collection[str]) -> dict[str, Commune]:
-        found: dict[str, Commune] = {}
-        ordered = sorted(codes)
-        for start in range(0, len(ordered), IN_BATCH):
-            statement = select(Commune).where(Commune.code.in_(ordered[start : start + IN_BATCH]))
-            found |= {c.code: c for c in (await self.session.execute(statement)).scalars()}
-        return found
+        return {c.code: c for c in await self._where_in(Commune, Commune.code, codes)}
 
     async def epcis_by_siren(self, sirens: Collection[str]) -> dict[str, Epci]:
-        found: dict[str, Epci] = {}
-        ordered = sorted(sirens)
-        for start in range(0, len(ordered), IN_BATCH):
-            statement = select(Epci).where(Epci.siren.in_(ordered[start : start + IN_BATCH]))
-            found |= {e.siren: e for e in (await self.session.execute(statement)).scalars()}
-        return found
+        return {e.siren: e for e in await self._where_in(Epci, Epci.siren, sirens)}
 
     async def communes_of_epcis(self, sirens: Collection[str]) -> list[Commune]:
-        found: list[Commune] = []
-        ordered = sorted(sirens)
+        return await self._where_in(Commune, Commune.epci_siren, sirens)
+
+    async def _where_in(
+        self, model: type[M], column: InstrumentedAttribute[Any], keys: Collection[str]
+    ) -> list[M]:
+        """Rows of `model` whose `column` is one of `keys`, fetched by batches of IN (…)."""
+        found: list[M] = []
+        ordered = sorted(keys)
         for start in range(0, len(ordered), IN_BATCH):
-            statement = select(Commune).where(Commune.epci_siren.in_(ordered[start : start + IN_BATCH]))
+            statement = select(model).where(column.in_(ordered[start : start + IN_BATCH]))
             found.extend((await self.session.execute(statement)).scalars())
         return found
 
