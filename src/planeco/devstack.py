@@ -144,9 +144,11 @@ async def load_reference_data(levers_url: str) -> str:
             panoramas = await import_shipped_panoramas(session, principal=DEVSTACK_PRINCIPAL)
     finally:
         await engine.dispose()
-    return f"territories: {report.regions} régions, {report.departements} départements; " + ", ".join(
-        f"panorama {p.version} {p.outcome.value}" for p in panoramas
+    territories = (
+        f"territories: {report.regions} régions, {report.departements} départements, {report.epcis} EPCI, "
+        f"{report.epts} EPT, {report.communes} communes"
     )
+    return f"{territories}; " + ", ".join(f"panorama {p.version} {p.outcome.value}" for p in panoramas)
 
 
 def wait_healthy(url: str, processes: list[subprocess.Popen[bytes]], timeout: float = 60.0) -> None:
