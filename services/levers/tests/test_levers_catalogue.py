@@ -162,3 +162,17 @@ async def test_oil_heating_clamps_at_zero(client: httpx.AsyncClient) -> None:
     assert back["ktco2e"] == panorama["objective_ktco2e"]
     above_start = await get(client, url, 422, region="44", physical=str(start + 1))
     assert "between 0 and the 2019 value" in above_start["detail"]
+
+
+async def test_public_reads_are_cacheable_and_revalidate(client: httpx.AsyncClient) -> None:
+    first = await client.get("/api/v1/panoramas/2024-07-24/regions/44", headers=ANONYMOUS)
+    assert first.headers["cache-control"] == "public, max-age=300, must-revalidate"
+    again = await client.get(
+        "/api/v1/panoramas/2024-07-24/regions/44",
+        headers=ANONYMOUS | {"if-none-match": first.headers["etag"]},
+    )
+    assert again.status_code == 304
+    convert = await client.get(
+        "/api/v1/levers/augm_voitelec/convert", params={"region": "44", "ktco2e": "1"}, headers=ANONYMOUS
+    )
+    assert "etag" in convert.headers

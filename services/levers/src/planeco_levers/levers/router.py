@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query
 from planeco_levers.levers import service
 from planeco_levers.levers.schemas import ConversionRead, LeverDetail, LeverRead, LeverSort, TermRead, Zone
 from planeco_levers.panoramas.importer import LEVER_ID_PATTERN, VERSION_PATTERN
+from planeco_shared.caching import public_cache
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller
 from planeco_shared.pagination import Page, PageDep
@@ -43,6 +44,7 @@ Quantity = Annotated[
     response_model=Page[LeverRead],
     summary="The lever catalogue of a panorama version (public)",
     openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
 )
 async def list_levers(
     session: SessionDep,
@@ -79,6 +81,7 @@ async def list_levers(
     summary="The sectors of a panorama version, with their lever counts (public)",
     responses=problem_responses(404),
     openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
 )
 async def list_sectors(
     session: SessionDep, _caller: AnyCaller, version: VersionQuery = None
@@ -92,6 +95,7 @@ async def list_sectors(
     summary="The thématiques (« Mieux se déplacer »…) of a panorama version, with lever counts (public)",
     responses=problem_responses(404),
     openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
 )
 async def list_groups(
     session: SessionDep, _caller: AnyCaller, version: VersionQuery = None
@@ -105,6 +109,7 @@ async def list_groups(
     summary="One lever (default: as the latest version that has it describes it) (public)",
     responses=problem_responses(404),
     openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
 )
 async def get_lever(
     lever_id: LeverId, session: SessionDep, _caller: AnyCaller, version: VersionQuery = None
@@ -126,6 +131,7 @@ async def get_lever(
     ),
     responses=problem_responses(404),
     openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
 )
 async def convert(
     lever_id: LeverId,

@@ -21,6 +21,7 @@ from planeco_levers.panoramas.schemas import (
     RegionPanoramaRead,
     RegionSummary,
 )
+from planeco_shared.caching import public_cache
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole
 from planeco_shared.pagination import Page, PageDep
@@ -55,6 +56,7 @@ class UnsupportedMediaType(AppError):
     response_model=Page[PanoramaVersionRead],
     summary="List the panorama versions, latest first (public)",
     openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
 )
 async def list_versions(session: SessionDep, _caller: AnyCaller, page: PageDep) -> Page[PanoramaVersionRead]:
     return await service.list_versions(session, page)
@@ -66,6 +68,7 @@ async def list_versions(session: SessionDep, _caller: AnyCaller, page: PageDep) 
     summary="One panorama version: source, checksums, counts, import warnings (public)",
     responses=problem_responses(404),
     openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
 )
 async def get_version(version: Version, session: SessionDep, _caller: AnyCaller) -> PanoramaVersionRead:
     return await service.get_version(session, version)
@@ -77,6 +80,7 @@ async def get_version(version: Version, session: SessionDep, _caller: AnyCaller)
     summary="The régions of a version with their lever count and total (public)",
     responses=problem_responses(404),
     openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
 )
 async def list_regions(version: Version, session: SessionDep, _caller: AnyCaller) -> list[RegionSummary]:
     return await service.list_regions(session, version)
@@ -93,6 +97,7 @@ async def list_regions(version: Version, session: SessionDep, _caller: AnyCaller
     ),
     responses=problem_responses(404),
     openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
 )
 async def region_panorama(
     version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller
@@ -106,6 +111,7 @@ async def region_panorama(
     summary="One lever in one région, with the official explanatory text and every flag (public)",
     responses=problem_responses(404),
     openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
 )
 async def region_lever(
     version: Version, code: RegionCode, lever_id: LeverId, session: SessionDep, _caller: AnyCaller
@@ -119,6 +125,7 @@ async def region_lever(
     summary="National sums: each lever and sector summed over the régions, exactly (public)",
     responses=problem_responses(404),
     openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
 )
 async def national(version: Version, session: SessionDep, _caller: AnyCaller) -> NationalPanoramaRead:
     return await service.national(session, version)
@@ -130,6 +137,7 @@ async def national(version: Version, session: SessionDep, _caller: AnyCaller) ->
     summary="Differences per lever between two versions, for a région or nationally (public)",
     responses=problem_responses(404),
     openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
 )
 async def compare(
     version: Version,
