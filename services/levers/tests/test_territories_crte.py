@@ -154,6 +154,7 @@ crte-x;CRTE X;200057867
 crte-x;CRTE X;244500468
 crte-y;CRTE Y;4523
 crte y;;45234
+crte-z;CRTE\x00Z;41018
 """
     response = await upload(client, bad)
     assert errors_of(response) == {
@@ -164,6 +165,7 @@ crte y;;45234
         ("row", 7, "member", "format"),
         ("row", 8, "crte_id", "format"),
         ("row", 8, "crte_name", "format"),
+        ("row", 9, "crte_name", "format"),
     }
     messages = {e["loc"][1]: e["msg"] for e in response.json()["errors"]}
     assert "EPT" in messages[5]

@@ -130,8 +130,8 @@ def parse(content: bytes, errors: Errors) -> list[Row]:
         if not CRTE_ID.match(crte_id):
             errors.add(number, "crte_id", "expected letters, digits, _ - . (1 to 40 characters)", "format")
             valid = False
-        if not name or len(name) > 200:
-            errors.add(number, "crte_name", "expected a name of 1 to 200 characters", "format")
+        if not name or len(name) > 200 or not name.isprintable():  # PostgreSQL refuses NUL in text
+            errors.add(number, "crte_name", "expected a name of 1 to 200 printable characters", "format")
             valid = False
         is_epci = bool(SIREN.match(member))
         if not is_epci and not COMMUNE_CODE.match(member):
