@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from planeco_levers.declination.router import router as declination_router
 from planeco_levers.levers.router import router as levers_router
 from planeco_levers.panoramas.router import router as panoramas_router
 from planeco_levers.settings import LeversSettings
@@ -17,5 +18,5 @@ def create_app(settings: LeversSettings | None = None) -> FastAPI:
             "Territories (INSEE COG), sectors and levers, panoramas of objectives, conversions, declination."
         ),
         settings=settings or LeversSettings(),
-        routers=[territories_router, levers_router, panoramas_router],
+        routers=[territories_router, levers_router, panoramas_router, declination_router],
     )

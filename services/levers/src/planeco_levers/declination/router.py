@@ -1,0 +1,334 @@
+"""Declination of regional objectives below the région: public figures, keys uploaded by coordinators."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+
+from planeco_levers.declination import service
+from planeco_levers.declination.key_csv import KEY_CSV_FORMAT
+from planeco_levers.declination.models import DeclinationLevel
+from planeco_levers.declination.schemas import (
+    CustomKeyRead,
+    DeclinationKeysRead,
+    DeclinationRead,
+    Precision,
+    UploadLevel,
+)
+from planeco_levers.panoramas.importer import LEVER_ID_PATTERN, VERSION_PATTERN
+from planeco_shared.caching import public_cache
+from planeco_shared.concurrency import check_if_match
+from planeco_shared.database import SessionDep
+from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole, Role, ensure_region_scope
+from planeco_shared.problems import AppError, NotFound, PreconditionFailed, problem_responses
+
+router = APIRouter(prefix="/panoramas", tags=["declination"], responses=problem_responses(401))
+
+MAX_KEY_BYTES = 1024 * 1024
+CSV_MEDIA_TYPES = frozenset({"text/csv", "text/plain", "application/csv"})
+# Declined figures move when a région uploads a key: a shorter cache life than the territories'.
+DECLINATION_MAX_AGE = 60
+
+Version = Annotated[
+    str,
+    Path(
+        pattern=VERSION_PATTERN,
+        description="Panorama version: the SGPE release date",
+        examples=["2024-07-24"],
+    ),
+]
+RegionCode = Annotated[str, Path(pattern=r"^\d{2}$", description="INSEE code of a région", examples=["24"])]
+LeverId = Annotated[str, Path(pattern=LEVER_ID_PATTERN, description="Lever id", examples=["augm_voitelec"])]
+PrecisionQuery = Annotated[
+    Precision,
+    Query(description="Published precision of every declined figure (ktCO2e and physical units)"),
+]
+LeverFilter = Annotated[
+    list[str] | None,
+    Query(
+        alias="lever",
+        description="Only these levers (repeat the parameter for several); unknown ids answer 404",
+        examples=["augm_voitelec"],
+    ),
+]
+LevelQuery = Annotated[UploadLevel, Query(description="Départements or EPCI of the région")]
+
+
+class UnsupportedMediaType(AppError):
+    status_code, code, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class PayloadTooLarge(AppError):
+    status_code, code, title = 413, "payload-too-large", "Payload too large"
+
+
+RULES = """
+**Key.** Each lever is declined with its key (returned with the figures as `key`): the population by default
+(INSEE population municipale 2023, COG 2026, summed from the communes), or the key the région uploaded for the
+lever at this level (`PUT /api/v1/panoramas/regions/{code}/declination-keys/{lever_id}`). A custom key that
+no longer lists exactly the région's current children is not used (population applies; `key.note` says so).
+
+**Rounding.** The région's objective is rounded to `precision` (0.1 kt by default), halves away from zero
+(ROUND_HALF_UP; for the non-negative figures of the SGPE files this is the simulator's rounding), and
+apportioned by largest remainder (Hamilton): each child first gets its exact quota rounded down to
+`precision`, then the missing units go one by one to the largest remainders (ties: larger weight, then lower
+code). The children's `objective_ktco2e` add up EXACTLY to `region.objective_ktco2e_rounded`; each differs
+from its exact quota (objective × weight / Σ weights) by less than `precision`. `region.objective_ktco2e` is
+the exact figure of the panorama. `totals` sum each child's figures over the levers returned; they add up to
+`total_ktco2e_rounded`, the sum of the levers' rounded objectives.
+
+**Physical units.** A child's exact 2019 value is the région's start_2019 × its share (the key stands in for
+2019 values, which are not measured per territory); its 2030 value is start_2019_child + ktCO2e_child × ratio
+= the région's max(0, start_2019 + objective × ratio) × its share, clamped at 0 as the simulator does.
+Both are apportioned the same way at `precision`, so the children's `start_2019` and `physical_2030` add up
+exactly to `region.start_2019_rounded` and `region.physical_2030_rounded`. Units that are intensities (kg per
+inhabitant, km per car, L/100 km, kg/MWh) do not add up across territories: they are not declined
+(`physical_method: not_additive`, children's physical fields null); levers without a physical unit have
+`physical_method: none`.
+"""
+
+COMMON_RESPONSES = problem_responses(404, 409, 422)
+
+EPCI_TEXT = """The children are the EPCI à fiscalité propre attached to the région by the territories
+rule (the région holding most of the EPCI's population, ties to the lowest code): an EPCI spanning two régions
+receives a share of its attachment région's objectives only, weighted by its whole population. Communes in no
+EPCI (four islands) are not covered.
+"""
+
+CRTE_TEXT = """The children are the CRTE of the région, uploaded with `POST /api/v1/territories/crte/imports`
+(409 `no-crte` when none is). CRTE are always declined by population: the communes each CRTE covers, directly
+or through its member EPCI; communes in no CRTE are not covered.
+"""
+
+PUT_TEXT = """Send the CSV as the body with `Content-Type: text/csv` (at most 1 MiB). Creating a key needs no
+precondition (201); replacing one needs `If-Match` with its current `ETag` (428 without, 412 when stale). The
+same CSV, name and source again change nothing (same version, no audit entry). Every change is audited. The
+key applies to every panorama version.
+
+"""
+
+
+async def _declination(
+    level: DeclinationLevel,
+    version: str,
+    code: str,
+    session: SessionDep,
+    precision: Precision,
+    lever: list[str] | None,
+) -> DeclinationRead:
+    return await service.declination(session, version, code, level, precision=precision, lever_ids=lever)
+
+
+@router.get(
+    "/{version}/regions/{code}/departements",
+    response_model=DeclinationRead,
+    summary="Each lever's objective declined to the région's départements (public)",
+    description="Every département of the région receives a part of each lever's objective.\n" + RULES,
+    responses=COMMON_RESPONSES,
+    openapi_extra=PUBLIC,
+    dependencies=[public_cache(DECLINATION_MAX_AGE)],
+)
+async def departements(
+    version: Version,
+    code: RegionCode,
+    session: SessionDep,
+    _caller: AnyCaller,
+    precision: PrecisionQuery = Precision.tenth,
+    lever: LeverFilter = None,
+) -> DeclinationRead:
+    return await _declination(DeclinationLevel.departement, version, code, session, precision, lever)
+
+
+@router.get(
+    "/{version}/regions/{code}/epcis",
+    response_model=DeclinationRead,
+    summary="Each lever's objective declined to the EPCI attached to the région (public)",
+    description=EPCI_TEXT + RULES,
+    responses=COMMON_RESPONSES,
+    openapi_extra=PUBLIC,
+    dependencies=[public_cache(DECLINATION_MAX_AGE)],
+)
+async def epcis(
+    version: Version,
+    code: RegionCode,
+    session: SessionDep,
+    _caller: AnyCaller,
+    precision: PrecisionQuery = Precision.tenth,
+    lever: LeverFilter = None,
+) -> DeclinationRead:
+    return await _declination(DeclinationLevel.epci, version, code, session, precision, lever)
+
+
+@router.get(
+    "/{version}/regions/{code}/crte",
+    response_model=DeclinationRead,
+    summary="Each lever's objective declined to the CRTE uploaded for the région (public)",
+    description=CRTE_TEXT + RULES,
+    responses=COMMON_RESPONSES,
+    openapi_extra=PUBLIC,
+    dependencies=[public_cache(DECLINATION_MAX_AGE)],
+)
+async def crte(
+    version: Version,
+    code: RegionCode,
+    session: SessionDep,
+    _caller: AnyCaller,
+    precision: PrecisionQuery = Precision.tenth,
+    lever: LeverFilter = None,
+) -> DeclinationRead:
+    return await _declination(DeclinationLevel.crte, version, code, session, precision, lever)
+
+
+@router.get(
+    "/{version}/regions/{code}/declination-keys",
+    response_model=DeclinationKeysRead,
+    summary="The key each lever is declined with, per level (public)",
+    description="For every lever of the version in the région and every level (départements, EPCI, CRTE): "
+    "the key's name, source, kind (default population or custom), who uploaded a custom key and when, and "
+    "`note`: why population is a fair or a weak proxy for the lever's sector.",
+    responses=problem_responses(404),
+    openapi_extra=PUBLIC,
+    dependencies=[public_cache(DECLINATION_MAX_AGE)],
+)
+async def declination_keys(
+    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller
+) -> DeclinationKeysRead:
+    return await service.declination_keys(session, version, code)
+
+
+KEY_PATH = "/regions/{code}/declination-keys/{lever_id}"
+
+
+@router.get(
+    KEY_PATH,
+    response_model=CustomKeyRead,
+    summary="A key uploaded by the région, with its values, who and when (public)",
+    description="404 when the région has no key of its own for the lever at this level (population applies). "
+    "The `ETag` header is what `If-Match` must carry to replace or delete the key.",
+    responses=problem_responses(404, 422),
+    openapi_extra=PUBLIC,
+)
+async def get_key(
+    code: RegionCode,
+    lever_id: LeverId,
+    level: LevelQuery,
+    session: SessionDep,
+    _caller: AnyCaller,
+    response: Response,
+) -> CustomKeyRead:
+    key = await service.find_custom_key(session, code, lever_id, level)
+    if key is None:
+        raise NotFound(
+            f"Région {code} has no key of its own for {lever_id} at the {level.value} level: "
+            "population applies"
+        )
+    response.headers["ETag"] = service.key_etag(key)
+    return await service.custom_key_read(session, key)
+
+
+KEY_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}, "example": "code;value\n18;1200.5\n28;987\n36;0\n"}
+        },
+    }
+}
+
+
+@router.put(
+    KEY_PATH,
+    response_model=CustomKeyRead,
+    status_code=status.HTTP_200_OK,
+    summary="Upload the région's own key for a lever (coordinator of the région, admin)",
+    description=PUT_TEXT + KEY_CSV_FORMAT,
+    responses={
+        201: {"model": CustomKeyRead, "description": "Key created"},
+        **problem_responses(403, 404, 412, 413, 415, 422, 428),
+    },
+    openapi_extra=KEY_BODY,
+)
+async def put_key(
+    code: RegionCode,
+    lever_id: LeverId,
+    level: LevelQuery,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(RequireRole(Role.coordinator))],
+    name: Annotated[
+        str, Query(min_length=1, max_length=120, description="What the weights are", examples=["SAU 2020"])
+    ] = "custom key",
+    source: Annotated[
+        str | None,
+        Query(
+            max_length=300,
+            description="Where they come from",
+            examples=["Agreste, recensement agricole 2020"],
+        ),
+    ] = None,
+) -> CustomKeyRead:
+    ensure_region_scope(principal, code)
+    existing = await service.find_custom_key(session, code, lever_id, level)
+    if existing is not None:
+        check_if_match(request, service.key_etag(existing))
+    elif request.headers.get("if-match") is not None:
+        raise PreconditionFailed(
+            f"Région {code} has no key for {lever_id} at the {level.value} level: "
+            "send no If-Match to create it"
+        )
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in CSV_MEDIA_TYPES:
+        raise UnsupportedMediaType("Send the key as the body with Content-Type: text/csv")
+    content = bytearray()
+    async for chunk in request.stream():
+        content.extend(chunk)
+        if len(content) > MAX_KEY_BYTES:
+            raise PayloadTooLarge(f"A key is at most {MAX_KEY_BYTES} bytes")
+    key, created = await service.put_custom_key(
+        session,
+        region_code=code,
+        lever_id=lever_id,
+        level=level,
+        content=bytes(content),
+        name=name.strip() or "custom key",
+        source=(source.strip() or None) if source is not None else None,
+        principal=principal,
+        existing=existing,
+    )
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+        response.headers["Location"] = (
+            f"/api/v1/panoramas/regions/{code}/declination-keys/{lever_id}?level={level.value}"
+        )
+    response.headers["ETag"] = service.key_etag(key)
+    return await service.custom_key_read(session, key)
+
+
+@router.delete(
+    KEY_PATH,
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete the région's own key: the lever returns to population (coordinator of the région, admin)",
+    description="`If-Match` with the key's current `ETag` is required (428 without, 412 when stale). "
+    "Audited.",
+    responses=problem_responses(403, 404, 412, 422, 428),
+)
+async def delete_key(
+    code: RegionCode,
+    lever_id: LeverId,
+    level: LevelQuery,
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(RequireRole(Role.coordinator))],
+) -> Response:
+    ensure_region_scope(principal, code)
+    key = await service.find_custom_key(session, code, lever_id, level)
+    if key is None:
+        raise NotFound(
+            f"Région {code} has no key of its own for {lever_id} at the {level.value} level: "
+            "population applies"
+        )
+    check_if_match(request, service.key_etag(key))
+    await service.delete_custom_key(session, key, principal=principal)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
