@@ -3,6 +3,7 @@ PostgreSQL in CI's second run), driven through the gateway with an API key from 
 
 from __future__ import annotations
 
+import random
 import socket
 import subprocess
 import sys
@@ -21,17 +22,15 @@ PLANECO = str(Path(sys.executable).with_name("planeco"))
 
 
 def free_base_port() -> int:
-    """A base port with the three next ones free too (the services take base+1..base+3)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base: int = probe.getsockname()[1]
-        if base > 65000:
-            continue
+    """A base port with the three next ones free too (the services take base+1..base+3). Drawn below Linux's
+    ephemeral range (32768+), where outgoing connections leave ports in TIME_WAIT; SO_REUSEADDR as uvicorn binds."""
+    for _ in range(200):
+        base = random.randrange(20000, 32000)
         try:
             for port in range(base, base + 4):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
+                with socket.socket() as probe:
+                    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    probe.bind(("127.0.0.1", port))
         except OSError:
             continue
         return base
