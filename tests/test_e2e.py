@@ -22,8 +22,10 @@ PLANECO = str(Path(sys.executable).with_name("planeco"))
 
 
 def free_base_port() -> int:
-    """A base port with the three next ones free too (the services take base+1..base+3). Drawn below Linux's
-    ephemeral range (32768+), where outgoing connections leave ports in TIME_WAIT; SO_REUSEADDR as uvicorn binds."""
+    """A base port with the three next ones free too (the services take base+1..base+3).
+
+    Drawn below Linux's ephemeral range (32768+), where outgoing connections leave ports in TIME_WAIT,
+    and probed with SO_REUSEADDR as uvicorn binds."""
     for _ in range(200):
         base = random.randrange(20000, 32000)
         try:
