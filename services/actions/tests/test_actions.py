@@ -147,6 +147,13 @@ async def test_list_filters_sorts_and_paginates(client: httpx.AsyncClient) -> No
     assert [a["start_year"] for a in second["items"]] == [2027]
 
 
+async def test_real_sgpe_lever_ids_are_accepted_including_accents(client: httpx.AsyncClient) -> None:
+    assert (await create(client, lever_id="augm_vélotc")).status_code == 201
+    listed = await client.get("/api/v1/actions", params={"lever_id": "augm_vélotc"}, headers=ADMIN)
+    assert listed.json()["total"] == 1
+    assert (await create(client, lever_id="Bad Id!")).status_code == 422
+
+
 async def test_page_size_is_bounded_and_sort_keys_validated(client: httpx.AsyncClient) -> None:
     too_big = await client.get("/api/v1/actions", params={"page_size": 501}, headers=ADMIN)
     assert too_big.status_code == 422

@@ -9,6 +9,7 @@ tmp dir) or a PostgreSQL server URL such as `postgresql+asyncpg://postgres@127.0
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -47,14 +48,32 @@ async def recreate_postgres_database(url: str) -> None:
         await connection.close()
 
 
+async def drop_postgres_database(url: str) -> None:
+    import asyncpg
+
+    parsed = make_url(url)
+    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(admin)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def _drop_at_exit(url: str) -> None:
+    atexit.register(lambda: asyncio.run(drop_postgres_database(url)))
+
+
 def fresh_database_url(name: str, tmp_dir: Path) -> str:
-    """An empty database for `name` on the selected backend."""
+    """An empty database for `name` on the selected backend. PostgreSQL databases are named after the
+    test process (two runs on one server do not clobber each other) and dropped when it exits."""
     target = os.environ.get(TEST_DATABASE_ENV, "sqlite")
     if target == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_dir / name}.db"
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    url = make_url(target).set(database=f"planeco_test_{name}{worker}").render_as_string(hide_password=False)
+    database = f"planeco_test_{name}_{os.getpid()}"
+    url = make_url(target).set(database=database).render_as_string(hide_password=False)
     asyncio.run(recreate_postgres_database(url))
+    _drop_at_exit(url)
     return url
 
 

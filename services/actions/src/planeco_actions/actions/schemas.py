@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from planeco_actions.actions.models import ActionStatus
 
+# SGPE lever ids are lowercase words and may carry accents (`augm_vélotc`).
+LeverId = Annotated[str, StringConstraints(pattern=r"^[a-zà-ÿ0-9_-]{1,80}$")]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
 Carrier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Year = Annotated[int, Field(ge=2019, le=2050)]
@@ -37,7 +39,7 @@ class ActionCreate(BaseModel):
     region: Annotated[str, StringConstraints(pattern=r"^\d{2}$")] = Field(
         description="INSEE code of the région"
     )
-    lever_id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,80}$")] | None = None
+    lever_id: LeverId | None = None
     carriers: list[Carrier] = Field(default_factory=list, max_length=50, description="Named carrying actors")
     start_year: Year | None = None
     end_year: Year | None = None
@@ -56,7 +58,7 @@ class ActionUpdate(BaseModel):
 
     title: Title | None = None
     description: str | None = Field(default=None, max_length=20_000)
-    lever_id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,80}$")] | None = None
+    lever_id: LeverId | None = None
     carriers: list[Carrier] | None = Field(default=None, max_length=50)
     start_year: Year | None = None
     end_year: Year | None = None
