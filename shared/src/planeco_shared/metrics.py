@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.requests import Request
@@ -29,6 +30,23 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.service = service
+        # labels() takes a lock and builds a key on every call: the children are kept here instead.
+        self._latency: dict[tuple[str, str], Any] = {}
+        self._requests: dict[tuple[str, str, int], Any] = {}
+
+    def observe_latency(self, method: str, route: str, seconds: float) -> None:
+        child = self._latency.get((method, route))
+        if child is None:
+            child = self._latency[(method, route)] = self.latency.labels(self.service, method, route)
+        child.observe(seconds)
+
+    def count_request(self, method: str, route: str, status: int) -> None:
+        child = self._requests.get((method, route, status))
+        if child is None:
+            child = self._requests[(method, route, status)] = self.requests.labels(
+                self.service, method, route, str(status)
+            )
+        child.inc()
 
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
@@ -56,17 +74,15 @@ class MetricsMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                self.metrics.latency.labels(
-                    self.metrics.service, scope["method"], route_template(scope)
-                ).observe(time.perf_counter() - start)
+                self.metrics.observe_latency(
+                    scope["method"], route_template(scope), time.perf_counter() - start
+                )
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_observe)
         finally:
-            self.metrics.requests.labels(
-                self.metrics.service, scope["method"], route_template(scope), str(status)
-            ).inc()
+            self.metrics.count_request(scope["method"], route_template(scope), status)
 
 
 async def metrics_endpoint(request: Request) -> Response:

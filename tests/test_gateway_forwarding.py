@@ -1,0 +1,130 @@
+"""The gateway's forwarder passes bodies and validators through untouched, whatever their size.
+
+The upstream here is a small Starlette app standing in for the levers service, so each case
+(streamed body, body dying half-way, 304 on If-None-Match) can be produced on purpose."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from planeco_gateway.app import create_app as create_gateway
+from planeco_gateway.settings import GatewaySettings
+from planeco_shared.identity import IDENTITY_HEADER
+from planeco_shared.testing import TEST_SECRET, running_server
+
+BASE = "/api/v1/territories"
+CHUNK = bytes(range(256)) * 256  # 64 KiB
+ETAG = '"v42"'
+
+
+def _upstream() -> Starlette:
+    async def streamed(_: Request) -> StreamingResponse:
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(16):
+                yield CHUNK
+
+        return StreamingResponse(chunks(), media_type="application/octet-stream")
+
+    async def sized(_: Request) -> Response:
+        return Response(CHUNK * 3, media_type="application/octet-stream")
+
+    async def broken(_: Request) -> StreamingResponse:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield CHUNK
+            raise RuntimeError("the upstream dies half-way")
+
+        return StreamingResponse(chunks(), media_type="application/octet-stream")
+
+    async def cached(request: Request) -> Response:
+        headers = {"etag": ETAG, "cache-control": "public, max-age=300, must-revalidate"}
+        if request.headers.get("if-none-match") == ETAG:
+            return Response(status_code=304, headers=headers)
+        return Response(b'{"code":"24"}', media_type="application/json", headers=headers)
+
+    async def echo(request: Request) -> Response:
+        body = await request.body()
+        return Response(
+            hashlib.sha256(body).hexdigest(),
+            headers={"x-seen-identity": str(IDENTITY_HEADER in request.headers), "x-length": str(len(body))},
+        )
+
+    return Starlette(
+        routes=[
+            Route(f"{BASE}/streamed", streamed),
+            Route(f"{BASE}/sized", sized),
+            Route(f"{BASE}/broken", broken),
+            Route(f"{BASE}/cached", cached, methods=["GET", "HEAD"]),
+            Route(f"{BASE}/echo", echo, methods=["POST", "PUT"]),
+        ]
+    )
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def forwarding_gateway(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    database = Path(tmp_path_factory.mktemp("forwarding")) / "gateway.db"
+    async with running_server(_upstream(), lifespan="off") as upstream:
+        settings = GatewaySettings(
+            database_url=f"sqlite+aiosqlite:///{database}",  # anonymous calls only: no key lookups
+            internal_secret=TEST_SECRET,
+            environment="test",
+            log_json=False,
+            levers_url=upstream,
+        )
+        async with running_server(create_gateway(settings)) as url:
+            yield url
+
+
+async def test_large_streamed_and_sized_bodies_pass_intact(forwarding_gateway: str) -> None:
+    async with httpx.AsyncClient(base_url=forwarding_gateway) as client:
+        streamed = await client.get(f"{BASE}/streamed")
+        sized = await client.get(f"{BASE}/sized")
+    assert streamed.status_code == sized.status_code == 200
+    assert streamed.content == CHUNK * 16
+    assert sized.content == CHUNK * 3
+    assert sized.headers["content-length"] == str(len(CHUNK) * 3)
+
+
+async def test_an_upstream_dying_mid_body_cuts_only_that_response(forwarding_gateway: str) -> None:
+    async with httpx.AsyncClient(base_url=forwarding_gateway) as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.get(f"{BASE}/broken")
+        assert (await client.get(f"{BASE}/sized")).status_code == 200
+
+
+async def test_etag_and_304_pass_through_untouched(forwarding_gateway: str) -> None:
+    async with httpx.AsyncClient(base_url=forwarding_gateway) as client:
+        first = await client.get(f"{BASE}/cached")
+        again = await client.get(f"{BASE}/cached", headers={"if-none-match": ETAG})
+        head = await client.head(f"{BASE}/cached")
+    assert first.status_code == 200
+    assert first.headers["etag"] == ETAG
+    assert first.headers["cache-control"] == "public, max-age=300, must-revalidate"
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == ETAG
+    assert again.headers["cache-control"] == "public, max-age=300, must-revalidate"
+    assert again.headers["x-request-id"]
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["etag"] == ETAG
+
+
+@pytest.mark.parametrize("size", [0, 10, 2 * 1024 * 1024])  # empty, small (one piece), large (streamed)
+async def test_request_bodies_reach_the_upstream_intact(forwarding_gateway: str, size: int) -> None:
+    body = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    async with httpx.AsyncClient(base_url=forwarding_gateway, timeout=30) as client:
+        response = await client.post(f"{BASE}/echo", content=body)
+    assert response.status_code == 200
+    assert response.text == hashlib.sha256(body).hexdigest()
+    assert response.headers["x-length"] == str(size)
+    assert response.headers["x-seen-identity"] == "True"
