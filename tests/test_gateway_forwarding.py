@@ -5,6 +5,7 @@ The upstream here is a small Starlette app standing in for the levers service, s
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -128,3 +129,54 @@ async def test_request_bodies_reach_the_upstream_intact(forwarding_gateway: str,
     assert response.text == hashlib.sha256(body).hexdigest()
     assert response.headers["x-length"] == str(size)
     assert response.headers["x-seen-identity"] == "True"
+
+
+class DropsFirstRequest:
+    """A raw upstream that closes the connection on the first request it reads (a pooled keep-alive
+    connection the server has just dropped looks the same to the gateway), then answers normally."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while await reader.readuntil(b"\r\n\r\n"):
+                self.requests += 1
+                if self.requests == 1:
+                    break
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()
+
+
+async def test_an_idempotent_request_is_retried_once_on_a_dropped_connection(tmp_path: Path) -> None:
+    upstream = DropsFirstRequest()
+    server = await asyncio.start_server(upstream.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = GatewaySettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
+        internal_secret=TEST_SECRET,
+        environment="test",
+        log_json=False,
+        levers_url=f"http://127.0.0.1:{port}",
+    )
+    try:
+        async with (
+            running_server(create_gateway(settings)) as url,
+            httpx.AsyncClient(base_url=url) as client,
+        ):
+            response = await client.get(f"{BASE}/regions")
+            assert response.status_code == 200
+            assert response.text == "ok"
+            assert upstream.requests == 2  # dropped once, retried once
+
+            upstream.requests = 0
+            write = await client.post(f"{BASE}/echo", content=b"{}")  # not idempotent: never replayed
+            assert write.status_code == 502
+            assert write.headers["content-type"] == "application/problem+json"
+            assert upstream.requests == 1
+    finally:
+        server.close()
+        await server.wait_closed()
