@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from planeco_levers.adjustments.router import router as adjustments_router
 from planeco_levers.declination.router import router as declination_router
 from planeco_levers.levers.router import router as levers_router
 from planeco_levers.panoramas.router import router as panoramas_router
@@ -15,8 +16,9 @@ def create_app(settings: LeversSettings | None = None) -> FastAPI:
         name="levers",
         title="planeco levers",
         description=(
-            "Territories (INSEE COG), sectors and levers, panoramas of objectives, conversions, declination."
+            "Territories (INSEE COG), sectors and levers, panoramas of objectives, conversions, declination, "
+            "regional adjustments."
         ),
         settings=settings or LeversSettings(),
-        routers=[territories_router, levers_router, panoramas_router, declination_router],
+        routers=[territories_router, levers_router, panoramas_router, declination_router, adjustments_router],
     )

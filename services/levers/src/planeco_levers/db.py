@@ -17,6 +17,7 @@ class AuditEntry(AuditEntryMixin, Base):
 
 def load_all_models() -> None:
     """Import every module's models so that Base.metadata is complete (Alembic autogenerate/check)."""
+    from planeco_levers.adjustments import models as _adjustments  # noqa: F401
     from planeco_levers.declination import models as _declination  # noqa: F401
     from planeco_levers.levers import models as _levers  # noqa: F401
     from planeco_levers.panoramas import models as _panoramas  # noqa: F401

@@ -93,7 +93,10 @@ async def list_regions(version: Version, session: SessionDep, _caller: AnyCaller
     description=(
         "Figures are exact decimals as strings, equal to the SGPE file. `physical_2030` = "
         "max(0, start_2019 + objective_ktco2e × ratio), exact; `physical_2030_rounded` is the simulator's "
-        "display (one decimal, halves up). Totals are exact sums."
+        "display (one decimal, halves up). Totals are exact sums. Beside each official figure, `adjusted` is "
+        "the région's own objective (null when none; see the adjustments endpoints), and `adjusted_*` totals "
+        "sum the adjusted view (adjusted where present, official otherwise). Like every cached public read, "
+        "a change shows within the cache life (5 minutes)."
     ),
     responses=problem_responses(404),
     openapi_extra=PUBLIC,

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from planeco_levers.adjustments.schemas import AdjustedFigures
 from planeco_levers.decimals import ExactDecimal
 
 
@@ -98,14 +99,33 @@ class SectorTotal(BaseModel):
     objective_ktco2e: ExactDecimal = Field(description="Exact sum of the levers' objectives")
 
 
+class RegionSectorTotal(SectorTotal):
+    adjusted_lever_count: int = Field(description="Levers of the sector the région adjusted")
+    adjusted_objective_ktco2e: ExactDecimal = Field(
+        description="Exact sum of the adjusted view: each lever's adjusted objective where the région set "
+        "one, its official objective otherwise"
+    )
+
+
+class RegionPanoramaLever(LeverFigures):
+    adjusted: AdjustedFigures | None = Field(
+        description="The région's own objective for the lever, beside the official one (null: none; "
+        "PUT …/adjustments/{lever_id} sets it)"
+    )
+
+
 class RegionPanoramaRead(BaseModel):
     version: str
     region: RegionRef
     source_region_name: str
     lever_count: int
     total_ktco2e: ExactDecimal = Field(description="Exact sum of the région's objectives")
-    sectors: list[SectorTotal]
-    levers: list[LeverFigures]
+    adjusted_lever_count: int = Field(description="Levers the région adjusted (shown in this version)")
+    adjusted_total_ktco2e: ExactDecimal = Field(
+        description="Exact sum of the adjusted view: adjusted objectives where present, official otherwise"
+    )
+    sectors: list[RegionSectorTotal]
+    levers: list[RegionPanoramaLever]
 
 
 class RegionSummary(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from decimal import Decimal
@@ -17,6 +17,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from planeco_levers.adjustments.figures import adjusted_figures
+from planeco_levers.adjustments.repository import AdjustmentRepository
 from planeco_levers.db import AuditEntry
 from planeco_levers.levers.conversion import Factors, js_round, physical_2030
 from planeco_levers.levers.models import LeverVersion
@@ -36,13 +38,14 @@ from planeco_levers.panoramas.schemas import (
     ImportOutcome,
     ImportReport,
     LeverDifference,
-    LeverFigures,
     NationalLever,
     NationalPanoramaRead,
     PanoramaVersionRead,
     RegionLeverRead,
+    RegionPanoramaLever,
     RegionPanoramaRead,
     RegionRef,
+    RegionSectorTotal,
     RegionSummary,
     SectorTotal,
 )
@@ -309,14 +312,44 @@ async def region_panorama(session: AsyncSession, version: str, code: str) -> Reg
     if not rows:
         raise NotFound(f"Panorama {version} has no objectives for région {code} ({REGION_NAMES[code]})")
     labels = await _Labels.load(repository)
+    # The région's own objectives (one query): beside the official ones, and summed into the adjusted view.
+    adjustments = await AdjustmentRepository(session).active_of_region(code)
+    adjusted = {
+        row.lever_id: adjusted_figures(adjustments[row.lever_id], version)
+        for row in rows
+        if row.lever_id in adjustments
+    }
+    effective = [
+        (
+            row.sector_id,
+            adjusted[row.lever_id].objective_ktco2e if row.lever_id in adjusted else row.objective_ktco2e,
+        )
+        for row in rows
+    ]
+    adjusted_sums = {total.sector: total.objective_ktco2e for total in labels.totals(effective)}
+    adjusted_counts = Counter(row.sector_id for row in rows if row.lever_id in adjusted)
     return RegionPanoramaRead(
         version=version,
         region=region_ref(code),
         source_region_name=rows[0].region_name_source,
         lever_count=len(rows),
         total_ktco2e=sum((row.objective_ktco2e for row in rows), ZERO),
-        sectors=labels.totals((row.sector_id, row.objective_ktco2e) for row in rows),
-        levers=[LeverFigures.model_validate(_figures(row, labels)) for row in rows],
+        adjusted_lever_count=len(adjusted),
+        adjusted_total_ktco2e=sum((value for _, value in effective), ZERO),
+        sectors=[
+            RegionSectorTotal(
+                **total.model_dump(),
+                adjusted_lever_count=adjusted_counts[total.sector],
+                adjusted_objective_ktco2e=adjusted_sums[total.sector],
+            )
+            for total in labels.totals((row.sector_id, row.objective_ktco2e) for row in rows)
+        ],
+        levers=[
+            RegionPanoramaLever.model_validate(
+                _figures(row, labels) | {"adjusted": adjusted.get(row.lever_id)}
+            )
+            for row in rows
+        ],
     )
 
 
