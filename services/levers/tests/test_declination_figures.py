@@ -335,3 +335,40 @@ async def test_a_region_is_declined_in_a_handful_of_queries(
     assert body["lever_count"] == 30
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) <= 5, selects  # version, région, objectives, départements, keys
+
+
+async def test_the_regions_own_objective_is_declined_on_request(client: httpx.AsyncClient) -> None:
+    adjusted = await client.put(
+        f"/api/v1/panoramas/{VERSION}/regions/24/adjustments/augm_voitelec",
+        json={"objective_physical": "300", "comment": "300 000 véhicules électriques en 2030"},
+        headers=identity_headers("coordinator", "24"),
+    )
+    assert adjusted.status_code == 201, adjusted.text
+    stated = adjusted.json()
+    url = f"/api/v1/panoramas/{VERSION}/regions/24/departements"
+
+    official = await get(client, url, lever=["augm_voitelec", "augm_haies"])
+    assert official["basis"] == "official"
+    assert {lever["region"]["basis"] for lever in official["levers"]} == {"official"}
+    assert official["levers"][0]["region"]["objective_ktco2e"] == str(FILE["24"]["augm_voitelec"]["objCO2"])
+
+    body = await get(client, url, lever=["augm_voitelec", "augm_haies"], basis="adjusted", precision="0.01")
+    voitelec, haies = body["levers"]
+    assert body["basis"] == "adjusted"
+    assert (haies["region"]["basis"], haies["region"]["anchored_version"]) == ("official", None)
+    assert (voitelec["region"]["basis"], voitelec["region"]["anchored_version"]) == ("adjusted", VERSION)
+    figures = voitelec["region"]
+    assert Decimal(figures["objective_ktco2e"]) == Decimal(stated["objective_ktco2e"])
+    assert Decimal(figures["physical_2030"]) == 300
+    assert Decimal(figures["physical_2030_rounded"]) == Decimal("300.00")
+    children = voitelec["children"]
+    assert sum(Decimal(c["objective_ktco2e"]) for c in children) == Decimal(
+        figures["objective_ktco2e_rounded"]
+    )
+    assert sum(Decimal(c["physical_2030"]) for c in children) == 300
+    assert Decimal(body["total_ktco2e"]) == Decimal(figures["objective_ktco2e"]) + Decimal(
+        haies["region"]["objective_ktco2e"]
+    )
+    assert sum(Decimal(t["objective_ktco2e"]) for t in body["totals"]) == Decimal(
+        body["total_ktco2e_rounded"]
+    )

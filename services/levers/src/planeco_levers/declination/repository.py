@@ -9,6 +9,7 @@ from typing import Any, TypeAlias
 from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from planeco_levers.adjustments.models import RegionAdjustment
 from planeco_levers.declination.models import DeclinationKey, DeclinationKeyValue, DeclinationLevel
 from planeco_levers.levers.models import Sector
 from planeco_levers.panoramas.models import PanoramaObjective, PanoramaVersion
@@ -93,6 +94,13 @@ class DeclinationRepository:
         else:
             statement = select(Epci.siren, Epci.region_code).where(Epci.siren.in_(list(codes)))
         return {str(code): str(region) for code, region in await self.session.execute(statement)}
+
+    async def active_adjustments(self, region: str) -> dict[str, RegionAdjustment]:
+        """The région's own objectives (adjustments module), by lever id: one query."""
+        statement = select(RegionAdjustment).where(
+            RegionAdjustment.region_code == region, RegionAdjustment.active.is_(True)
+        )
+        return {row.lever_id: row for row in (await self.session.execute(statement)).scalars()}
 
     # keys
 

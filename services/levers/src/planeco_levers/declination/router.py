@@ -13,6 +13,7 @@ from planeco_levers.declination.schemas import (
     CustomKeyRead,
     DeclinationKeysRead,
     DeclinationRead,
+    ObjectiveBasis,
     Precision,
     UploadLevel,
 )
@@ -52,6 +53,13 @@ LeverFilter = Annotated[
         examples=["augm_voitelec"],
     ),
 ]
+BasisQuery = Annotated[
+    ObjectiveBasis,
+    Query(
+        description="`official`: the panorama's objectives; `adjusted`: the région's own objective for the "
+        "levers where it stated one (PUT …/adjustments/{lever_id}), the official one elsewhere"
+    ),
+]
 LevelQuery = Annotated[UploadLevel, Query(description="Départements or EPCI of the région")]
 
 
@@ -68,6 +76,10 @@ RULES = """
 (INSEE population municipale 2023, COG 2026, summed from the communes), or the key the région uploaded for the
 lever at this level (`PUT /api/v1/panoramas/regions/{code}/declination-keys/{lever_id}`). A custom key that
 no longer lists exactly the région's current children is not used (population applies; `key.note` says so).
+
+**Objective.** By default the panorama's (`basis=official`). With `basis=adjusted`, a lever for which the
+région stated its own objective (regional adjustment) is declined from that objective, converted with the
+factors of the version the adjustment is anchored on (`region.basis`, `region.anchored_version`).
 
 **Rounding.** The région's objective is rounded to `precision` (0.1 kt by default), halves away from zero
 (ROUND_HALF_UP; for the non-negative figures of the SGPE files this is the simulator's rounding), and
@@ -116,8 +128,11 @@ async def _declination(
     session: SessionDep,
     precision: Precision,
     lever: list[str] | None,
+    basis: ObjectiveBasis,
 ) -> DeclinationRead:
-    return await service.declination(session, version, code, level, precision=precision, lever_ids=lever)
+    return await service.declination(
+        session, version, code, level, precision=precision, lever_ids=lever, basis=basis
+    )
 
 
 @router.get(
@@ -136,8 +151,9 @@ async def departements(
     _caller: AnyCaller,
     precision: PrecisionQuery = Precision.tenth,
     lever: LeverFilter = None,
+    basis: BasisQuery = ObjectiveBasis.official,
 ) -> DeclinationRead:
-    return await _declination(DeclinationLevel.departement, version, code, session, precision, lever)
+    return await _declination(DeclinationLevel.departement, version, code, session, precision, lever, basis)
 
 
 @router.get(
@@ -156,8 +172,9 @@ async def epcis(
     _caller: AnyCaller,
     precision: PrecisionQuery = Precision.tenth,
     lever: LeverFilter = None,
+    basis: BasisQuery = ObjectiveBasis.official,
 ) -> DeclinationRead:
-    return await _declination(DeclinationLevel.epci, version, code, session, precision, lever)
+    return await _declination(DeclinationLevel.epci, version, code, session, precision, lever, basis)
 
 
 @router.get(
@@ -176,8 +193,9 @@ async def crte(
     _caller: AnyCaller,
     precision: PrecisionQuery = Precision.tenth,
     lever: LeverFilter = None,
+    basis: BasisQuery = ObjectiveBasis.official,
 ) -> DeclinationRead:
-    return await _declination(DeclinationLevel.crte, version, code, session, precision, lever)
+    return await _declination(DeclinationLevel.crte, version, code, session, precision, lever, basis)
 
 
 @router.get(

@@ -30,6 +30,13 @@ class UploadLevel(StrEnum):
     epci = "epci"
 
 
+class ObjectiveBasis(StrEnum):
+    """Which regional objective is declined."""
+
+    official = "official"  # the panorama's (SGPE) objective
+    adjusted = "adjusted"  # the région's own objective where it stated one (adjustments), else the official
+
+
 class KeyKind(StrEnum):
     default = "default"
     custom = "custom"
@@ -63,7 +70,14 @@ class RegionRef(BaseModel):
 
 
 class RegionFigures(BaseModel):
-    objective_ktco2e: ExactDecimal = Field(description="The panorama's objective, exact (objCO2)")
+    basis: ObjectiveBasis = Field(
+        description="`official`: the panorama's objective; `adjusted`: the région's own objective (asked for "
+        "with `basis=adjusted` and stated by the région), converted with its anchored version's factors"
+    )
+    anchored_version: str | None = Field(
+        description="For an adjusted objective: the panorama version whose ratio and 2019 value convert it"
+    )
+    objective_ktco2e: ExactDecimal = Field(description="The regional objective, exact (objCO2 when official)")
     objective_ktco2e_rounded: ExactDecimal = Field(
         description="The objective at `precision`, halves away from zero: what the children add up to"
     )
@@ -120,6 +134,9 @@ class DeclinationRead(BaseModel):
     version: str
     region: RegionRef
     level: DeclinationLevel
+    basis: ObjectiveBasis = Field(
+        description="The objectives asked for (each lever's `region.basis` says which)"
+    )
     precision: ExactDecimal = Field(description="The quantum every declined figure is a multiple of")
     rounding: str = Field(
         description="How figures are rounded (the same text for every response)",

@@ -11,6 +11,8 @@ Rules (also in the endpoint descriptions and services/levers/README.md):
 - **Children.** Départements of the région; EPCI attached to the région by the territories rule (the région
   holding most of the EPCI's population): an EPCI spanning two régions receives a share of the objective of
   the région it is attached to only, for its whole population; CRTE uploaded for the région.
+- **Objective.** The panorama's; with `basis=adjusted`, the région's own objective (adjustments module) for
+  the levers where it stated one, converted with the factors of the version it is anchored on.
 - **ktCO2e.** The région's objective rounded to `precision` (halves away from zero) is apportioned by largest
   remainder (apportion.py): the children's figures add up exactly to it.
 - **Physical units.** A child's exact figures are start_2019 × share and start_2019 × share + ktCO2e × share ×
@@ -32,6 +34,8 @@ from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from planeco_levers.adjustments.figures import derived_of
+from planeco_levers.adjustments.models import RegionAdjustment
 from planeco_levers.db import AuditEntry
 from planeco_levers.declination.apportion import ApportionError, apportion, round_to_quantum
 from planeco_levers.declination.key_csv import check_key_rows, read_key_csv
@@ -48,6 +52,7 @@ from planeco_levers.declination.schemas import (
     KeyValueRead,
     LeverDeclination,
     LeverKeys,
+    ObjectiveBasis,
     PhysicalMethod,
     Precision,
     RegionFigures,
@@ -237,6 +242,7 @@ async def declination(
     *,
     precision: Precision = Precision.tenth,
     lever_ids: Sequence[str] | None = None,
+    basis: ObjectiveBasis = ObjectiveBasis.official,
 ) -> DeclinationRead:
     """Every lever's objective of the région declined to its children (5 to 7 queries in all)."""
     repository = DeclinationRepository(session)
@@ -251,6 +257,7 @@ async def declination(
         custom = {key.lever_id: key for key in await repository.keys(region.code, level)}
         if custom:
             custom_values = await repository.key_values(region.code, level)
+    adjustments = await repository.active_adjustments(region.code) if basis is ObjectiveBasis.adjusted else {}
     population = {code: Decimal(population) for code, _, population in children}
     quantum = Decimal(precision.value)
 
@@ -268,16 +275,17 @@ async def declination(
             if row.sector_id not in default_weights:
                 default_weights[row.sector_id] = _weights(_default_key(level, row.sector_id), population)
             weights = default_weights[row.sector_id]
-        lever = _decline(row, weights, names, quantum)
+        lever = _decline(row, weights, names, quantum, adjustments.get(row.lever_id))
         for child in lever.children:
             totals[child.code] += child.objective_ktco2e
         levers.append(lever)
 
-    total = sum((Decimal(row.objective_ktco2e) for row in rows), ZERO)
+    total = sum((lever.region.objective_ktco2e for lever in levers), ZERO)
     return DeclinationRead(
         version=version,
         region=_region_ref(region),
         level=level,
+        basis=basis,
         precision=quantum,
         rounding=ROUNDING,
         lever_count=len(levers),
@@ -291,41 +299,46 @@ async def declination(
 
 
 def _decline(
-    row: ObjectiveRow, weights: Weights, names: dict[str, str], quantum: Decimal
+    row: ObjectiveRow,
+    weights: Weights,
+    names: dict[str, str],
+    quantum: Decimal,
+    adjustment: RegionAdjustment | None,
 ) -> LeverDeclination:
-    objective = Decimal(row.objective_ktco2e)
-    unit = one_line(row.unit_physical)
-    method = physical_method(bool(row.has_physical_unit), unit)
+    """One lever: the région's figures (official, or its own adjusted objective) and the children's parts."""
+    if adjustment is None:
+        objective = Decimal(row.objective_ktco2e)
+        ratio, start = Decimal(row.ratio), Decimal(row.start_2019)
+        has_unit, unit = bool(row.has_physical_unit), one_line(row.unit_physical)
+        physical = physical_2030(objective, Factors(ratio=ratio, start_2019=start, has_physical_unit=True))
+        clamped = start + objective * ratio < 0
+    else:  # converted with the factors of the version it is anchored on, as the adjustments module does
+        derived = derived_of(adjustment)
+        objective = derived.objective_ktco2e
+        ratio, start = adjustment.ratio, adjustment.start_2019
+        has_unit, unit = adjustment.has_physical_unit, one_line(adjustment.unit_physical)
+        physical = derived.physical_2030 if derived.physical_2030 is not None else ZERO
+        clamped = derived.clamped
+    method = physical_method(has_unit, unit)
     objective_parts = apportion(objective, weights.values, quantum)
     start_parts: dict[str, Decimal] = {}
     physical_parts: dict[str, Decimal] = {}
-    if method is PhysicalMethod.none:
-        region = RegionFigures(
-            objective_ktco2e=objective,
-            objective_ktco2e_rounded=round_to_quantum(objective, quantum),
-            ratio=None,
-            start_2019=None,
-            start_2019_rounded=None,
-            physical_2030=None,
-            physical_2030_rounded=None,
-            clamped=False,
-        )
-    else:
-        ratio, start = Decimal(row.ratio), Decimal(row.start_2019)
-        physical = physical_2030(objective, Factors(ratio=ratio, start_2019=start, has_physical_unit=True))
-        region = RegionFigures(
-            objective_ktco2e=objective,
-            objective_ktco2e_rounded=round_to_quantum(objective, quantum),
-            ratio=ratio,
-            start_2019=start,
-            start_2019_rounded=round_to_quantum(start, quantum),
-            physical_2030=physical,
-            physical_2030_rounded=round_to_quantum(physical, quantum),
-            clamped=start + objective * ratio < 0,
-        )
-        if method is PhysicalMethod.apportioned:
-            start_parts = apportion(start, weights.values, quantum)
-            physical_parts = apportion(physical, weights.values, quantum)
+    with_unit = method is not PhysicalMethod.none
+    region = RegionFigures(
+        basis=ObjectiveBasis.official if adjustment is None else ObjectiveBasis.adjusted,
+        anchored_version=None if adjustment is None else adjustment.anchored_version,
+        objective_ktco2e=objective,
+        objective_ktco2e_rounded=round_to_quantum(objective, quantum),
+        ratio=ratio if with_unit else None,
+        start_2019=start if with_unit else None,
+        start_2019_rounded=round_to_quantum(start, quantum) if with_unit else None,
+        physical_2030=physical if with_unit else None,
+        physical_2030_rounded=round_to_quantum(physical, quantum) if with_unit else None,
+        clamped=with_unit and clamped,
+    )
+    if method is PhysicalMethod.apportioned:
+        start_parts = apportion(start, weights.values, quantum)
+        physical_parts = apportion(physical, weights.values, quantum)
     return LeverDeclination(
         lever_id=row.lever_id,
         name=row.name,
