@@ -6,10 +6,10 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator, Uuid, func
+from sqlalchemy import JSON, DateTime, Index, MetaData, String, TypeDecorator, Uuid, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -60,6 +60,11 @@ class TimestampMixin:
 
 class AuditEntryMixin:
     """Who changed what, when: one row per write. Each service maps it to its own `audit_log` table."""
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        # History reads look entries up by entity.
+        return (Index(f"ix_{cls.__tablename__}_entity", "entity_type", "entity_id"),)  # type: ignore[attr-defined]
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
