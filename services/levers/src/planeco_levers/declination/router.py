@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from planeco_levers.declination import service
 from planeco_levers.declination.key_csv import KEY_CSV_FORMAT
@@ -17,7 +18,7 @@ from planeco_levers.declination.schemas import (
     Precision,
     UploadLevel,
 )
-from planeco_levers.panoramas.importer import LEVER_ID_PATTERN, VERSION_PATTERN
+from planeco_levers.panoramas.router import LeverId, RegionCode, Version
 from planeco_shared.caching import public_cache
 from planeco_shared.concurrency import check_if_match
 from planeco_shared.database import SessionDep
@@ -31,16 +32,6 @@ CSV_MEDIA_TYPES = frozenset({"text/csv", "text/plain", "application/csv"})
 # Declined figures move when a région uploads a key: a shorter cache life than the territories'.
 DECLINATION_MAX_AGE = 60
 
-Version = Annotated[
-    str,
-    Path(
-        pattern=VERSION_PATTERN,
-        description="Panorama version: the SGPE release date",
-        examples=["2024-07-24"],
-    ),
-]
-RegionCode = Annotated[str, Path(pattern=r"^\d{2}$", description="INSEE code of a région", examples=["24"])]
-LeverId = Annotated[str, Path(pattern=LEVER_ID_PATTERN, description="Lever id", examples=["augm_voitelec"])]
 PrecisionQuery = Annotated[
     Precision,
     Query(description="Published precision of every declined figure (ktCO2e and physical units)"),
@@ -121,17 +112,35 @@ key applies to every panorama version.
 """
 
 
+@dataclass(frozen=True, slots=True)
+class Options:
+    precision: Precision
+    levers: list[str] | None
+    basis: ObjectiveBasis
+
+
+async def declination_options(
+    precision: PrecisionQuery = Precision.tenth,
+    lever: LeverFilter = None,
+    basis: BasisQuery = ObjectiveBasis.official,
+) -> Options:
+    return Options(precision, lever, basis)
+
+
+OptionsDep = Annotated[Options, Depends(declination_options)]
+
+
 async def _declination(
-    level: DeclinationLevel,
-    version: str,
-    code: str,
-    session: SessionDep,
-    precision: Precision,
-    lever: list[str] | None,
-    basis: ObjectiveBasis,
+    session: SessionDep, version: str, code: str, level: DeclinationLevel, options: Options
 ) -> DeclinationRead:
     return await service.declination(
-        session, version, code, level, precision=precision, lever_ids=lever, basis=basis
+        session,
+        version,
+        code,
+        level,
+        precision=options.precision,
+        lever_ids=options.levers,
+        basis=options.basis,
     )
 
 
@@ -145,15 +154,9 @@ async def _declination(
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
 async def departements(
-    version: Version,
-    code: RegionCode,
-    session: SessionDep,
-    _caller: AnyCaller,
-    precision: PrecisionQuery = Precision.tenth,
-    lever: LeverFilter = None,
-    basis: BasisQuery = ObjectiveBasis.official,
+    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller, options: OptionsDep
 ) -> DeclinationRead:
-    return await _declination(DeclinationLevel.departement, version, code, session, precision, lever, basis)
+    return await _declination(session, version, code, DeclinationLevel.departement, options)
 
 
 @router.get(
@@ -166,15 +169,9 @@ async def departements(
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
 async def epcis(
-    version: Version,
-    code: RegionCode,
-    session: SessionDep,
-    _caller: AnyCaller,
-    precision: PrecisionQuery = Precision.tenth,
-    lever: LeverFilter = None,
-    basis: BasisQuery = ObjectiveBasis.official,
+    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller, options: OptionsDep
 ) -> DeclinationRead:
-    return await _declination(DeclinationLevel.epci, version, code, session, precision, lever, basis)
+    return await _declination(session, version, code, DeclinationLevel.epci, options)
 
 
 @router.get(
@@ -187,15 +184,9 @@ async def epcis(
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
 async def crte(
-    version: Version,
-    code: RegionCode,
-    session: SessionDep,
-    _caller: AnyCaller,
-    precision: PrecisionQuery = Precision.tenth,
-    lever: LeverFilter = None,
-    basis: BasisQuery = ObjectiveBasis.official,
+    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller, options: OptionsDep
 ) -> DeclinationRead:
-    return await _declination(DeclinationLevel.crte, version, code, session, precision, lever, basis)
+    return await _declination(session, version, code, DeclinationLevel.crte, options)
 
 
 @router.get(
