@@ -22,6 +22,7 @@ from planeco_levers.territories.importer import import_territories
 from planeco_shared.database import create_engine, create_sessionmaker
 from planeco_shared.identity import Principal, Role
 from planeco_shared.migrations import upgrade
+from planeco_shared.server import HTTP_PROTOCOL
 
 REPO = Path(__file__).resolve().parents[2]
 DEVSTACK_PRINCIPAL = Principal(subject="devstack:reference-data", role=Role.admin)
@@ -79,6 +80,8 @@ def start_process(
         "--port",
         str(base_port + spec.offset),
         "--no-access-log",
+        "--http",
+        HTTP_PROTOCOL,  # a response's status line, headers and body in one write (planeco_shared.server)
         # Longer than the gateway pool's keep-alive (30 s), so the gateway closes idle connections first.
         "--timeout-keep-alive",
         "75",

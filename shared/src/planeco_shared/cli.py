@@ -11,6 +11,7 @@ import typer
 import uvicorn
 
 from planeco_shared import migrations
+from planeco_shared.server import HTTP_PROTOCOL
 from planeco_shared.settings import ServiceSettings
 
 T = TypeVar("T")
@@ -56,7 +57,7 @@ def add_common_commands(
             port=port,
             workers=workers,
             loop="uvloop",
-            http="httptools",
+            http=HTTP_PROTOCOL,  # httptools, a response's writes sent together (planeco_shared.server)
             access_log=False,
             log_level="warning",
             timeout_graceful_shutdown=10,
