@@ -60,5 +60,8 @@ def add_common_commands(
             http=HTTP_PROTOCOL,  # httptools, a response's writes sent together (planeco_shared.server)
             access_log=False,
             log_level="warning",
+            # Longer than the gateway pool's keep-alive (30 s): the gateway closes idle connections first,
+            # instead of reusing one the service has just closed (uvicorn's default is 5 s).
+            timeout_keep_alive=75,
             timeout_graceful_shutdown=10,
         )
