@@ -520,9 +520,11 @@ async def put_custom_key(
     }
     existing.name, existing.source = name, source
     existing.uploaded_by, existing.uploaded_at = principal.subject[:200], utcnow()
+    # The key row first: its UPDATE … WHERE version = read version locks it, or fails (412) when a concurrent
+    # writer got there first; only then are the values replaced.
+    await session.flush()
     if changed_values:
         await repository.replace_values(region_code, lever_id, declination_level, values)
-    await session.flush()  # bumps the version (version_id_col)
     record(
         session,
         AuditEntry,
