@@ -62,7 +62,7 @@ class AuditEntryMixin:
     """Who changed what, when: one row per write. Each service maps it to its own `audit_log` table."""
 
     @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:
+    def __table_args__(cls) -> tuple[Any, ...]:  # noqa: N805 (a class-level directive: SQLAlchemy passes the class)
         # History reads look entries up by entity.
         return (Index(f"ix_{cls.__tablename__}_entity", "entity_type", "entity_id"),)  # type: ignore[attr-defined]
 
