@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from planeco_shared.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from planeco_shared.settings import ServiceSettings
 
 
 class LeversSettings(ServiceSettings):
