@@ -12,15 +12,13 @@ from typing import Annotated
 
 from pydantic import PlainSerializer, WithJsonSchema
 
+from planeco_shared.tabular import plain_decimal
+
 DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
 
-
-def plain(value: Decimal) -> str:
-    """Decimal('966.140800') → '966.1408'; Decimal('1E+3') → '1000'; Decimal('-0.00') → '0'."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+# Decimal('966.140800') → '966.1408'; Decimal('1E+3') → '1000'; Decimal('-0.00') → '0'. The CSV exports write
+# the same strings (planeco_shared.tabular).
+plain = plain_decimal
 
 
 ExactDecimal = Annotated[

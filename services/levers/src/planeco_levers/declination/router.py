@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from planeco_levers.declination import service
+from planeco_levers.declination import exports, service
 from planeco_levers.declination.key_csv import KEY_CSV_FORMAT
 from planeco_levers.declination.models import DeclinationLevel
 from planeco_levers.declination.schemas import (
@@ -18,12 +18,14 @@ from planeco_levers.declination.schemas import (
     Precision,
     UploadLevel,
 )
+from planeco_levers.panoramas.exports import file_text, token
 from planeco_levers.panoramas.router import LeverId, RegionCode, Version
 from planeco_shared.caching import public_cache
 from planeco_shared.concurrency import check_if_match
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole, Role, ensure_region_scope
 from planeco_shared.problems import AppError, NotFound, PreconditionFailed, problem_responses
+from planeco_shared.tabular import Representation, RepresentationDep, tabular_response, tabular_responses
 
 router = APIRouter(prefix="/panoramas", tags=["declination"], responses=problem_responses(401))
 
@@ -91,7 +93,21 @@ inhabitant, km per car, L/100 km, kg/MWh) do not add up across territories: they
 `physical_method: none`.
 """
 
-COMMON_RESPONSES = problem_responses(404, 409, 422)
+COMMON_RESPONSES = {
+    **tabular_responses("The declined figures (JSON, CSV or XLSX)"),
+    **problem_responses(404, 409, 422),
+}
+
+FILES_TEXT = (
+    file_text("planeco-declination-2024-07-24-region-24-departements.csv")
+    + """
+The file has, for each lever, a `region` row (the région's figures at `precision`, with the exact ones in
+`*_exact` columns) then one `child` row per child (`weight`, `share`, declined figures); then a
+`child_total` row per child and a `region_total` row. `territory_type` (`région`, `département`, `EPCI`,
+`CRTE`) and `code_type` (`INSEE`, `SIREN`, `CRTE id`) say what each code is. Options that are not the
+defaults (`basis`, `precision`, `lever`) are in the file name and the metadata.
+"""
+)
 
 EPCI_TEXT = """The children are the EPCI à fiscalité propre attached to the région by the territories
 rule (the région holding most of the EPCI's population, ties to the lowest code): an EPCI spanning two régions
@@ -117,23 +133,30 @@ class Options:
     precision: Precision
     levers: list[str] | None
     basis: ObjectiveBasis
+    representation: Representation  # ?format=json|csv|xlsx
 
 
 async def declination_options(
+    representation: RepresentationDep,
     precision: PrecisionQuery = Precision.tenth,
     lever: LeverFilter = None,
     basis: BasisQuery = ObjectiveBasis.official,
 ) -> Options:
-    return Options(precision, lever, basis)
+    return Options(precision, lever, basis, representation)
 
 
 OptionsDep = Annotated[Options, Depends(declination_options)]
 
 
 async def _declination(
-    session: SessionDep, version: str, code: str, level: DeclinationLevel, options: Options
-) -> DeclinationRead:
-    return await service.declination(
+    request: Request,
+    session: SessionDep,
+    version: str,
+    code: str,
+    level: DeclinationLevel,
+    options: Options,
+) -> DeclinationRead | Response:
+    view = await service.declination(
         session,
         version,
         code,
@@ -142,51 +165,77 @@ async def _declination(
         lever_ids=options.levers,
         basis=options.basis,
     )
+    if not options.representation.is_file:
+        return view
+    return await tabular_response(
+        request,
+        options.representation,
+        filename=exports.filename(view, options.precision, options.levers),
+        token=token(view),
+        build=lambda: exports.table(view),
+    )
 
 
 @router.get(
     "/{version}/regions/{code}/departements",
     response_model=DeclinationRead,
     summary="Each lever's objective declined to the région's départements (public)",
-    description="Every département of the région receives a part of each lever's objective.\n" + RULES,
+    description="Every département of the région receives a part of each lever's objective.\n"
+    + RULES
+    + FILES_TEXT,
     responses=COMMON_RESPONSES,
     openapi_extra=PUBLIC,
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
 async def departements(
-    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller, options: OptionsDep
-) -> DeclinationRead:
-    return await _declination(session, version, code, DeclinationLevel.departement, options)
+    version: Version,
+    code: RegionCode,
+    session: SessionDep,
+    _caller: AnyCaller,
+    options: OptionsDep,
+    request: Request,
+) -> DeclinationRead | Response:
+    return await _declination(request, session, version, code, DeclinationLevel.departement, options)
 
 
 @router.get(
     "/{version}/regions/{code}/epcis",
     response_model=DeclinationRead,
     summary="Each lever's objective declined to the EPCI attached to the région (public)",
-    description=EPCI_TEXT + RULES,
+    description=EPCI_TEXT + RULES + FILES_TEXT,
     responses=COMMON_RESPONSES,
     openapi_extra=PUBLIC,
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
 async def epcis(
-    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller, options: OptionsDep
-) -> DeclinationRead:
-    return await _declination(session, version, code, DeclinationLevel.epci, options)
+    version: Version,
+    code: RegionCode,
+    session: SessionDep,
+    _caller: AnyCaller,
+    options: OptionsDep,
+    request: Request,
+) -> DeclinationRead | Response:
+    return await _declination(request, session, version, code, DeclinationLevel.epci, options)
 
 
 @router.get(
     "/{version}/regions/{code}/crte",
     response_model=DeclinationRead,
     summary="Each lever's objective declined to the CRTE uploaded for the région (public)",
-    description=CRTE_TEXT + RULES,
+    description=CRTE_TEXT + RULES + FILES_TEXT,
     responses=COMMON_RESPONSES,
     openapi_extra=PUBLIC,
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
 async def crte(
-    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller, options: OptionsDep
-) -> DeclinationRead:
-    return await _declination(session, version, code, DeclinationLevel.crte, options)
+    version: Version,
+    code: RegionCode,
+    session: SessionDep,
+    _caller: AnyCaller,
+    options: OptionsDep,
+    request: Request,
+) -> DeclinationRead | Response:
+    return await _declination(request, session, version, code, DeclinationLevel.crte, options)
 
 
 @router.get(

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
-from planeco_levers.panoramas import service
+from planeco_levers.panoramas import exports, service
 from planeco_levers.panoramas.importer import LEVER_ID_PATTERN, VERSION_PATTERN
 from planeco_levers.panoramas.schemas import (
     ComparisonRead,
@@ -26,6 +26,7 @@ from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import AppError, problem_responses
+from planeco_shared.tabular import RepresentationDep, tabular_response, tabular_responses
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
@@ -96,16 +97,33 @@ async def list_regions(version: Version, session: SessionDep, _caller: AnyCaller
         "display (one decimal, halves up). Totals are exact sums. Beside each official figure, `adjusted` is "
         "the région's own objective (null when none; see the adjustments endpoints), and `adjusted_*` totals "
         "sum the adjusted view (adjusted where present, official otherwise). Like every cached public read, "
-        "a change shows within the cache life (5 minutes)."
+        "a change shows within the cache life (5 minutes).\n"
+        + exports.file_text("planeco-panorama-2024-07-24-region-24.csv")
+        + "\nThe file has one row per lever (`row_type` `lever`: official figures, then the adjusted ones "
+        "when the région stated them), then one `sector_total` row per sector and a `region_total` row."
     ),
-    responses=problem_responses(404),
+    responses={**tabular_responses("The région's panorama (JSON, CSV or XLSX)"), **problem_responses(404)},
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
 async def region_panorama(
-    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller
-) -> RegionPanoramaRead:
-    return await service.region_panorama(session, version, code)
+    version: Version,
+    code: RegionCode,
+    session: SessionDep,
+    _caller: AnyCaller,
+    request: Request,
+    representation: RepresentationDep,
+) -> RegionPanoramaRead | Response:
+    view = await service.region_panorama(session, version, code)
+    if not representation.is_file:
+        return view
+    return await tabular_response(
+        request,
+        representation,
+        filename=exports.region_filename(view),
+        token=exports.token(view),
+        build=lambda: exports.region_table(view),
+    )
 
 
 @router.get(
@@ -126,19 +144,44 @@ async def region_lever(
     "/{version}/national",
     response_model=NationalPanoramaRead,
     summary="National sums: each lever and sector summed over the régions, exactly (public)",
-    responses=problem_responses(404),
+    description="Each lever's objective summed over the régions that have it, each sector's, and the total; "
+    "exact decimals as strings.\n"
+    + exports.file_text("planeco-panorama-2024-07-24-national.csv")
+    + "\nThe file has one row per lever (`row_type` `lever`, with `region_count` and the régions' codes), "
+    "then one `sector_total` row per sector and a `national_total` row.",
+    responses={**tabular_responses("National sums (JSON, CSV or XLSX)"), **problem_responses(404)},
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def national(version: Version, session: SessionDep, _caller: AnyCaller) -> NationalPanoramaRead:
-    return await service.national(session, version)
+async def national(
+    version: Version,
+    session: SessionDep,
+    _caller: AnyCaller,
+    request: Request,
+    representation: RepresentationDep,
+) -> NationalPanoramaRead | Response:
+    view = await service.national(session, version)
+    if not representation.is_file:
+        return view
+    return await tabular_response(
+        request,
+        representation,
+        filename=exports.national_filename(view),
+        token=exports.token(view),
+        build=lambda: exports.national_table(view),
+    )
 
 
 @router.get(
     "/{version}/compare",
     response_model=ComparisonRead,
     summary="Differences per lever between two versions, for a région or nationally (public)",
-    responses=problem_responses(404),
+    description="Per lever: its objective in the earlier version (`from`), in this one, the exact difference "
+    "and whether it was added, removed, changed or unchanged; totals likewise.\n"
+    + exports.file_text("planeco-comparison-2024-04-08-to-2024-07-24-region-11.csv")
+    + "\nThe file has one row per lever (`row_type` `lever`, `status`) and a `total` row; the versions, the "
+    "région and the added and removed levers are in its metadata.",
+    responses={**tabular_responses("The comparison (JSON, CSV or XLSX)"), **problem_responses(404)},
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
@@ -146,6 +189,8 @@ async def compare(
     version: Version,
     session: SessionDep,
     _caller: AnyCaller,
+    request: Request,
+    representation: RepresentationDep,
     from_version: Annotated[
         str,
         Query(
@@ -155,8 +200,17 @@ async def compare(
     region: Annotated[
         str | None, Query(pattern=r"^\d{2}$", description="INSEE code of a région; omitted: national sums")
     ] = None,
-) -> ComparisonRead:
-    return await service.compare(session, version, from_version, region)
+) -> ComparisonRead | Response:
+    view = await service.compare(session, version, from_version, region)
+    if not representation.is_file:
+        return view
+    return await tabular_response(
+        request,
+        representation,
+        filename=exports.comparison_filename(view),
+        token=exports.token(view),
+        build=lambda: exports.comparison_table(view),
+    )
 
 
 IMPORT_BODY: dict[str, Any] = {

@@ -1,0 +1,448 @@
+"""Tables as CSV and XLSX files, and the `?format=` representation of a read that serves them.
+
+A `Table` is metadata (title, source, version, licence, when it was generated, notes), columns (a machine
+name and a unit, shown in the header as `objective_ktco2e [ktCO2e]`) and rows of text, exact `Decimal`s and
+integers — never floats. It knows nothing of the domain.
+
+**CSV** (`to_csv`): UTF-8 with a byte-order mark (Excel then reads the accents right), `;` as separator and
+a decimal comma by default — what a French spreadsheet expects, so it opens in columns and with numbers —,
+or a decimal point (`DecimalMark.point`) for programs. Decimals are the exact figures as plain strings
+("966,1408"), never rounded, never in exponent notation. CRLF line ends, fields quoted only when needed
+(RFC 4180). The file starts with metadata lines that begin with `#` (`# source: …`), the first of them
+saying how many there are; the first line that does not begin with `#` is the header and no line after it
+is metadata, so a reader skips the leading `#` lines (or `skiprows=N`) and parses the rest as plain CSV. A
+text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is written with a leading `'`, so
+a spreadsheet shows it instead of running it as a formula (CSV injection); numbers are never changed.
+
+**XLSX** (`to_xlsx`, openpyxl): a `data` sheet — header row in bold, frozen, with an autofilter, columns sized
+to their content — whose numbers are numeric cells showing exactly the stored decimals (number format
+`#,##0.0000` for a figure stored with 4 decimals), codes and other text are text cells (never formulas, so
+`01` stays `01`); and a `metadata` sheet with the metadata, the notes and each column's description. Excel
+keeps 15 significant digits: a figure with more is rounded to 15 (half even) in the XLSX only, and the
+metadata sheet says how many were; the CSV keeps every digit.
+
+**Over HTTP** (`RepresentationDep`, `tabular_response`, `tabular_responses`): a read takes `?format=json|csv|
+xlsx` (default json) and, for CSV, `?decimal=comma|point`; the URL alone names the representation, so links
+work in a browser and caches need no `Vary`. A file comes as an attachment named after its content
+(`Content-Disposition: attachment; filename="…"`, ASCII). On a public cached read (`public_cache()`), its
+ETag is weak (`W/"…"`): it is derived from the data and the format, not from the bytes, which differ by their
+`generated_at`; `If-None-Match` still answers 304 without building the file. Files are built in memory (in
+a worker thread: the event loop keeps serving); a table over `MAX_CELLS` cells is refused (422).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import hashlib
+import io
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import Depends, Query, Request
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from planeco_shared.caching import STATE_KEY, CacheDirective, if_none_match_matches
+from planeco_shared.problems import UnprocessableEntity
+
+CSV_MEDIA_TYPE = "text/csv"
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXCEL_SIGNIFICANT_DIGITS = 15
+MAX_CELLS = 1_000_000  # rows × columns; the largest view today (EPCI declination) is ~150 000
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+DATA_SHEET, METADATA_SHEET = "data", "metadata"
+MAX_COLUMN_WIDTH, MIN_COLUMN_WIDTH = 60, 8
+
+Value = str | Decimal | int | None
+
+
+class Kind(StrEnum):
+    """What a column holds: it decides how a cell is written and how a reader should parse it."""
+
+    text = "text"
+    decimal = "decimal"  # an exact Decimal
+    integer = "integer"
+
+
+class DecimalMark(StrEnum):
+    """The CSV's decimal mark."""
+
+    comma = "comma"  # French spreadsheets (with the `;` separator)
+    point = "point"  # programs
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str  # machine name, e.g. "objective_ktco2e"
+    unit: str | None = None  # shown in brackets: "ktCO2e", "unit: see column unit"
+    kind: Kind = Kind.text
+    description: str = ""
+
+    @property
+    def header(self) -> str:
+        return f"{self.name} [{self.unit}]" if self.unit else self.name
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Metadata:
+    title: str
+    source: str
+    version: str
+    licence: str  # licence and attribution
+    generated_at: dt.datetime = field(default_factory=_now)
+    extra: Sequence[tuple[str, str]] = ()  # other named facts: ("region", "24 Centre-Val de Loire")
+    notes: Sequence[str] = ()  # how figures are rounded, which rows are totals, …
+
+    def fields(self) -> list[tuple[str, str]]:
+        generated = self.generated_at.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        return [
+            ("title", self.title),
+            ("source", self.source),
+            ("version", self.version),
+            ("licence", self.licence),
+            ("generated_at", generated),
+            *self.extra,
+            *(("note", note) for note in self.notes),
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    metadata: Metadata
+    columns: Sequence[Column]
+    rows: Sequence[Sequence[Value]]
+
+    def __post_init__(self) -> None:
+        width = len(self.columns)
+        for number, row in enumerate(self.rows, start=1):
+            if len(row) != width:
+                raise ValueError(f"row {number} has {len(row)} cells for {width} columns")
+            for column, value in zip(self.columns, row, strict=True):
+                if value is not None and not _fits(column.kind, value):
+                    raise TypeError(
+                        f"row {number}, {column.name}: {type(value).__name__} in a {column.kind} column"
+                    )
+
+    @classmethod
+    def from_records(
+        cls, metadata: Metadata, columns: Sequence[Column], records: Iterable[Mapping[str, Value]]
+    ) -> Table:
+        """Rows given as {column name: value}; a missing name is an empty cell, an unknown one an error."""
+        names = [column.name for column in columns]
+        known = set(names)
+        rows = []
+        for record in records:
+            unknown = set(record) - known
+            if unknown:
+                raise ValueError(f"no column named {', '.join(sorted(unknown))}")
+            rows.append([record.get(name) for name in names])
+        return cls(metadata, columns, rows)
+
+    @property
+    def cell_count(self) -> int:
+        return len(self.rows) * len(self.columns)
+
+
+def _fits(kind: Kind, value: object) -> bool:
+    if kind is Kind.decimal:
+        return isinstance(value, Decimal) and value.is_finite()
+    if kind is Kind.integer:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def plain_decimal(value: Decimal) -> str:
+    """Decimal('966.140800') → '966.1408'; Decimal('1E+3') → '1000'; Decimal('-0.00') → '0'."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# CSV
+
+
+def _csv_text(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+
+
+def to_csv(table: Table, *, decimal_mark: DecimalMark = DecimalMark.comma) -> bytes:
+    comma = decimal_mark is DecimalMark.comma
+    fields = table.metadata.fields()
+    mark = "comma" if comma else "point"
+    lines = [
+        f"# format: CSV, UTF-8, separator ';', decimal {mark}; the first {len(fields) + 1} lines are "
+        f"metadata beginning with '#', line {len(fields) + 2} is the header"
+    ]
+    lines += [f"# {name}: {one_line(value)}" for name, value in fields]
+    out = io.StringIO()
+    out.write("\r\n".join(lines) + "\r\n")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([column.header for column in table.columns])
+    for row in table.rows:
+        cells: list[str] = []
+        for value in row:
+            if value is None:
+                cells.append("")
+            elif isinstance(value, Decimal):
+                text = plain_decimal(value)
+                cells.append(text.replace(".", ",") if comma else text)
+            elif isinstance(value, int):
+                cells.append(str(value))
+            else:
+                cells.append(_csv_text(value))
+        writer.writerow(cells)
+    return out.getvalue().encode("utf-8-sig")
+
+
+# XLSX
+
+
+def excel_decimal(value: Decimal) -> tuple[Decimal, bool]:
+    """The value with at most 15 significant digits (half even), and whether it had to be rounded."""
+    if value.is_zero():
+        return Decimal(0), False
+    normal = value.normalize()
+    if len(normal.as_tuple().digits) <= EXCEL_SIGNIFICANT_DIGITS:
+        return normal, False
+    quantum = Decimal(1).scaleb(normal.adjusted() - EXCEL_SIGNIFICANT_DIGITS + 1)
+    return normal.quantize(quantum, rounding=ROUND_HALF_EVEN), True
+
+
+def number_format(value: Decimal) -> str:
+    """`#,##0.0000` for a value stored with 4 decimals: the cell shows every stored digit."""
+    exponent = value.normalize().as_tuple().exponent
+    decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return "#,##0." + "0" * decimals if decimals else "#,##0"
+
+
+def _shown(value: Value) -> str:
+    if value is None:
+        return ""
+    return plain_decimal(value) if isinstance(value, Decimal) else str(value)
+
+
+def _width(texts: Sequence[str]) -> float:
+    longest = max((len(line) for text in texts for line in text.splitlines() or [""]), default=0)
+    return float(min(MAX_COLUMN_WIDTH, max(MIN_COLUMN_WIDTH, longest + 2)))
+
+
+def to_xlsx(table: Table) -> bytes:
+    workbook = Workbook()
+    data = workbook.active
+    assert data is not None
+    data.title = DATA_SHEET
+    bold = Font(bold=True)
+    for index, column in enumerate(table.columns, start=1):
+        cell = data.cell(row=1, column=index, value=column.header)
+        cell.data_type = "s"
+        cell.font = bold
+    rounded = 0
+    for row_number, row in enumerate(table.rows, start=2):
+        for index, value in enumerate(row, start=1):
+            if value is None:
+                continue
+            target = data.cell(row=row_number, column=index)
+            if isinstance(value, Decimal):
+                shown, was_rounded = excel_decimal(value)
+                rounded += was_rounded
+                target.value = shown
+                target.number_format = number_format(shown)
+            elif isinstance(value, int):
+                target.value = value
+            else:
+                target.value = value
+                target.data_type = "s"  # text, even when it starts with "=": never a formula
+    sample = table.rows[:500]
+    for index, column in enumerate(table.columns, start=1):
+        texts = [column.header, *(_shown(row[index - 1]) for row in sample)]
+        data.column_dimensions[get_column_letter(index)].width = _width(texts)
+    data.freeze_panes = "A2"
+    if table.columns:
+        data.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}{len(table.rows) + 1}"
+
+    notes = list(table.metadata.notes)
+    if rounded:
+        notes.append(
+            f"{rounded} figure(s) have more than {EXCEL_SIGNIFICANT_DIGITS} significant digits: rounded to "
+            f"{EXCEL_SIGNIFICANT_DIGITS} (half even) in this file, Excel's limit; the CSV keeps every digit."
+        )
+    metadata = workbook.create_sheet(METADATA_SHEET)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    fields = dataclasses.replace(table.metadata, notes=notes).fields()
+    lines: list[tuple[str, str]] = [("field", "value"), *fields, ("", ""), ("column", "description")]
+    lines += [(column.header, column.description) for column in table.columns]
+    for number, (name, value) in enumerate(lines, start=1):
+        for index, text in enumerate((name, value), start=1):
+            cell = metadata.cell(row=number, column=index, value=text or None)
+            cell.data_type = "s"
+            cell.alignment = wrap
+            if name in ("field", "column") and value in ("value", "description"):
+                cell.font = bold
+    metadata.column_dimensions["A"].width = _width([name for name, _ in lines])
+    metadata.column_dimensions["B"].width = 100
+    metadata.freeze_panes = "A2"
+
+    properties = workbook.properties
+    properties.title = table.metadata.title[:255]
+    properties.creator = "planeco"
+    properties.description = table.metadata.source[:1000]
+    generated = table.metadata.generated_at.astimezone(dt.UTC).replace(tzinfo=None)
+    properties.created = properties.modified = generated
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+# HTTP
+
+
+class TabularFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+MEDIA_TYPES = {TabularFormat.csv: CSV_MEDIA_TYPE, TabularFormat.xlsx: XLSX_MEDIA_TYPE}
+REPRESENTATION_PARAMETERS = frozenset({"format", "decimal"})
+
+FORMAT_DESCRIPTION = (
+    "`json` (default): the JSON document. `csv`: a CSV file (UTF-8 with BOM, `;`, `#` metadata lines "
+    "first, then the header; units in the headers). `xlsx`: an Excel workbook (a `data` sheet with numeric "
+    "cells, a `metadata` sheet). The files come as attachments, named after their content."
+)
+DECIMAL_DESCRIPTION = (
+    "CSV only: `comma` (default) for French spreadsheets (`966,1408`), `point` for programs (`966.1408`)."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Representation:
+    format: TabularFormat
+    decimal_mark: DecimalMark
+
+    @property
+    def is_file(self) -> bool:
+        return self.format is not TabularFormat.json
+
+
+async def representation(  # async: no thread-pool hand-off
+    format_: Annotated[
+        TabularFormat, Query(alias="format", description=FORMAT_DESCRIPTION)
+    ] = TabularFormat.json,
+    decimal: Annotated[DecimalMark, Query(description=DECIMAL_DESCRIPTION)] = DecimalMark.comma,
+) -> Representation:
+    return Representation(format_, decimal)
+
+
+RepresentationDep = Annotated[Representation, Depends(representation)]
+
+
+def tabular_responses(description: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entry: the 200 also comes as CSV and XLSX (next to the response model's JSON)."""
+    return {
+        200: {
+            "description": description,
+            "content": {
+                CSV_MEDIA_TYPE: {"schema": {"type": "string"}},
+                XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            },
+            "headers": {
+                "Content-Disposition": {
+                    "description": 'With `format=csv|xlsx`: `attachment; filename="…"` (ASCII)',
+                    "schema": {"type": "string"},
+                },
+            },
+        }
+    }
+
+
+def ascii_filename(stem: str) -> str:
+    """'planeco-Île de France/é' → 'planeco-Ile-de-France-e': letters, digits, '.', '_' and '-' only."""
+    folded = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9._-]+", "-", folded)).strip("-.") or "export"
+
+
+def export_etag(representation: Representation, token: bytes) -> str:
+    """Weak: the same data and format, the same tag (the bytes differ only by their generated_at)."""
+    marker = f"{representation.format}/{representation.decimal_mark}/".encode()
+    return (
+        'W/"'
+        + representation.format
+        + "-"
+        + hashlib.blake2b(marker + token, digest_size=16).hexdigest()
+        + '"'
+    )
+
+
+def _resource(request: Request) -> str:
+    query = [(k, v) for k, v in request.query_params.multi_items() if k not in REPRESENTATION_PARAMETERS]
+    return request.url.path + ("?" + urlencode(query) if query else "")
+
+
+def render(table: Table, representation: Representation) -> bytes:
+    if representation.format is TabularFormat.xlsx:
+        return to_xlsx(table)
+    return to_csv(table, decimal_mark=representation.decimal_mark)
+
+
+async def tabular_response(
+    request: Request,
+    representation: Representation,
+    *,
+    filename: str,
+    token: bytes,
+    build: Callable[[], Table],
+) -> Response:
+    """The file of a CSV or XLSX representation.
+
+    `token` must change whenever the table would (e.g. the JSON view's bytes and the layout's version); on a
+    public cached route it gives the ETag, and a matching `If-None-Match` is answered 304 before `build` runs.
+    """
+    if not representation.is_file:
+        raise ValueError("tabular_response serves csv and xlsx only")
+    headers: dict[str, str] = {}
+    if isinstance(request.scope.get("state", {}).get(STATE_KEY), CacheDirective):
+        etag = export_etag(representation, token)
+        headers["ETag"] = etag
+        if_none_match = request.headers.get("if-none-match")
+        if if_none_match is not None and if_none_match_matches(
+            if_none_match.encode("latin-1"), etag.encode()
+        ):
+            return Response(status_code=304, headers=headers)
+    table = build()
+    if table.cell_count > MAX_CELLS:
+        raise UnprocessableEntity(
+            f"This export would have {table.cell_count} cells, more than {MAX_CELLS}: narrow it down",
+            code="export-too-large",
+        )
+    resource = ("json_view", _resource(request))
+    table = dataclasses.replace(
+        table, metadata=dataclasses.replace(table.metadata, extra=[*table.metadata.extra, resource])
+    )
+    content = await run_in_threadpool(render, table, representation)
+    name = f"{ascii_filename(filename)}.{representation.format}"
+    headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    media_type = MEDIA_TYPES[representation.format]
+    if representation.format is TabularFormat.csv:
+        media_type += "; charset=utf-8; header=present"
+    return Response(content, media_type=media_type, headers=headers)
