@@ -13,6 +13,7 @@ import atexit
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -189,3 +190,58 @@ def unused_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedTable:
+    """A CSV or XLSX export read back as an integration would (planeco_shared.tabular writes them)."""
+
+    metadata: dict[str, list[str]]  # name → values, in order (`note` repeats)
+    headers: list[str]  # as written: `objective_ktco2e [ktCO2e]`
+    rows: list[dict[str, Any]]  # by column name (the header without its unit); empty cells are None
+
+
+def _column_name(header: str) -> str:
+    return header.split(" [", 1)[0]
+
+
+def read_csv_export(content: bytes) -> ExportedTable:
+    """Skip the leading `#` lines (`# name: value` metadata), then read plain `;` CSV: values stay text."""
+    import csv
+    import io
+
+    text = content.decode("utf-8")
+    assert text.startswith("\ufeff"), "the CSV starts with a byte-order mark"
+    lines = io.StringIO(text[1:], newline="")
+    metadata: dict[str, list[str]] = {}
+    position = 0
+    while (line := lines.readline()).startswith("#"):
+        name, _, value = line[1:].strip().partition(": ")
+        metadata.setdefault(name, []).append(value)
+        position = lines.tell()
+    lines.seek(position)
+    reader = csv.reader(lines, delimiter=";")
+    headers = next(reader)
+    names = [_column_name(header) for header in headers]
+    rows = [{name: value or None for name, value in zip(names, row, strict=True)} for row in reader]
+    return ExportedTable(metadata, headers, rows)
+
+
+def read_xlsx_export(content: bytes) -> ExportedTable:
+    """The `data` sheet (numbers come back as int or float) and the `metadata` sheet's name/value rows."""
+    import io
+
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(content))
+    assert workbook.sheetnames == ["data", "metadata"], workbook.sheetnames
+    data = list(workbook["data"].iter_rows(values_only=True))
+    headers = [str(header) for header in data[0]]
+    names = [_column_name(header) for header in headers]
+    rows = [dict(zip(names, row, strict=True)) for row in data[1:]]
+    metadata: dict[str, list[str]] = {}
+    for name, value in workbook["metadata"].iter_rows(min_row=2, max_col=2, values_only=True):
+        if name is None:
+            break
+        metadata.setdefault(str(name), []).append(str(value))
+    return ExportedTable(metadata, headers, rows)
