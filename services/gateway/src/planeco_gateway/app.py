@@ -204,7 +204,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
                 "X-Request-ID",
                 "Idempotency-Key",
             ],
-            expose_headers=["ETag", "Location", "X-Request-ID"],
+            expose_headers=["ETag", "Location", "X-Request-ID", "Content-Disposition"],  # export file names
             max_age=600,
         )
     return app

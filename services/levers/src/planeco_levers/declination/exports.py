@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from planeco_levers.declination.models import DeclinationLevel
 from planeco_levers.declination.schemas import DeclinationRead, ObjectiveBasis, Precision
-from planeco_levers.panoramas.exports import KT, PHYSICAL, SGPE_LICENCE, SGPE_SOURCE
+from planeco_levers.panoramas.exports import (
+    KT,
+    LEVER_COLUMNS,
+    PHYSICAL,
+    SGPE_LICENCE,
+    SGPE_SOURCE,
+    lever_cells,
+)
 from planeco_shared.tabular import Column, Kind, Metadata, Table, Value
 
 INSEE_LICENCE = "INSEE populations and COG 2026: Licence Ouverte / Open Licence 2.0 (Etalab)."
@@ -44,10 +51,7 @@ COLUMNS = (
     ),
     Column("territory_code", description="The territory's official code, as text (`01`, `2A`, `200000172`)"),
     Column("territory_name"),
-    Column("lever_id", description="The SGPE lever id"),
-    Column("lever_name"),
-    Column("sector", description="Sector id"),
-    Column("sector_label"),
+    *LEVER_COLUMNS,
     Column(
         "basis",
         description="`official`: the panorama's objective was declined; `adjusted`: the région's own",
@@ -125,10 +129,7 @@ def table(view: DeclinationRead) -> Table:
     for lever in view.levers:
         figures = lever.region
         common: dict[str, Value] = {
-            "lever_id": lever.lever_id,
-            "lever_name": lever.name,
-            "sector": lever.sector,
-            "sector_label": lever.sector_label,
+            **lever_cells(lever),
             "basis": figures.basis.value,
             "anchored_version": figures.anchored_version,
             "key_kind": lever.key.kind.value,

@@ -18,14 +18,14 @@ from planeco_levers.declination.schemas import (
     Precision,
     UploadLevel,
 )
-from planeco_levers.panoramas.exports import file_text, token
-from planeco_levers.panoramas.router import LeverId, RegionCode, Version
+from planeco_levers.panoramas.exports import file_text
+from planeco_levers.panoramas.router import LeverId, RegionCode, Version, respond
 from planeco_shared.caching import public_cache
 from planeco_shared.concurrency import check_if_match
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole, Role, ensure_region_scope
 from planeco_shared.problems import AppError, NotFound, PreconditionFailed, problem_responses
-from planeco_shared.tabular import Representation, RepresentationDep, tabular_response, tabular_responses
+from planeco_shared.tabular import Representation, RepresentationDep, tabular_responses
 
 router = APIRouter(prefix="/panoramas", tags=["declination"], responses=problem_responses(401))
 
@@ -134,27 +134,24 @@ class Options:
     levers: list[str] | None
     basis: ObjectiveBasis
     representation: Representation  # ?format=json|csv|xlsx
+    request: Request  # for the file's name, ETag and 304
 
 
 async def declination_options(
+    request: Request,
     representation: RepresentationDep,
     precision: PrecisionQuery = Precision.tenth,
     lever: LeverFilter = None,
     basis: BasisQuery = ObjectiveBasis.official,
 ) -> Options:
-    return Options(precision, lever, basis, representation)
+    return Options(precision, lever, basis, representation, request)
 
 
 OptionsDep = Annotated[Options, Depends(declination_options)]
 
 
 async def _declination(
-    request: Request,
-    session: SessionDep,
-    version: str,
-    code: str,
-    level: DeclinationLevel,
-    options: Options,
+    session: SessionDep, version: str, code: str, level: DeclinationLevel, options: Options
 ) -> DeclinationRead | Response:
     view = await service.declination(
         session,
@@ -165,15 +162,8 @@ async def _declination(
         lever_ids=options.levers,
         basis=options.basis,
     )
-    if not options.representation.is_file:
-        return view
-    return await tabular_response(
-        request,
-        options.representation,
-        filename=exports.filename(view, options.precision, options.levers),
-        token=token(view),
-        build=lambda: exports.table(view),
-    )
+    name = exports.filename(view, options.precision, options.levers)
+    return await respond(options.request, options.representation, view, name, exports.table)
 
 
 @router.get(
@@ -188,14 +178,9 @@ async def _declination(
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
 async def departements(
-    version: Version,
-    code: RegionCode,
-    session: SessionDep,
-    _caller: AnyCaller,
-    options: OptionsDep,
-    request: Request,
+    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller, options: OptionsDep
 ) -> DeclinationRead | Response:
-    return await _declination(request, session, version, code, DeclinationLevel.departement, options)
+    return await _declination(session, version, code, DeclinationLevel.departement, options)
 
 
 @router.get(
@@ -208,14 +193,9 @@ async def departements(
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
 async def epcis(
-    version: Version,
-    code: RegionCode,
-    session: SessionDep,
-    _caller: AnyCaller,
-    options: OptionsDep,
-    request: Request,
+    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller, options: OptionsDep
 ) -> DeclinationRead | Response:
-    return await _declination(request, session, version, code, DeclinationLevel.epci, options)
+    return await _declination(session, version, code, DeclinationLevel.epci, options)
 
 
 @router.get(
@@ -228,14 +208,9 @@ async def epcis(
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
 async def crte(
-    version: Version,
-    code: RegionCode,
-    session: SessionDep,
-    _caller: AnyCaller,
-    options: OptionsDep,
-    request: Request,
+    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller, options: OptionsDep
 ) -> DeclinationRead | Response:
-    return await _declination(request, session, version, code, DeclinationLevel.crte, options)
+    return await _declination(session, version, code, DeclinationLevel.crte, options)
 
 
 @router.get(

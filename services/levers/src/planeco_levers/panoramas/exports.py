@@ -8,6 +8,8 @@ physical units share the column. Files are written by `planeco_shared.tabular`.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from pydantic import BaseModel
 
 from planeco_levers.panoramas.schemas import ComparisonRead, NationalPanoramaRead, RegionPanoramaRead
@@ -59,10 +61,46 @@ def row_type(values: str) -> Column:
 
 LEVER_COLUMNS = (
     Column("lever_id", description="The SGPE lever id"),
-    Column("lever_name", description="The lever's name in this row of the panorama"),
+    Column("lever_name", description="The lever's name (in the région's row of the panorama)"),
     Column("sector", description="Sector id"),
     Column("sector_label"),
 )
+GROUP_COLUMNS = (Column("group", description="Thématique id"), Column("group_label"))
+
+
+class Lever(Protocol):
+    """What every view says of a lever."""
+
+    @property
+    def lever_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def sector(self) -> str: ...
+    @property
+    def sector_label(self) -> str: ...
+
+
+class GroupedLever(Lever, Protocol):
+    @property
+    def group(self) -> str: ...
+    @property
+    def group_label(self) -> str: ...
+
+
+def lever_cells(lever: Lever) -> dict[str, Value]:
+    """The LEVER_COLUMNS of a lever's row."""
+    return {
+        "lever_id": lever.lever_id,
+        "lever_name": lever.name,
+        "sector": lever.sector,
+        "sector_label": lever.sector_label,
+    }
+
+
+def grouped_lever_cells(lever: GroupedLever) -> dict[str, Value]:
+    """The LEVER_COLUMNS and GROUP_COLUMNS of a lever's row."""
+    return lever_cells(lever) | {"group": lever.group, "group_label": lever.group_label}
 
 
 # région
@@ -76,8 +114,7 @@ REGION_COLUMNS = (
     row_type("`lever`, `sector_total` (the levers of a sector), `region_total` (every lever)"),
     Column("region_code", description="INSEE code of the région"),
     *LEVER_COLUMNS,
-    Column("group", description="Thématique id"),
-    Column("group_label"),
+    *GROUP_COLUMNS,
     Column("lever_count", kind=Kind.integer, description="Total rows: how many levers the row sums"),
     Column("objective_ktco2e", KT, Kind.decimal, "ktCO2e avoided in 2030 compared with 2019 (objCO2)"),
     Column("unit", description="The lever's physical unit; empty when it has none"),
@@ -118,12 +155,7 @@ def region_table(view: RegionPanoramaRead) -> Table:
         record: dict[str, Value] = {
             "row_type": "lever",
             "region_code": code,
-            "lever_id": lever.lever_id,
-            "lever_name": lever.name,
-            "sector": lever.sector,
-            "sector_label": lever.sector_label,
-            "group": lever.group,
-            "group_label": lever.group_label,
+            **grouped_lever_cells(lever),
             "objective_ktco2e": lever.objective_ktco2e,
             "unit": lever.unit,
             "start_2019": lever.start_2019,
@@ -192,8 +224,7 @@ def national_filename(view: NationalPanoramaRead) -> str:
 NATIONAL_COLUMNS = (
     row_type("`lever`, `sector_total` (the levers of a sector), `national_total` (every lever)"),
     *LEVER_COLUMNS,
-    Column("group", description="Thématique id"),
-    Column("group_label"),
+    *GROUP_COLUMNS,
     Column("region_count", kind=Kind.integer, description="How many régions have the lever (or any lever)"),
     Column("regions", description="INSEE codes of the régions that have the lever, space-separated"),
     Column("lever_count", kind=Kind.integer, description="Total rows: how many levers the row sums"),
@@ -205,12 +236,7 @@ def national_table(view: NationalPanoramaRead) -> Table:
     records: list[dict[str, Value]] = [
         {
             "row_type": "lever",
-            "lever_id": lever.lever_id,
-            "lever_name": lever.name,
-            "sector": lever.sector,
-            "sector_label": lever.sector_label,
-            "group": lever.group,
-            "group_label": lever.group_label,
+            **grouped_lever_cells(lever),
             "region_count": lever.region_count,
             "regions": " ".join(lever.regions),
             "objective_ktco2e": lever.objective_ktco2e,
@@ -275,10 +301,7 @@ def comparison_table(view: ComparisonRead) -> Table:
     records: list[dict[str, Value]] = [
         {
             "row_type": "lever",
-            "lever_id": d.lever_id,
-            "lever_name": d.name,
-            "sector": d.sector,
-            "sector_label": d.sector_label,
+            **lever_cells(d),
             "status": d.status.value,
             "from_ktco2e": d.from_ktco2e,
             "to_ktco2e": d.to_ktco2e,

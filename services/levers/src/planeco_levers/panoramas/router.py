@@ -5,9 +5,11 @@ Published panoramas are open data: every read is public. Importing a version is 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from pydantic import BaseModel
 
 from planeco_levers.panoramas import exports, service
 from planeco_levers.panoramas.importer import LEVER_ID_PATTERN, VERSION_PATTERN
@@ -26,9 +28,16 @@ from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import AppError, problem_responses
-from planeco_shared.tabular import RepresentationDep, tabular_response, tabular_responses
+from planeco_shared.tabular import (
+    Representation,
+    RepresentationDep,
+    Table,
+    tabular_response,
+    tabular_responses,
+)
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
+V = TypeVar("V", bound=BaseModel)
 
 router = APIRouter(prefix="/panoramas", tags=["panoramas"], responses=problem_responses(401))
 
@@ -42,6 +51,25 @@ Version = Annotated[
 ]
 RegionCode = Annotated[str, Path(pattern=r"^\d{2}$", description="INSEE code of a région", examples=["44"])]
 LeverId = Annotated[str, Path(pattern=LEVER_ID_PATTERN, description="Lever id", examples=["augm_voitelec"])]
+
+
+async def respond(
+    request: Request,
+    representation: Representation,
+    view: V,
+    filename: str,
+    table: Callable[[V], Table],
+) -> V | Response:
+    """The JSON view as is, or the CSV / XLSX file of its table (`?format=`; planeco_shared.tabular)."""
+    if not representation.is_file:
+        return view
+    return await tabular_response(
+        request,
+        representation,
+        filename=filename,
+        token=exports.token(view),
+        build=lambda: table(view),
+    )
 
 
 class PayloadTooLarge(AppError):
@@ -115,15 +143,7 @@ async def region_panorama(
     representation: RepresentationDep,
 ) -> RegionPanoramaRead | Response:
     view = await service.region_panorama(session, version, code)
-    if not representation.is_file:
-        return view
-    return await tabular_response(
-        request,
-        representation,
-        filename=exports.region_filename(view),
-        token=exports.token(view),
-        build=lambda: exports.region_table(view),
-    )
+    return await respond(request, representation, view, exports.region_filename(view), exports.region_table)
 
 
 @router.get(
@@ -161,14 +181,8 @@ async def national(
     representation: RepresentationDep,
 ) -> NationalPanoramaRead | Response:
     view = await service.national(session, version)
-    if not representation.is_file:
-        return view
-    return await tabular_response(
-        request,
-        representation,
-        filename=exports.national_filename(view),
-        token=exports.token(view),
-        build=lambda: exports.national_table(view),
+    return await respond(
+        request, representation, view, exports.national_filename(view), exports.national_table
     )
 
 
@@ -202,14 +216,8 @@ async def compare(
     ] = None,
 ) -> ComparisonRead | Response:
     view = await service.compare(session, version, from_version, region)
-    if not representation.is_file:
-        return view
-    return await tabular_response(
-        request,
-        representation,
-        filename=exports.comparison_filename(view),
-        token=exports.token(view),
-        build=lambda: exports.comparison_table(view),
+    return await respond(
+        request, representation, view, exports.comparison_filename(view), exports.comparison_table
     )
 
 
