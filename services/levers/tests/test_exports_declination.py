@@ -131,6 +131,27 @@ async def test_epci_rows_say_siren_and_options_name_the_file(client: httpx.Async
     ]
 
 
+async def test_crte_rows_say_crte_id(client: httpx.AsyncClient) -> None:
+    crte = (
+        "crte_id,crte_name,member\n"
+        "crte-45-orleans,CRTE Orléans Métropole,244500468\n"
+        "crte-41-blois,CRTE Blois,41018\n"
+    )
+    uploaded = await client.post(
+        "/api/v1/territories/crte/imports",
+        content=crte.encode(),
+        headers=identity_headers("coordinator", "24") | {"content-type": "text/csv"},
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    response = await get(client, f"{BASE}/24/crte", format="xlsx", lever="augm_voitelec")
+    assert response.headers["content-disposition"].endswith('-region-24-crte-augm_voitelec.xlsx"')
+    exported = read_xlsx_export(response.content)
+    children = [row for row in exported.rows if row["row_type"] == "child"]
+    assert {(row["territory_type"], row["code_type"]) for row in children} == {("CRTE", "CRTE id")}
+    assert sorted(row["territory_code"] for row in children) == ["crte-41-blois", "crte-45-orleans"]
+    assert sum(figure(row["share"]) or 0 for row in children) == 1
+
+
 @pytest.mark.parametrize(
     ("url", "params", "status", "code"),
     [
