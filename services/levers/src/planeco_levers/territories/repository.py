@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, delete, func, select, union_all
+from sqlalchemy import Select, delete, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -37,6 +37,23 @@ class TerritoryRepository:
             return {}
         statement = select(column, func.count()).where(column.in_(list(keys))).group_by(column)
         return {key: int(count) for key, count in (await self.session.execute(statement)).all()}
+
+    async def count_children(
+        self, columns: Mapping[str, InstrumentedAttribute[Any]], keys: Collection[str]
+    ) -> dict[str, dict[str, int]]:
+        """`count_by` for several child tables in one round trip (UNION ALL): {name: {key: rows}}."""
+        counts: dict[str, dict[str, int]] = {name: {} for name in columns}
+        if not keys:
+            return counts
+        parts = [
+            select(literal(name).label("kind"), column.label("key"), func.count().label("rows"))
+            .where(column.in_(list(keys)))
+            .group_by(column)
+            for name, column in columns.items()
+        ]
+        for kind, key, rows in (await self.session.execute(union_all(*parts))).all():
+            counts[kind][key] = int(rows)
+        return counts
 
     # régions and départements
 

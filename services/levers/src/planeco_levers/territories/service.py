@@ -87,9 +87,11 @@ async def get_region(session: AsyncSession, code: str) -> RegionRead:
 
 async def _regions(repository: TerritoryRepository, regions: Sequence[Region]) -> list[RegionRead]:
     codes = [r.code for r in regions]
-    departements = await repository.count_by(Departement.region_code, codes)
-    epcis = await repository.count_by(Epci.region_code, codes)
-    communes = await repository.count_by(Commune.region_code, codes)
+    counts = await repository.count_children(
+        {"departements": Departement.region_code, "epcis": Epci.region_code, "communes": Commune.region_code},
+        codes,
+    )
+    departements, epcis, communes = counts["departements"], counts["epcis"], counts["communes"]
     return [
         RegionRead(
             code=r.code,
@@ -125,8 +127,10 @@ async def _departements(
     repository: TerritoryRepository, departements: Sequence[Departement]
 ) -> list[DepartementRead]:
     codes = [d.code for d in departements]
-    epcis = await repository.count_by(Epci.departement_code, codes)
-    communes = await repository.count_by(Commune.departement_code, codes)
+    counts = await repository.count_children(
+        {"epcis": Epci.departement_code, "communes": Commune.departement_code}, codes
+    )
+    epcis, communes = counts["epcis"], counts["communes"]
     return [
         DepartementRead(
             code=d.code,
