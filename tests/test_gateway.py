@@ -200,3 +200,26 @@ async def test_metrics_are_exposed(gateway: str) -> None:
         metrics = await client.get("/metrics")
     assert metrics.status_code == 200
     assert 'planeco_gateway_forwarded_total{service="levers",status="200"}' in metrics.text
+
+
+async def test_grants_give_identity_provider_users_wider_rights(  # type: ignore[no-untyped-def]
+    gateway: str, identity_provider, databases: dict[str, str]
+) -> None:
+    from planeco_gateway.grants.service import grant
+    from planeco_shared.database import create_engine, create_sessionmaker
+
+    email = f"coordination-{uuid.uuid4().hex[:8]}@centre-valdeloire.fr"
+    engine = create_engine(databases["gateway"])
+    try:
+        async with create_sessionmaker(engine).begin() as session:
+            await grant(
+                session, email=email.upper(), role=Role.coordinator, territory="24", created_by="test"
+            )
+    finally:
+        await engine.dispose()
+    token = identity_provider.token(email=email, sub=f"agent-{uuid.uuid4().hex[:8]}", siret="23450002300028")
+    async with httpx.AsyncClient(base_url=gateway, headers={"Authorization": f"Bearer {token}"}) as client:
+        created = await client.post("/api/v1/actions", json=ACTION)
+        assert created.status_code == 201, created.text
+        assert created.json()["created_by"].startswith("oidc:agent-")
+        problem(await client.post("/api/v1/actions", json=ACTION | {"region": "76"}), 403)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from planeco_gateway.apikeys import service as apikeys
+from planeco_gateway.grants import service as grants
 from planeco_gateway.settings import GatewaySettings
 from planeco_shared.cli import add_common_commands, run_async
 from planeco_shared.database import create_engine, create_sessionmaker
@@ -78,3 +79,55 @@ def revoke_key(key_id: Annotated[str, typer.Argument(help="The 16-hex-digit id i
         typer.echo(f"no active key {key_id}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {key_id}")
+
+
+@auth.command("grant")
+def grant_command(
+    email: Annotated[str, typer.Option(help="The e-mail the identity provider asserts for the person")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(KEY_ROLES)}")],
+    territory: Annotated[
+        str | None,
+        typer.Option(help="Région INSEE code (coordinator) or collectivité SIREN/INSEE code (contributor)"),
+    ] = None,
+) -> None:
+    """Give a person signing in with ProConnect a role beyond contributing for their own collectivité."""
+    if role not in KEY_ROLES:
+        raise typer.BadParameter(f"role must be one of {', '.join(KEY_ROLES)}", param_hint="--role")
+
+    async def run() -> None:
+        engine = create_engine(GatewaySettings().database_url)
+        try:
+            async with create_sessionmaker(engine).begin() as session:
+                await grants.grant(
+                    session,
+                    email=email,
+                    role=Role(role),
+                    territory=territory,
+                    created_by=f"cli:{getpass.getuser()}",
+                )
+        finally:
+            await engine.dispose()
+
+    try:
+        run_async(run)
+    except grants.InvalidGrantRequest as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(f"granted {role}{f' on {territory}' if territory else ''} to {grants.normalize_email(email)}")
+
+
+@auth.command("revoke-grant")
+def revoke_grant_command(email: Annotated[str, typer.Option(help="Whose grant to revoke")]) -> None:
+    """Return a person to the default rights (running gateways apply it within their auth cache delay)."""
+
+    async def run() -> bool:
+        engine = create_engine(GatewaySettings().database_url)
+        try:
+            async with create_sessionmaker(engine).begin() as session:
+                return await grants.revoke(session, email=email)
+        finally:
+            await engine.dispose()
+
+    if not run_async(run):
+        typer.echo(f"no active grant for {email}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked the grant of {grants.normalize_email(email)}")

@@ -1,4 +1,5 @@
-"""The gateway's ORM base: its only tables are the API keys of machine clients."""
+"""The gateway's ORM base. Its only tables hold credentials and rights, never domain data: the hashed
+API keys of machine clients and the rights granted explicitly to people signing in with ProConnect."""
 
 from __future__ import annotations
 
@@ -13,3 +14,4 @@ class Base(DeclarativeBase):
 
 def load_all_models() -> None:
     from planeco_gateway.apikeys import models as _apikeys  # noqa: F401
+    from planeco_gateway.grants import models as _grants  # noqa: F401

@@ -38,17 +38,17 @@ def _digest(secret: str) -> str:
 
 def validate_scope(role: Role, territory: str | None) -> None:
     if role is Role.anonymous:
-        raise InvalidKeyRequest("anonymous is not a role a key can hold")
+        raise InvalidKeyRequest("anonymous is not a role that can be given")
     if role is Role.coordinator and (territory is None or not REGION_RE.match(territory)):
         raise InvalidKeyRequest(
-            "a coordinator key needs --territory with the INSEE code of a région (e.g. 24)"
+            "a coordinator needs --territory with the INSEE code of a région (e.g. 24)"
         )
     if role is Role.contributor and (territory is None or not COLLECTIVITE_RE.match(territory)):
         raise InvalidKeyRequest(
-            "a contributor key needs --territory with the SIREN or INSEE code of its collectivité"
+            "a contributor needs --territory with the SIREN or INSEE code of its collectivité"
         )
     if role in (Role.admin, Role.reader) and territory is not None:
-        raise InvalidKeyRequest(f"a {role} key is not scoped to a territory")
+        raise InvalidKeyRequest(f"the {role} role is not scoped to a territory")
 
 
 async def create_key(

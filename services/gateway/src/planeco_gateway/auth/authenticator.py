@@ -1,5 +1,6 @@
 """Who is calling: API key (X-API-Key), bearer JWT (Authorization), or nobody (anonymous).
 
+People signing in with the identity provider get the rights granted to their e-mail, if any.
 Results are cached for a short TTL, keyed by a hash of the credential, so the hot path costs a
 dict lookup; the signed identity forwarded to services is cached per caller the same way.
 """
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from planeco_gateway.apikeys.service import principal_for_key
 from planeco_gateway.auth.oidc import JwksVerifier
+from planeco_gateway.grants.service import apply_grant
 from planeco_shared.identity import ANONYMOUS, IDENTITY_TTL_SECONDS, Principal, encode_identity
 from planeco_shared.problems import ServiceUnavailable, Unauthorized
 
@@ -71,6 +73,10 @@ class Authenticator:
         if self._oidc is None:
             raise Unauthorized("Bearer tokens are not accepted: no identity provider is configured")
         principal, expires = await self._oidc.verify(token)
+        if self.sessionmaker is None:
+            raise ServiceUnavailable("The gateway is starting")
+        async with self.sessionmaker() as session:
+            principal = await apply_grant(session, principal)
         if self._cache_seconds:
             self._tokens[digest] = (principal, expires)
         return principal
