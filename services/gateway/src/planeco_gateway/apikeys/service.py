@@ -40,9 +40,7 @@ def validate_scope(role: Role, territory: str | None) -> None:
     if role is Role.anonymous:
         raise InvalidKeyRequest("anonymous is not a role that can be given")
     if role is Role.coordinator and (territory is None or not REGION_RE.match(territory)):
-        raise InvalidKeyRequest(
-            "a coordinator needs --territory with the INSEE code of a région (e.g. 24)"
-        )
+        raise InvalidKeyRequest("a coordinator needs --territory with the INSEE code of a région (e.g. 24)")
     if role is Role.contributor and (territory is None or not COLLECTIVITE_RE.match(territory)):
         raise InvalidKeyRequest(
             "a contributor needs --territory with the SIREN or INSEE code of its collectivité"
