@@ -223,3 +223,13 @@ async def test_unreadable_uploads_are_problems(client: httpx.AsyncClient) -> Non
     }
     bom = await upload(client, "\ufeffCRTE_ID , Crte_Name,MEMBER,extra\ncrte-41-blois,CRTE Blois,41018,x\n")
     assert bom.status_code == 200, bom.text
+
+
+async def test_crte_upload_refuses_other_media_types(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/territories/crte/imports",
+        content=b'{"crte": []}',
+        headers=identity_headers("admin") | {"content-type": "application/json"},
+    )
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported-media-type"

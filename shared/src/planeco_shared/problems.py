@@ -106,6 +106,14 @@ class PreconditionRequired(AppError):
     status_code, code, title = 428, "precondition-required", "Precondition required"
 
 
+class PayloadTooLarge(AppError):
+    status_code, code, title = 413, "payload-too-large", "Payload too large"
+
+
+class UnsupportedMediaType(AppError):
+    status_code, code, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
 class UnprocessableEntity(AppError):
     status_code, code, title = 422, "validation-error", "Invalid input"
 

@@ -22,7 +22,7 @@ from planeco_gateway.auth.authenticator import Authenticator
 from planeco_gateway.routes import AREAS, area_of
 from planeco_shared.identity import IDENTITY_HEADER
 from planeco_shared.logging import get_logger
-from planeco_shared.problems import AppError
+from planeco_shared.problems import AppError, NotFound, PayloadTooLarge
 from planeco_shared.request_id import REQUEST_ID_HEADER
 
 logger = get_logger(__name__)
@@ -74,14 +74,6 @@ class UpstreamTimeout(UpstreamProblem):
     status_code, code, title = 504, "gateway-timeout", "Gateway timeout"
 
 
-class PayloadTooLarge(AppError):
-    status_code, code, title = 413, "payload-too-large", "Payload too large"
-
-
-class RouteNotFound(AppError):
-    status_code, code, title = 404, "not-found", "Not found"
-
-
 class Forwarder:
     """Forwards one /api/ request: authenticate (cached), sign the identity, stream through.
 
@@ -118,7 +110,7 @@ class Forwarder:
         area = area_of(path)
         base = self.upstreams.get(area) if area is not None else None
         if base is None:
-            raise RouteNotFound(f"No route matches {scope['method']} {path}")
+            raise NotFound(f"No route matches {scope['method']} {path}")
         service = self.services[area]  # type: ignore[index]
 
         api_key = authorization = content_length = None

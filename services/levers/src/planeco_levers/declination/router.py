@@ -24,13 +24,13 @@ from planeco_shared.caching import public_cache
 from planeco_shared.concurrency import check_if_match
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole, Role, ensure_region_scope
-from planeco_shared.problems import AppError, NotFound, PreconditionFailed, problem_responses
+from planeco_shared.problems import NotFound, PreconditionFailed, problem_responses
 from planeco_shared.tabular import Representation, RepresentationDep, tabular_responses
+from planeco_shared.uploads import CSV_MEDIA_TYPES, read_upload
 
 router = APIRouter(prefix="/panoramas", tags=["declination"], responses=problem_responses(401))
 
 MAX_KEY_BYTES = 1024 * 1024
-CSV_MEDIA_TYPES = frozenset({"text/csv", "text/plain", "application/csv"})
 # Declined figures move when a région uploads a key: a shorter cache life than the territories'.
 DECLINATION_MAX_AGE = 60
 
@@ -54,14 +54,6 @@ BasisQuery = Annotated[
     ),
 ]
 LevelQuery = Annotated[UploadLevel, Query(description="Départements or EPCI of the région")]
-
-
-class UnsupportedMediaType(AppError):
-    status_code, code, title = 415, "unsupported-media-type", "Unsupported media type"
-
-
-class PayloadTooLarge(AppError):
-    status_code, code, title = 413, "payload-too-large", "Payload too large"
 
 
 RULES = """
@@ -311,20 +303,13 @@ async def put_key(
             f"Région {code} has no key for {lever_id} at the {level.value} level: "
             "send no If-Match to create it"
         )
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type not in CSV_MEDIA_TYPES:
-        raise UnsupportedMediaType("Send the key as the body with Content-Type: text/csv")
-    content = bytearray()
-    async for chunk in request.stream():
-        content.extend(chunk)
-        if len(content) > MAX_KEY_BYTES:
-            raise PayloadTooLarge(f"A key is at most {MAX_KEY_BYTES} bytes")
+    content = await read_upload(request, media_types=CSV_MEDIA_TYPES, max_bytes=MAX_KEY_BYTES, what="a key")
     key, created = await service.put_custom_key(
         session,
         region_code=code,
         lever_id=lever_id,
         level=level,
-        content=bytes(content),
+        content=content,
         name=name.strip() or "custom key",
         source=(source.strip() or None) if source is not None else None,
         principal=principal,

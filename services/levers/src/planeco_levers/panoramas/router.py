@@ -27,7 +27,7 @@ from planeco_shared.caching import public_cache
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole
 from planeco_shared.pagination import Page, PageDep
-from planeco_shared.problems import AppError, problem_responses
+from planeco_shared.problems import problem_responses
 from planeco_shared.tabular import (
     Representation,
     RepresentationDep,
@@ -35,6 +35,7 @@ from planeco_shared.tabular import (
     tabular_response,
     tabular_responses,
 )
+from planeco_shared.uploads import JSON_MEDIA_TYPES, read_upload
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 V = TypeVar("V", bound=BaseModel)
@@ -70,14 +71,6 @@ async def respond(
         token=exports.token(view),
         build=lambda: table(view),
     )
-
-
-class PayloadTooLarge(AppError):
-    status_code, code, title = 413, "payload-too-large", "Payload too large"
-
-
-class UnsupportedMediaType(AppError):
-    status_code, code, title = 415, "unsupported-media-type", "Unsupported media type"
 
 
 @router.get(
@@ -259,15 +252,9 @@ async def import_panorama(
         str, Query(max_length=255, description="Name of the source file, for the record")
     ] = "upload.json",
 ) -> ImportReport:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json" and not media_type.endswith("+json"):
-        raise UnsupportedMediaType("Send the panorama file as application/json")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_IMPORT_BYTES:
-        raise PayloadTooLarge(f"A panorama file is at most {MAX_IMPORT_BYTES} bytes")
-    body = await request.body()
-    if len(body) > MAX_IMPORT_BYTES:
-        raise PayloadTooLarge(f"A panorama file is at most {MAX_IMPORT_BYTES} bytes")
+    body = await read_upload(
+        request, media_types=JSON_MEDIA_TYPES, max_bytes=MAX_IMPORT_BYTES, what="a panorama file"
+    )
     report = await service.import_panorama(
         session, body, version=version, source_file=source_file, principal=principal, replace=replace
     )

@@ -25,7 +25,8 @@ from planeco_shared.caching import public_cache
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole, Role
 from planeco_shared.pagination import Page, PageDep
-from planeco_shared.problems import AppError, problem_responses
+from planeco_shared.problems import problem_responses
+from planeco_shared.uploads import CSV_MEDIA_TYPES, read_upload
 
 router = APIRouter(prefix="/territories", tags=["territories"], responses=problem_responses(401))
 
@@ -35,7 +36,6 @@ SIREN = r"^\d{9}$"
 COMMUNE = r"^(\d{5}|2[AB]\d{3})$"
 CRTE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 MAX_CSV_BYTES = 10 * 1024 * 1024
-CSV_MEDIA_TYPES = frozenset({"text/csv", "text/plain", "application/csv"})
 
 RegionCode = Annotated[str, Path(pattern=REGION, description="INSEE code of a région", examples=["24"])]
 DepartementCode = Annotated[
@@ -57,14 +57,6 @@ Search = Annotated[
         "Orléans, `saint etienne` Saint-Étienne); best matches first, then the most populated.",
     ),
 ]
-
-
-class UnsupportedMediaType(AppError):
-    status_code, code, title = 415, "unsupported-media-type", "Unsupported media type"
-
-
-class PayloadTooLarge(AppError):
-    status_code, code, title = 413, "payload-too-large", "Payload too large"
 
 
 @router.get(
@@ -262,12 +254,5 @@ async def import_crte(
     session: SessionDep,
     principal: Annotated[Principal, Depends(RequireRole(Role.coordinator))],
 ) -> CrteImportReport:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type not in CSV_MEDIA_TYPES:
-        raise UnsupportedMediaType("Send the CSV as the body with Content-Type: text/csv")
-    content = bytearray()
-    async for chunk in request.stream():
-        content.extend(chunk)
-        if len(content) > MAX_CSV_BYTES:
-            raise PayloadTooLarge(f"The CSV must not exceed {MAX_CSV_BYTES} bytes")
-    return await import_crte_csv(session, bytes(content), principal=principal)
+    content = await read_upload(request, media_types=CSV_MEDIA_TYPES, max_bytes=MAX_CSV_BYTES, what="the CSV")
+    return await import_crte_csv(session, content, principal=principal)
