@@ -1,6 +1,6 @@
 """Base of the service clients.
 
-Explicit timeouts, the caller's identity forwarded, retries only when the call is idempotent."""
+The caller's identity forwarded (timeouts are those of the shared httpx client the app creates), retries only when the call is idempotent."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from planeco_shared.identity import IDENTITY_HEADER, Principal, encode_identity
 from planeco_shared.problems import NotFound, ServiceUnavailable
 from planeco_shared.request_id import current_request_id
 
-DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
