@@ -1,6 +1,7 @@
 """Base of the service clients.
 
-The caller's identity forwarded (timeouts are those of the shared httpx client the app creates), retries only when the call is idempotent."""
+The caller's identity forwarded, retries only when the call is idempotent; timeouts are those of
+the shared httpx client the app creates."""
 
 from __future__ import annotations
 
