@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from fastapi import APIRouter, Depends
@@ -9,7 +11,9 @@ from pydantic import BaseModel, ValidationError
 
 from planeco_shared.app_factory import create_service_app
 from planeco_shared.identity import (
+    IDENTITY_TTL_SECONDS,
     Authenticated,
+    IdentityVerifier,
     Principal,
     RequireRole,
     Role,
@@ -127,6 +131,21 @@ def test_identity_tokens_are_verified() -> None:
         decode_identity(encode_identity(principal, TEST_SECRET), "another-secret-of-sufficient-length!!")
     with pytest.raises(Unauthorized):
         decode_identity(encode_identity(principal, TEST_SECRET, now=0), TEST_SECRET)  # expired long ago
+
+
+def test_verified_identities_are_reused_until_they_expire() -> None:
+    principal = Principal(subject="s", role=Role.contributor, territory="200054781")
+    verifier = IdentityVerifier(TEST_SECRET)
+    issued = time.time()
+    token = encode_identity(principal, TEST_SECRET, now=issued)
+    assert verifier.verify(token) == principal
+    assert verifier.verify(token, now=issued + IDENTITY_TTL_SECONDS) == principal  # cached, within leeway
+    with pytest.raises(Unauthorized):
+        verifier.verify(token, now=issued + IDENTITY_TTL_SECONDS + IdentityVerifier.LEEWAY_SECONDS + 1)
+    forged = encode_identity(principal, "another-secret-of-sufficient-length!!", now=issued)
+    for _ in range(2):  # a refused token is never cached
+        with pytest.raises(Unauthorized):
+            verifier.verify(forged)
 
 
 @pytest.mark.parametrize("secret", ["dev-internal-secret-not-for-production", "changeme", "short"])

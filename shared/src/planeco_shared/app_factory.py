@@ -19,6 +19,7 @@ from starlette.middleware import Middleware
 from planeco_shared import health
 from planeco_shared.caching import ConditionalGetMiddleware, verify_public_caching
 from planeco_shared.database import create_engine, create_sessionmaker
+from planeco_shared.identity import IdentityVerifier
 from planeco_shared.logging import configure_logging
 from planeco_shared.metrics import Metrics, MetricsMiddleware
 from planeco_shared.problems import Problem, install_problem_handlers, problem_responses
@@ -80,7 +81,7 @@ def create_service_app(
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.service_name = name
-    app.state.internal_secret = settings.internal_secret.get_secret_value()
+    app.state.identity_verifier = IdentityVerifier(settings.internal_secret.get_secret_value())
     install_problem_handlers(app)
     app.include_router(health.router)
     for router in routers:

@@ -13,8 +13,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from planeco_shared.problems import ServiceUnavailable
 
@@ -54,15 +55,31 @@ def create_engine(
         engine = create_async_engine(url, echo=echo, poolclass=NullPool)
         enable_sqlite_transactions(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={"server_settings": {"application_name": application_name}, "command_timeout": 30},
     )
+    discard_closed_connections(engine)
+    return engine
+
+
+def discard_closed_connections(engine: AsyncEngine) -> None:
+    """Pessimistic disconnect handling without a round trip: a pooled asyncpg connection whose socket
+    the server closed (restart, idle kill, `pg_terminate_backend`) is seen as closed by the event loop,
+    so it is discarded at checkout and the pool hands out a fresh one. `pool_pre_ping` would do the same
+    with BEGIN, `;` and ROLLBACK on every checkout: three round trips before each request's own queries
+    (bench/README.md). A connection lost silently (no FIN) still fails its first query, as with a ping
+    racing the loss, and `command_timeout` bounds the wait."""
+
+    @event.listens_for(engine.sync_engine.pool, "checkout")
+    def _checkout(_dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        is_closed = getattr(record.driver_connection, "is_closed", None)  # asyncpg.Connection.is_closed
+        if is_closed is not None and is_closed():
+            raise DisconnectionError("the database closed this pooled connection")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

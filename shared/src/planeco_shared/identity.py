@@ -90,11 +90,47 @@ def encode_identity(principal: Principal, secret: str, *, now: float | None = No
 
 
 def decode_identity(token: str, secret: str) -> Principal:
-    try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], audience=INTERNAL_AUDIENCE, leeway=5)
-        return Principal.from_claims(claims)
-    except (jwt.PyJWTError, KeyError, ValueError) as exc:
-        raise Unauthorized("The forwarded identity is invalid or expired") from exc
+    """Verify a forwarded identity (signature, audience, expiry) without caching."""
+    return IdentityVerifier(secret).verify(token)
+
+
+class IdentityVerifier:
+    """`decode_identity` with a small cache of tokens already verified, keyed by the token itself.
+
+    The gateway reuses one signed token per caller for half its lifetime, so a service sees the same
+    token many times: the signature and the claims are checked once, and each later use checks only the
+    expiry (with the same leeway). Bounded: cleared when full, like the gateway's own caches."""
+
+    LEEWAY_SECONDS = 5
+    MAX_ENTRIES = 4096
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+        self._verified: dict[str, tuple[Principal, float]] = {}
+
+    def verify(self, token: str, *, now: float | None = None) -> Principal:
+        current = time.time() if now is None else now
+        cached = self._verified.get(token)
+        if cached is not None:
+            if current <= cached[1] + self.LEEWAY_SECONDS:
+                return cached[0]
+            del self._verified[token]
+            raise Unauthorized("The forwarded identity is invalid or expired")
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                audience=INTERNAL_AUDIENCE,
+                leeway=self.LEEWAY_SECONDS,
+            )
+            principal, expires = Principal.from_claims(claims), float(claims["exp"])
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
+            raise Unauthorized("The forwarded identity is invalid or expired") from exc
+        if len(self._verified) >= self.MAX_ENTRIES:
+            self._verified.clear()
+        self._verified[token] = (principal, expires)
+        return principal
 
 
 # The dependencies below are `async def` although they never await: FastAPI runs a plain `def` dependency
@@ -107,7 +143,8 @@ async def get_principal(request: Request) -> Principal:
     token = request.headers.get(IDENTITY_HEADER)
     if not token:
         raise Unauthorized("API calls must go through the gateway")
-    principal = decode_identity(token, request.app.state.internal_secret)
+    verifier: IdentityVerifier = request.app.state.identity_verifier
+    principal = verifier.verify(token)
     request.scope.setdefault("state", {})["principal"] = principal
     return principal
 
