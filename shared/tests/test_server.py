@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -110,3 +112,29 @@ async def test_large_bodies_both_ways_and_keep_alive() -> None:
     assert streamed.content == BIG_CHUNK * 12
     assert echoed.text == hashlib.sha256(payload).hexdigest()
     assert again.json()["code"] == "24"
+
+
+FREEZE_PROBE = """
+import asyncio, gc
+from planeco_shared.app_factory import create_service_app
+from planeco_shared.settings import ServiceSettings
+
+async def start(name):
+    settings = ServiceSettings(database_url="sqlite+aiosqlite://", log_json=False)
+    app = create_service_app(name=name, title=name, description=name, settings=settings, routers=[])
+    async with app.router.lifespan_context(app):
+        return gc.get_freeze_count()
+
+before = gc.get_freeze_count()
+first = asyncio.run(start("one"))
+second = asyncio.run(start("two"))
+print(before, first, second)
+"""
+
+
+def test_start_up_objects_are_frozen_once_per_process() -> None:
+    result = subprocess.run([sys.executable, "-c", FREEZE_PROBE], capture_output=True, text=True, check=True)
+    before, first, second = (int(count) for count in result.stdout.split())
+    assert before == 0
+    assert first > 10_000  # modules, routes, schemas: out of every later full collection
+    assert second <= first  # a second app in the same process (tests) pins nothing more

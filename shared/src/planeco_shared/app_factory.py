@@ -24,6 +24,7 @@ from planeco_shared.logging import configure_logging
 from planeco_shared.metrics import Metrics, MetricsMiddleware
 from planeco_shared.problems import Problem, install_problem_handlers, problem_responses
 from planeco_shared.request_id import RequestIdMiddleware
+from planeco_shared.server import freeze_startup_objects
 from planeco_shared.settings import ServiceSettings
 
 API_PREFIX = "/api/v1"
@@ -58,6 +59,7 @@ def create_service_app(
         app.state.sessionmaker = create_sessionmaker(engine)
         if on_startup is not None:
             await on_startup(app)
+        freeze_startup_objects()
         try:
             yield
         finally:

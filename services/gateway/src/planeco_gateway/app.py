@@ -36,6 +36,7 @@ from planeco_shared.request_id import (
     accept_or_generate,
     request_id_var,
 )
+from planeco_shared.server import freeze_startup_objects
 
 logger = get_logger(__name__)
 API_ROUTE = "unmatched"  # the metrics' route label of forwarded calls (no route template in the gateway)
@@ -149,6 +150,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
             cookie_jar=aiohttp.DummyCookieJar(),
         )
         contract.session = forwarder.session
+        freeze_startup_objects()
         try:
             yield
         finally:
