@@ -82,6 +82,5 @@ def adjusted_figures(adjustment: RegionAdjustment, read_version: str) -> Adjuste
         remaining_ktco2e=remaining,
         anchored_version=adjustment.anchored_version,
         anchored_on_this_version=adjustment.anchored_version == read_version,
-        updated_by=adjustment.updated_by,
         updated_at=adjustment.updated_at,
     )

@@ -128,7 +128,8 @@ class AdjustedFigures(BaseModel):
         description="False when read through another version: the figures still use the anchored "
         "version's factors; save the adjustment through this version to re-anchor it"
     )
-    updated_by: str = Field(description="Subject of the last person or system that changed it")
+    # Who changed it is not published: these reads are public, and a subject identifies an agent or a key.
+    # Authenticated callers find it in the history (`…/history`: actor, role, old → new).
     updated_at: dt.datetime
 
 
