@@ -31,9 +31,13 @@ async def upload(
     csv: str | bytes,
     headers: dict[str, str] = CENTRE,
     media_type: str = "text/csv",
+    region: str | None = None,
 ) -> httpx.Response:
     body = csv.encode() if isinstance(csv, str) else csv
-    return await client.post(IMPORTS, content=body, headers=headers | {"content-type": media_type})
+    params = {"region": region} if region is not None else {}
+    return await client.post(
+        IMPORTS, content=body, params=params, headers=headers | {"content-type": media_type}
+    )
 
 
 async def crte_ids(client: httpx.AsyncClient, region: str | None = None) -> list[str]:
@@ -45,7 +49,9 @@ async def crte_ids(client: httpx.AsyncClient, region: str | None = None) -> list
 
 async def audit_entries(app: FastAPI) -> list[AuditEntry]:
     async with app.state.sessionmaker() as session:
-        statement = select(AuditEntry).where(AuditEntry.entity_type == "crte_set")
+        statement = (
+            select(AuditEntry).where(AuditEntry.entity_type == "crte_set").order_by(AuditEntry.occurred_at)
+        )
         return list((await session.execute(statement)).scalars())
 
 
@@ -209,6 +215,53 @@ async def test_admin_uploads_several_regions_at_once(client: httpx.AsyncClient) 
     assert response.status_code == 200, response.text
     assert response.json()["regions"] == ["24", "28"]
     assert await crte_ids(client, "28") == ["crte-27-sud-eure"]
+
+
+HEADER_ONLY = "crte_id,crte_name,member\n"
+SUD_EURE = "crte-27-sud-eure,CRTE Sud de l'Eure,200066462\n"
+
+
+async def test_a_named_region_can_be_emptied_by_a_header_only_file(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    assert (await upload(client, CENTRE_CSV + SUD_EURE, headers=ADMIN)).status_code == 200
+    unnamed = await upload(client, HEADER_ONLY)
+    assert ("body", "row", 2, "crte_id", "empty") in {("body", *e) for e in errors_of(unnamed)}
+    emptied = await upload(client, HEADER_ONLY, region="24")
+    assert emptied.status_code == 200, emptied.text
+    assert emptied.json() == {
+        "regions": ["24"],
+        "crte": 0,
+        "members": 0,
+        "created": [],
+        "updated": [],
+        "deleted": ["crte-28-dreux", "crte-41-blois", "crte-45-est", "crte-45-orleans"],
+        "unchanged": 0,
+    }
+    assert await crte_ids(client, "24") == []
+    assert await crte_ids(client, "28") == ["crte-27-sud-eure"]  # another région's set is untouched
+    entries = await audit_entries(app)
+    assert sorted(e.entity_id for e in entries[:2]) == ["24", "28"]  # the admin's upload: one per région
+    assert entries[-1].entity_id == "24"
+    assert set(entries[-1].changes) == set(emptied.json()["deleted"])
+    assert all(change["new"] is None for change in entries[-1].changes.values())
+    again = await upload(client, HEADER_ONLY, region="24")
+    assert again.json()["deleted"] == [] and len(await audit_entries(app)) == 3  # idempotent
+
+
+async def test_a_named_region_takes_only_its_own_crte(client: httpx.AsyncClient) -> None:
+    assert (await upload(client, CENTRE_CSV, region="24")).status_code == 200
+    mixed = await upload(client, CENTRE_CSV + SUD_EURE, headers=ADMIN, region="24")
+    assert errors_of(mixed) == {("row", 7, "crte_id", "wrong_region")}
+    assert "lies in région 28" in mixed.json()["errors"][0]["msg"]
+    assert await crte_ids(client, "28") == []  # nothing changed
+    assert (await upload(client, HEADER_ONLY, headers=NORMANDIE, region="24")).status_code == 403
+    assert (await upload(client, HEADER_ONLY, headers=CENTRE, region="28")).status_code == 403
+    unknown = await upload(client, HEADER_ONLY, headers=ADMIN, region="99")
+    assert errors_of(unknown) == {("query", "region", "unknown_code")}
+    malformed = await upload(client, HEADER_ONLY, headers=ADMIN, region="2")
+    assert malformed.status_code == 422
+    assert len(await crte_ids(client, "24")) == 4
 
 
 async def test_unreadable_uploads_are_problems(client: httpx.AsyncClient) -> None:

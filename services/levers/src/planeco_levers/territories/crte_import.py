@@ -45,6 +45,10 @@ a CRTE id that already belongs to a région the file does not cover. Each CRTE l
 most of its population (ties → lowest code); a coordinator may only upload CRTE of their own région
 (403 otherwise), an admin any. **The file replaces the CRTE set of every région it covers**: CRTE of
 those régions that it does not list are deleted, so uploading the same file again changes nothing.
+
+**`?region=<INSEE code>`** names the région whose set the file replaces: every CRTE of the file must then
+lie in it (422 otherwise, by row), and a file holding only the header row empties that région's set.
+Without it, a file must list at least one CRTE.
 """
 
 COLUMNS = ("crte_id", "crte_name", "member")
@@ -92,7 +96,7 @@ class Errors:
             )
 
 
-def parse(content: bytes, errors: Errors) -> list[Row]:
+def parse(content: bytes, errors: Errors, *, may_be_empty: bool = False) -> list[Row]:
     """Decode and parse the file: the well-formed rows; the others' errors go to `errors`.
 
     An unreadable file (encoding, missing columns) raises 422 at once."""
@@ -145,15 +149,27 @@ def parse(content: bytes, errors: Errors) -> list[Row]:
             valid = False
         if valid:
             rows.append(Row(number, crte_id, name, member, is_epci))
-    if not rows and not errors.items:
-        errors.add(2, "crte_id", "the file lists no CRTE", "empty")
+    if not rows and not errors.items and not may_be_empty:
+        errors.add(
+            2, "crte_id", "the file lists no CRTE (to empty a région's set, name it: ?region=)", "empty"
+        )
     return rows
 
 
-async def import_crte_csv(session: AsyncSession, content: bytes, *, principal: Principal) -> CrteImportReport:
-    errors = Errors()
-    rows = parse(content, errors)
+async def import_crte_csv(
+    session: AsyncSession, content: bytes, *, principal: Principal, region: str | None = None
+) -> CrteImportReport:
+    """`region`: the one région whose set the file replaces (then the file may be empty)."""
     repository = TerritoryRepository(session)
+    if region is not None:
+        if await repository.get_region(region) is None:
+            raise UnprocessableEntity(
+                f"No région with INSEE code {region!r}",
+                errors=[FieldError(loc=["query", "region"], msg="unknown région", type="unknown_code")],
+            )
+        ensure_region_scope(principal, region)
+    errors = Errors()
+    rows = parse(content, errors, may_be_empty=region is not None)
     epcis = await repository.epcis_by_siren({r.member for r in rows if r.is_epci})
     communes = await repository.communes_by_code({r.member for r in rows if not r.is_epci})
     unknown_sirens = {r.member for r in rows if r.is_epci and r.member not in epcis}
@@ -215,7 +231,18 @@ async def import_crte_csv(session: AsyncSession, content: bytes, *, principal: P
         crte.id: attach_group((c.region_code, c.departement_code, c.population) for c in crte.covered)[0]
         for crte in planned.values()
     }
-    regions = sorted(set(region_of.values()))
+    if region is not None:
+        for crte in planned.values():
+            if region_of[crte.id] != region:
+                errors.add(
+                    crte.first_row,
+                    "crte_id",
+                    f"CRTE {crte.id} lies in région {region_of[crte.id]} (most of its population), "
+                    f"not {region}",
+                    "wrong_region",
+                )
+        errors.raise_if_any()
+    regions = [region] if region is not None else sorted(set(region_of.values()))
     outside = [r for r in regions if not _in_scope(principal, r)]
     if outside:
         ids = sorted(i for i, r in region_of.items() if r in outside)

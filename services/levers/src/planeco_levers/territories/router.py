@@ -253,6 +253,15 @@ async def import_crte(
     request: Request,
     session: SessionDep,
     principal: Annotated[Principal, Depends(RequireRole(Role.coordinator))],
+    region: Annotated[
+        str | None,
+        Query(
+            pattern=REGION,
+            description="The région whose CRTE set the file replaces; every CRTE of the file must lie in it, "
+            "and a file with only its header row empties the set",
+            examples=["24"],
+        ),
+    ] = None,
 ) -> CrteImportReport:
     content = await read_upload(request, media_types=CSV_MEDIA_TYPES, max_bytes=MAX_CSV_BYTES, what="the CSV")
-    return await import_crte_csv(session, content, principal=principal)
+    return await import_crte_csv(session, content, principal=principal, region=region)
