@@ -142,6 +142,10 @@ def test_verified_identities_are_reused_until_they_expire() -> None:
     assert verifier.verify(token, now=issued + IDENTITY_TTL_SECONDS) == principal  # cached, within leeway
     with pytest.raises(Unauthorized):
         verifier.verify(token, now=issued + IDENTITY_TTL_SECONDS + IdentityVerifier.LEEWAY_SECONDS + 1)
+    late = IdentityVerifier(TEST_SECRET)  # a first sight after expiry is refused, as a later one
+    with pytest.raises(Unauthorized):
+        late.verify(token, now=issued + IDENTITY_TTL_SECONDS + IdentityVerifier.LEEWAY_SECONDS + 1)
+    assert late.verify(token, now=issued + 1) == principal  # the refusal was not cached either
     forged = encode_identity(principal, "another-secret-of-sufficient-length!!", now=issued)
     for _ in range(2):  # a refused token is never cached
         with pytest.raises(Unauthorized):

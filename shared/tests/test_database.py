@@ -1,5 +1,6 @@
-"""Database connections: closed pooled connections are replaced at checkout without a ping round trip,
-and a lost or unreachable database gives a 503 problem with Retry-After, never a 500."""
+"""Database connections: closed pooled connections are replaced at checkout without a ping round trip;
+the database's transient failures (unreachable, lost, too slow) are 503 problems with Retry-After, and
+only those: a wrong query is still a 500."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -14,8 +16,9 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import event, text
 
 from planeco_shared.app_factory import create_service_app
-from planeco_shared.database import SessionDep, create_engine
+from planeco_shared.database import LOST, UNREACHABLE, SessionDep, create_engine, is_transient_sqlstate
 from planeco_shared.identity import Authenticated
+from planeco_shared.problems import DatabaseUnavailable
 from planeco_shared.settings import ServiceSettings
 from planeco_shared.testing import (
     TEST_DATABASE_ENV,
@@ -39,6 +42,11 @@ async def backend_pid(session: SessionDep, _: Authenticated) -> int:
 @router.get("/suicide")
 async def terminate_own_backend(session: SessionDep, _: Authenticated) -> None:
     await session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+
+
+@router.get("/broken")
+async def broken_query(session: SessionDep, _: Authenticated) -> None:
+    await session.execute(text("SELECT no_such_column FROM no_such_table"))
 
 
 def build(database_url: str) -> FastAPI:
@@ -65,10 +73,12 @@ async def test_a_terminated_pooled_connection_is_replaced_at_checkout() -> None:
     engine = create_engine(f"{server}/postgres", pool_size=1)
     admin = create_engine(f"{server}/postgres", pool_size=1)
     statements: list[str] = []
+    pings: list[object] = []
     try:
         async with engine.connect() as conn:
             first_pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
             pooled = (await conn.get_raw_connection()).driver_connection
+            assert pooled is not None
         async with admin.connect() as other:
             await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first_pid})
         for _ in range(200):  # the event loop reads the server's goodbye and sees the socket closed
@@ -78,13 +88,21 @@ async def test_a_terminated_pooled_connection_is_replaced_at_checkout() -> None:
         assert pooled.is_closed()
 
         event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        ping = engine.dialect.do_ping
+
+        def counted_ping(connection: Any) -> bool:
+            pings.append(connection)
+            return ping(connection)
+
+        engine.dialect.do_ping = counted_ping  # type: ignore[method-assign,assignment]
         async with engine.connect() as conn:
             second_pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
     finally:
         await engine.dispose()
         await admin.dispose()
     assert second_pid != first_pid
-    assert statements == ["SELECT pg_backend_pid()"]  # no ping: the request's own query is the only one
+    assert statements == ["SELECT pg_backend_pid()"]
+    assert pings == []  # replaced without a round trip
 
 
 @postgres_only
@@ -96,14 +114,58 @@ async def test_a_connection_lost_mid_request_is_a_503_and_the_next_request_works
         assert lost.status_code == 503, lost.text
         assert lost.headers["content-type"] == "application/problem+json"
         assert lost.headers["retry-after"] == "1"
-        assert lost.json()["detail"] == "The database connection was lost; retry"
+        assert lost.json()["detail"] == LOST
         assert before.status_code == after.status_code == 200
         assert after.json() != before.json()  # a fresh backend
 
 
-async def test_an_unreachable_database_is_a_503_problem() -> None:
-    async with served(f"postgresql+asyncpg://postgres@127.0.0.1:{unused_port()}/nowhere") as client:
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+asyncpg://postgres@127.0.0.1:{port}/nowhere",  # refused
+        "postgresql+asyncpg://postgres@planeco-no-such-host.invalid/nowhere",  # unresolvable (RFC 6761)
+    ],
+)
+async def test_an_unreachable_database_is_a_503_problem(url: str) -> None:
+    async with served(url.format(port=unused_port())) as client:
         response = await client.get("/api/v1/backend/pid")
         assert response.status_code == 503, response.text
         assert response.headers["retry-after"] == "1"
-        assert response.json()["detail"] == "The database is unreachable; retry later"
+        assert response.json()["detail"] == UNREACHABLE
+
+
+@postgres_only
+async def test_a_statement_timeout_is_a_503_and_the_connection_is_discarded() -> None:
+    engine = create_engine(f"{os.environ[TEST_DATABASE_ENV]}/postgres", pool_size=1, command_timeout=0.2)
+    try:
+        async with engine.connect() as conn:
+            first_pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        with pytest.raises(DatabaseUnavailable, match="did not answer in time"):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT pg_sleep(2)"))
+        async with engine.connect() as conn:
+            second_pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    finally:
+        await engine.dispose()
+    assert second_pid != first_pid
+
+
+@postgres_only
+async def test_a_wrong_query_is_still_a_500() -> None:
+    async with served(f"{os.environ[TEST_DATABASE_ENV]}/postgres") as client:
+        response = await client.get("/api/v1/backend/broken")
+        assert response.status_code == 500, response.text
+        assert response.json()["code"] == "internal-error"
+
+
+class _DriverError(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "transient"),
+    [("57P03", True), ("57P01", True), ("53300", True), ("08006", True), ("42703", False), ("23505", False)],
+)
+def test_which_sqlstates_say_not_now(sqlstate: str, transient: bool) -> None:
+    assert is_transient_sqlstate(_DriverError(sqlstate)) is transient

@@ -12,12 +12,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.engine import Dialect, ExceptionContext, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
-from planeco_shared.problems import ServiceUnavailable
+from planeco_shared.problems import DatabaseUnavailable, ServiceUnavailable
 
 
 def _prepare_sqlite_path(url: str) -> None:
@@ -47,7 +47,12 @@ def enable_sqlite_transactions(engine: AsyncEngine) -> None:
 
 
 def create_engine(
-    url: str, *, pool_size: int = 10, echo: bool = False, application_name: str = "planeco"
+    url: str,
+    *,
+    pool_size: int = 10,
+    echo: bool = False,
+    application_name: str = "planeco",
+    command_timeout: float = 30,
 ) -> AsyncEngine:
     if url.startswith("sqlite"):
         _prepare_sqlite_path(url)
@@ -63,9 +68,13 @@ def create_engine(
         # Without a ping, this bounds how long a connection may sit behind a middlebox that drops idle
         # flows silently; reconnecting each pooled connection every 5 minutes costs nothing measurable.
         pool_recycle=300,
-        connect_args={"server_settings": {"application_name": application_name}, "command_timeout": 30},
+        connect_args={
+            "server_settings": {"application_name": application_name},
+            "command_timeout": command_timeout,
+        },
     )
     discard_closed_connections(engine)
+    report_unavailability(engine)
     return engine
 
 
@@ -76,13 +85,66 @@ def discard_closed_connections(engine: AsyncEngine) -> None:
     with BEGIN, `;` and ROLLBACK on every checkout: three round trips before each request's own queries
     (bench/README.md). A connection lost silently (no FIN) still fails its first query, as with a ping
     racing the loss, and `command_timeout` bounds the wait; the request then gets a 503 problem
-    (`planeco_shared.problems`) and the pool a fresh connection."""
+    (`report_unavailability`) and the pool a fresh connection."""
 
     @event.listens_for(engine.sync_engine.pool, "checkout")
     def _checkout(_dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
         is_closed = getattr(record.driver_connection, "is_closed", None)  # asyncpg.Connection.is_closed
         if is_closed is not None and is_closed():
             raise DisconnectionError("the database closed this pooled connection")
+
+
+# SQLSTATEs that say "not now" rather than "wrong": connection exceptions (class 08), the server shutting
+# down or starting up (57P01-57P03), too many connections (53300).
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+UNREACHABLE = "The database is unreachable or not accepting connections; retry later"
+LOST = "The database connection was lost; nothing was saved, retry"
+LOST_AT_COMMIT = (
+    "The database connection was lost while committing: the change may have been saved; read it back "
+    "before retrying"
+)
+TIMED_OUT = "The database did not answer in time; retry later"
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return code if isinstance(code, str) else None
+
+
+def is_transient_sqlstate(exc: BaseException) -> bool:
+    code = _sqlstate(exc)
+    return code is not None and (code.startswith("08") or code in UNAVAILABLE_SQLSTATES)
+
+
+def report_unavailability(engine: AsyncEngine) -> None:
+    """Turn the database's transient failures into `DatabaseUnavailable` (a 503 problem with Retry-After)
+    where they happen, so that nothing else mistakes them for bugs (500) and no other error is mistaken
+    for them: connecting (refused, unresolvable host, timeout, server starting, stopping or full), a
+    connection lost during a statement (nothing was saved) or during COMMIT (the outcome is unknown),
+    and a statement timeout (`command_timeout`; the connection is then discarded)."""
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect: Dialect, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except (OSError, TimeoutError) as exc:
+            raise DatabaseUnavailable(UNREACHABLE) from exc
+        except Exception as exc:
+            if is_transient_sqlstate(exc):
+                raise DatabaseUnavailable(UNREACHABLE) from exc
+            raise
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _handle_error(context: ExceptionContext) -> BaseException | None:
+        original = context.original_exception
+        if isinstance(original, TimeoutError):
+            context.is_disconnect = True  # the statement may still run: drop the connection
+            return DatabaseUnavailable(TIMED_OUT)
+        if context.is_disconnect or is_transient_sqlstate(original):
+            context.is_disconnect = True
+            return DatabaseUnavailable(LOST if context.statement is not None else LOST_AT_COMMIT)
+        return None
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -116,17 +116,19 @@ class IdentityVerifier:
                 return cached[0]
             del self._verified[token]
             raise Unauthorized("The forwarded identity is invalid or expired")
-        try:
+        try:  # expiry checked below, against `current`, so that hits and misses follow one clock
             claims = jwt.decode(
                 token,
                 self._secret,
                 algorithms=["HS256"],
                 audience=INTERNAL_AUDIENCE,
-                leeway=self.LEEWAY_SECONDS,
+                options={"require": ["exp"], "verify_exp": False},
             )
             principal, expires = Principal.from_claims(claims), float(claims["exp"])
         except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
             raise Unauthorized("The forwarded identity is invalid or expired") from exc
+        if current > expires + self.LEEWAY_SECONDS:
+            raise Unauthorized("The forwarded identity is invalid or expired")
         if len(self._verified) >= self.MAX_ENTRIES:
             self._verified.clear()
         self._verified[token] = (principal, expires)

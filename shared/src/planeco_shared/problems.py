@@ -15,7 +15,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -123,7 +123,7 @@ class ServiceUnavailable(AppError):
 
 
 class DatabaseUnavailable(ServiceUnavailable):
-    """Transient: the client may retry after `Retry-After` seconds."""
+    """Transient: the client may retry after `Retry-After` seconds (raised by `planeco_shared.database`)."""
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, headers={"Retry-After": "1"})
@@ -264,20 +264,6 @@ def install_problem_handlers(app: FastAPI) -> None:
         logger.warning("integrity_error", path=request.url.path)
         return await app_error(request, Conflict("The change conflicts with existing data"))
 
-    async def database_error(request: Request, exc: Exception) -> Response:
-        # A lost connection is transient: the pool has already discarded it, a retry gets a fresh one.
-        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-            logger.warning("database_connection_lost", path=request.url.path)
-            return await app_error(request, DatabaseUnavailable("The database connection was lost; retry"))
-        return await unexpected(request, exc)
-
-    async def connection_error(request: Request, exc: Exception) -> Response:
-        # Raised by the database driver when it cannot connect (refused, reset, unreachable).
-        logger.warning("backing_service_unreachable", path=request.url.path, error=str(exc))
-        return await app_error(request, DatabaseUnavailable("The database is unreachable; retry later"))
-
-    app.add_exception_handler(DBAPIError, database_error)
-    app.add_exception_handler(ConnectionError, connection_error)
     app.add_exception_handler(StaleDataError, stale_data)
     app.add_exception_handler(IntegrityError, integrity)
     app.add_exception_handler(AppError, app_error)
