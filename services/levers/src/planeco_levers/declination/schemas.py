@@ -55,7 +55,7 @@ class KeyRead(BaseModel):
     kind: KeyKind = Field(description="`default`: population; `custom`: uploaded by the région")
     name: str = Field(examples=["population"])
     source: str | None
-    uploaded_by: str | None = Field(description="Who uploaded a custom key (null for the default)")
+    # Who uploaded it is not published (these reads are public): the audit trail keeps actor and role.
     uploaded_at: dt.datetime | None
     etag: str | None = Field(description="ETag of a custom key: send it as If-Match to replace or delete it")
     note: str | None = Field(
@@ -179,7 +179,6 @@ class CustomKeyRead(BaseModel):
     level: UploadLevel
     name: str
     source: str | None
-    uploaded_by: str
     uploaded_at: dt.datetime
     version: int = Field(description="Incremented by each change; the ETag carries it")
     values: list[KeyValueRead]

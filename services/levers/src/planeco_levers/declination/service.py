@@ -140,7 +140,6 @@ def _default_key(level: DeclinationLevel, sector: str, note: str | None = None) 
         kind=KeyKind.default,
         name=POPULATION,
         source=POPULATION_SOURCES[level],
-        uploaded_by=None,
         uploaded_at=None,
         etag=None,
         note=note or POPULATION_NOTES.get(sector, GENERIC_NOTE),
@@ -153,7 +152,6 @@ def _custom_key(key: DeclinationKey) -> KeyRead:
         kind=KeyKind.custom,
         name=key.name,
         source=key.source,
-        uploaded_by=key.uploaded_by,
         uploaded_at=key.uploaded_at,
         etag=key_etag(key),
         note=None,
@@ -162,7 +160,7 @@ def _custom_key(key: DeclinationKey) -> KeyRead:
 
 def _stale_note(key: DeclinationKey, level: DeclinationLevel) -> str:
     return (
-        f"The custom key {key.name!r} uploaded by {key.uploaded_by} on {key.uploaded_at:%Y-%m-%d} no longer "
+        f"The custom key {key.name!r} uploaded on {key.uploaded_at:%Y-%m-%d} no longer "
         f"lists exactly the région's {LEVEL_LABELS[level]} (the territories changed): population is used "
         "until it is uploaded again or deleted."
     )
@@ -432,7 +430,6 @@ async def custom_key_read(session: AsyncSession, key: DeclinationKey) -> CustomK
         level=UploadLevel(key.level),
         name=key.name,
         source=key.source,
-        uploaded_by=key.uploaded_by,
         uploaded_at=key.uploaded_at,
         version=key.version,
         values=[
