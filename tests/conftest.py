@@ -164,6 +164,23 @@ async def degraded_gateway(
             yield url
 
 
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def gateway_without_database(
+    databases: dict[str, str], upstreams: dict[str, str], identity_provider: IdentityProvider
+) -> AsyncIterator[str]:
+    """The services up, the gateway's own database unreachable (nothing listens on its port)."""
+    settings = gateway_settings(
+        databases,
+        identity_provider,
+        database_url=f"postgresql+asyncpg://postgres@127.0.0.1:{unused_port()}/gone",
+        levers_url=upstreams["levers"],
+        diagnostic_url=upstreams["diagnostic"],
+        actions_url=upstreams["actions"],
+    )
+    async with running_server(create_gateway(settings)) as url:
+        yield url
+
+
 KeyMaker = Callable[..., Awaitable[str]]
 
 

@@ -181,6 +181,17 @@ async def test_down_and_slow_services_answer_503_and_504_while_others_work(degra
         assert (await client.get("/api/v1/territories/regions")).status_code == 200
 
 
+WELL_FORMED_KEY = "planeco_0123456789abcdef_" + "k" * 43  # looked up in the database, unlike a malformed one
+
+
+async def test_a_lost_gateway_database_is_a_503_for_key_checks_only(gateway_without_database: str) -> None:
+    async with httpx.AsyncClient(base_url=gateway_without_database) as client:
+        checked = await client.get("/api/v1/actions", headers={"X-API-Key": WELL_FORMED_KEY})
+        body = problem(checked, 503)
+        assert body["code"] == "service-unavailable" and checked.headers["retry-after"] == "1"
+        assert (await client.get("/api/v1/territories/regions")).status_code == 200  # no key: no lookup
+
+
 async def test_the_merged_contract_is_served_and_matches_the_checked_in_one(gateway: str) -> None:
     from planeco.contract import CONTRACT_PATH
 
