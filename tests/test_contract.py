@@ -53,6 +53,50 @@ def test_operations_are_authenticated_unless_deliberately_public() -> None:
                     assert "application/problem+json" in response.get("content", {}), (method, path, status)
 
 
+def operations() -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method.upper(), path, operation)
+        for path, item in contract()["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    ]
+
+
+def test_what_a_client_may_receive_is_documented() -> None:
+    conditional = set()
+    for method, path, operation in operations():
+        responses = operation["responses"]
+        if "application/json" in operation.get("requestBody", {}).get("content", {}):
+            assert "400" in responses, f"{method} {path}: an unparsable JSON body is a 400"
+        if "428" in responses:  # the write checks a precondition: its headers are in the contract
+            headers = {
+                p["name"]: p["required"] for p in operation.get("parameters", []) if p["in"] == "header"
+            }
+            assert "If-Match" in headers, f"{method} {path}"
+            assert headers["If-Match"] is (method in ("PATCH", "DELETE")), f"{method} {path}"
+            conditional.add((method, path))
+    assert len(conditional) == 6
+
+
+def test_decimal_strings_are_documented_with_their_pattern() -> None:
+    def number_or_string(node: Any) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        if isinstance(node, dict):
+            branches = node.get("anyOf", [])
+            if any(b.get("type") == "number" for b in branches):
+                found += [b for b in branches if b.get("type") == "string"]
+            for value in node.values():
+                found += number_or_string(value)
+        elif isinstance(node, list):
+            for value in node:
+                found += number_or_string(value)
+        return found
+
+    strings = number_or_string(contract()["components"]["schemas"])
+    assert len(strings) == 8  # costs and impacts of actions, the adjustment's four figures
+    assert {s.get("pattern") for s in strings} == {r"^[+-]?(\d+(\.\d*)?|\.\d+)$"}
+
+
 def test_merge_renames_clashing_schemas_and_rewrites_their_references() -> None:
     def doc(path: str, schema: dict[str, Any]) -> dict[str, Any]:
         return {

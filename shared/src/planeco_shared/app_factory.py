@@ -114,12 +114,42 @@ def document_problems(app: FastAPI) -> None:
             schemas.setdefault(name, model_schema)
         for item in schema.get("paths", {}).values():
             for operation in item.values():
-                responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
+                if not isinstance(operation, dict):
+                    continue
+                responses = operation.setdefault("responses", {})
                 if "422" in responses:
                     responses["422"] = problem_responses(422)[422]
+                # A JSON body that cannot be parsed is a 400 problem (FastAPI), before any validation.
+                if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                    responses.setdefault("400", problem_responses(400)[400])
+        for model_schema in schemas.values():
+            _document_decimal_strings(model_schema)
         for unused in ("HTTPValidationError", "ValidationError"):
             schemas.pop(unused, None)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+# What a Decimal input accepts as a string, in plain notation: pydantic documents `{"type": "string"}`
+# alone, which would promise that any string is a number.
+DECIMAL_STRING_PATTERN = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
+
+
+def _document_decimal_strings(node: Any) -> None:
+    """In every `anyOf` of a number and a bare string (pydantic's shape for a Decimal input), give the
+    string its pattern."""
+    if isinstance(node, dict):
+        branches = node.get("anyOf")
+        if isinstance(branches, list) and any(
+            isinstance(b, dict) and b.get("type") == "number" for b in branches
+        ):
+            for branch in branches:
+                if isinstance(branch, dict) and branch.get("type") == "string" and len(branch) == 1:
+                    branch["pattern"] = DECIMAL_STRING_PATTERN
+        for value in node.values():
+            _document_decimal_strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            _document_decimal_strings(value)

@@ -26,10 +26,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-import fastapi.routing
 from fastapi import Depends, FastAPI, Request
 from fastapi.params import Depends as DependsParam
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from planeco_shared.routing import iter_routes
 
 DEFAULT_MAX_AGE = 300
 STATE_KEY = "public_cache"
@@ -187,14 +188,8 @@ async def _send_not_modified(send: Send, headers: list[tuple[bytes, bytes]]) -> 
     await send({"type": "http.response.body", "body": b""})
 
 
-def _routes(app: FastAPI) -> Iterator[Any]:
-    """Every route with its effective (router-level included) dependencies and openapi_extra."""
-    iter_contexts = getattr(fastapi.routing, "iter_route_contexts", None)  # FastAPI >= 0.16x: lazy includes
-    yield from iter_contexts(app.routes) if iter_contexts is not None else app.routes
-
-
 def _public_cache_routes(app: FastAPI) -> Iterator[Any]:
-    for route in _routes(app):
+    for route in iter_routes(app):
         dependant = getattr(route, "dependant", None)
         pending = list(dependant.dependencies) if dependant is not None else []
         while pending:

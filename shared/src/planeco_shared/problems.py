@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from planeco_shared.logging import get_logger
+from planeco_shared.routing import allowed_methods
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://planeco.beta.gouv.fr/problems/"
@@ -221,6 +222,11 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail: str | None = f"No route matches {request.method} {request.url.path}"
         else:
             detail = str(exc.detail) if exc.detail else None
+        headers = dict(exc.headers or {})
+        if status == 405:
+            allowed = allowed_methods(request.app, request.url.path)
+            headers["Allow"] = ", ".join(allowed)
+            detail = f"{request.method} is not allowed here; allowed: {headers['Allow']}"
         return problem_response(
             status=status,
             code=_STATUS_CODES.get(status, "http-error"),
@@ -228,7 +234,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail=detail,
             instance=request.url.path,
             request_id=_request_id(request),
-            headers=exc.headers,
+            headers=headers,
         )
 
     async def request_validation(request: Request, exc: Exception) -> Response:

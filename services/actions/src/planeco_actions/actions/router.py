@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from planeco_actions.actions import service
 from planeco_actions.actions.models import ActionStatus
 from planeco_actions.actions.schemas import ActionCreate, ActionRead, ActionSort, ActionUpdate, HistoryEntry
-from planeco_shared.concurrency import check_if_match, etag
+from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, etag
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import Authenticated, Principal, RequireRole, Role, require_authenticated
 from planeco_shared.pagination import Page, PageDep
@@ -86,6 +86,7 @@ async def get_action(
     response_model=ActionRead,
     summary="Change a COP action (If-Match required)",
     responses=problem_responses(404, 412, 422, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def update_action(
     action_id: uuid.UUID,

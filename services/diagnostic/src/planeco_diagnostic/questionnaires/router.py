@@ -14,7 +14,7 @@ from planeco_diagnostic.questionnaires.schemas import (
     QuestionnaireRead,
     QuestionnaireUpdate,
 )
-from planeco_shared.concurrency import check_if_match, etag
+from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, etag
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import Authenticated, Principal, RequireRole, Role, require_authenticated
 from planeco_shared.pagination import Page, PageDep
@@ -84,6 +84,7 @@ async def get_questionnaire(
     response_model=QuestionnaireRead,
     summary="Change a questionnaire template (If-Match required)",
     responses=problem_responses(404, 412, 422, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def update_questionnaire(
     questionnaire_id: uuid.UUID,

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response, status
 from planeco_levers.adjustments import service
 from planeco_levers.adjustments.schemas import AdjustmentHistoryEntry, AdjustmentPut, AdjustmentRead
 from planeco_levers.panoramas.importer import LEVER_ID_PATTERN, VERSION_PATTERN
-from planeco_shared.concurrency import check_if_match
+from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, precondition_headers
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import (
     PUBLIC,
@@ -143,6 +143,7 @@ def _check_put_preconditions(request: Request, plan: service.PutPlan) -> None:
         201: {"model": AdjustmentRead, "description": "Adjustment created"},
         **problem_responses(403, 404, 409, 412, 422, 428),
     },
+    openapi_extra=precondition_headers(if_match_required=False, if_none_match=True),
 )
 async def put_adjustment(
     version: Version,
@@ -174,6 +175,7 @@ async def put_adjustment(
     description="`If-Match` with the adjustment's current `ETag` is required (428 without, 412 when stale). "
     "Recorded in the history (every field old → null).",
     responses=problem_responses(403, 404, 412, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def delete_adjustment(
     version: Version,

@@ -21,7 +21,7 @@ from planeco_levers.declination.schemas import (
 from planeco_levers.panoramas.exports import file_text
 from planeco_levers.panoramas.router import LeverId, RegionCode, Version, respond
 from planeco_shared.caching import public_cache
-from planeco_shared.concurrency import check_if_match
+from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, precondition_headers
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole, Role, ensure_region_scope
 from planeco_shared.problems import NotFound, PreconditionFailed, problem_responses
@@ -272,7 +272,7 @@ KEY_BODY: dict[str, Any] = {
         201: {"model": CustomKeyRead, "description": "Key created"},
         **problem_responses(403, 404, 412, 413, 415, 422, 428),
     },
-    openapi_extra=KEY_BODY,
+    openapi_extra=KEY_BODY | precondition_headers(if_match_required=False),
 )
 async def put_key(
     code: RegionCode,
@@ -331,6 +331,7 @@ async def put_key(
     description="`If-Match` with the key's current `ETag` is required (428 without, 412 when stale). "
     "Audited.",
     responses=problem_responses(403, 404, 412, 422, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def delete_key(
     code: RegionCode,

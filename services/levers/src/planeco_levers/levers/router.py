@@ -43,6 +43,7 @@ Quantity = Annotated[
     "",
     response_model=Page[LeverRead],
     summary="The lever catalogue of a panorama version (public)",
+    responses=problem_responses(404),
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
