@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from planeco_gateway.app import create_app as create_gateway
@@ -59,8 +59,14 @@ def _upstream() -> Starlette:
             headers={"x-seen-identity": str(IDENTITY_HEADER in request.headers), "x-length": str(len(body))},
         )
 
+    async def target(request: Request) -> JSONResponse:
+        return JSONResponse(
+            {"raw_path": request.scope["raw_path"].decode(), "query": request.scope["query_string"].decode()}
+        )
+
     return Starlette(
         routes=[
+            Route(f"{BASE}/target/{{rest:path}}", target),
             Route(f"{BASE}/streamed", streamed),
             Route(f"{BASE}/sized", sized),
             Route(f"{BASE}/broken", broken),
@@ -118,6 +124,22 @@ async def test_etag_and_304_pass_through_untouched(forwarding_gateway: str) -> N
     assert head.status_code == 200
     assert head.content == b""
     assert head.headers["etag"] == ETAG
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/target/x?q=caf%C3%A9&q=th%C3%A9",  # percent-escapes stay as they are, repeated keys in order
+        "/target/a%2Fb?x=%00&y=%2B+z&empty=&flag",  # an escaped slash, NUL, plus and space, bare keys
+        "/target/%C3%A9t%C3%A9",  # no query at all
+    ],
+)
+async def test_path_and_query_reach_the_upstream_byte_for_byte(forwarding_gateway: str, target: str) -> None:
+    async with httpx.AsyncClient(base_url=forwarding_gateway) as client:
+        response = await client.get(httpx.URL(forwarding_gateway + BASE + target))
+    assert response.status_code == 200, response.text
+    path, _, query = (BASE + target).partition("?")
+    assert response.json() == {"raw_path": path, "query": query}
 
 
 @pytest.mark.parametrize("size", [0, 10, 2 * 1024 * 1024])  # empty, small (one piece), large (streamed)

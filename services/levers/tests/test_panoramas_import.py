@@ -143,6 +143,14 @@ def _duplicate(data: list[dict[str, Any]]) -> None:
     data[9] = dict(data[8])
 
 
+def _nul_in_a_label(data: list[dict[str, Any]]) -> None:
+    data[11]["leverName"] = "Voitures\u0000électriques"  # PostgreSQL cannot store it: refused up front
+
+
+def _control_character_in_a_comment(data: list[dict[str, Any]]) -> None:
+    data[12]["comment"] = "voir\x1bannexe"
+
+
 @pytest.mark.parametrize(
     ("spoil", "loc", "type_"),
     [
@@ -150,6 +158,8 @@ def _duplicate(data: list[dict[str, Any]]) -> None:
         (_unknown_region, ["row", 5, "regionName"], "unknown_region"),
         (_non_numeric, ["row", 7, "objCO2"], "value_error"),
         (_duplicate, ["row", 9, "id"], "duplicate"),
+        (_nul_in_a_label, ["row", 11, "leverName"], "string_pattern_mismatch"),
+        (_control_character_in_a_comment, ["row", 12, "comment"], "string_pattern_mismatch"),
     ],
 )
 async def test_a_malformed_file_is_refused_with_row_errors_and_changes_nothing(

@@ -89,7 +89,8 @@ class Forwarder:
         requests_total: Counter,
         on_first_byte: Callable[[str, float], None] | None = None,
     ) -> None:
-        self.upstreams = {area: URL(upstreams[service]) for area, service in AREAS.items()}
+        # Origins only ("http://levers:8001"): the request's raw path and query are appended untouched.
+        self.upstreams = {area: str(URL(upstreams[service]).origin()) for area, service in AREAS.items()}
         self.services = dict(AREAS)
         self.authenticator = authenticator
         self.max_body = max_body
@@ -138,9 +139,10 @@ class Forwarder:
         body = await self._body(method, content_length, receive)
         query = scope.get("query_string", b"")
         raw_path = scope.get("raw_path") or path.encode()
-        target = base.with_path(raw_path.decode("latin-1"), encoded=True)
-        if query:
-            target = target.with_query(query.decode("latin-1"))
+        # As the client wrote them, percent-escapes included: `URL.with_query` would encode them again
+        # ("caf%C3%A9" → "caf%25C3%25A9") and the service would read another value.
+        raw_target = raw_path + b"?" + query if query else raw_path
+        target = URL(base + raw_target.decode("latin-1"), encoded=True)
         return await self._exchange(
             service,
             method,

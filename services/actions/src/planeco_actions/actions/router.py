@@ -15,6 +15,7 @@ from planeco_shared.database import SessionDep
 from planeco_shared.identity import Authenticated, Principal, RequireRole, Role, require_authenticated
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import problem_responses
+from planeco_shared.text import FreeText
 
 router = APIRouter(
     prefix="/actions",
@@ -48,7 +49,9 @@ async def list_actions(
     _principal: Authenticated,
     page: PageDep,
     region: Annotated[str | None, Query(pattern=r"^\d{2}$", description="Only this région's actions")] = None,
-    lever_id: Annotated[str | None, Query(max_length=80, description="Only actions for this lever")] = None,
+    lever_id: Annotated[
+        FreeText | None, Query(max_length=80, description="Only actions for this lever")
+    ] = None,
     status: Annotated[ActionStatus | None, Query(description="Only actions in this status")] = None,
     sort: Annotated[ActionSort, Query(description="Sort key")] = ActionSort.created_at,
     descending: Annotated[bool, Query(description="Sort in descending order")] = False,

@@ -9,11 +9,12 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from planeco_actions.actions.models import ActionStatus
+from planeco_shared.text import FreeText
 
 # SGPE lever ids are lowercase words and may carry accents (`augm_vélotc`).
 LeverId = Annotated[str, StringConstraints(pattern=r"^[a-zà-ÿ0-9_-]{1,80}$")]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
-Carrier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Title = Annotated[FreeText, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
+Carrier = Annotated[FreeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Year = Annotated[int, Field(ge=2019, le=2050)]
 Cost = Annotated[Decimal, Field(ge=0, le=Decimal("99999999999999.99"), decimal_places=2)]
 Impact = Annotated[Decimal, Field(ge=Decimal("-999999"), le=Decimal("999999"), decimal_places=4)]
@@ -35,7 +36,7 @@ class ActionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title
-    description: str = Field(default="", max_length=20_000)
+    description: FreeText = Field(default="", max_length=20_000)
     region: Annotated[str, StringConstraints(pattern=r"^\d{2}$")] = Field(
         description="INSEE code of the région"
     )
@@ -57,7 +58,7 @@ class ActionUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title | None = None
-    description: str | None = Field(default=None, max_length=20_000)
+    description: FreeText | None = Field(default=None, max_length=20_000)
     lever_id: LeverId | None = None
     carriers: list[Carrier] | None = Field(default=None, max_length=50)
     start_year: Year | None = None

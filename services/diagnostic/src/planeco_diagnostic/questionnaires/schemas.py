@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from planeco_diagnostic.questionnaires.models import QuestionnaireStatus
+from planeco_shared.text import FreeText
 
 
 class RespondentType(StrEnum):
@@ -17,7 +18,7 @@ class RespondentType(StrEnum):
     commune = "commune"
 
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
+Title = Annotated[FreeText, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
 RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
 
 
@@ -25,7 +26,7 @@ class QuestionnaireCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title
-    description: str = Field(default="", max_length=10_000)
+    description: FreeText = Field(default="", max_length=10_000)
     region: RegionCode | None = Field(
         default=None, description="INSEE code of the région; none for a national template"
     )
@@ -36,7 +37,7 @@ class QuestionnaireUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title | None = None
-    description: str | None = Field(default=None, max_length=10_000)
+    description: FreeText | None = Field(default=None, max_length=10_000)
     respondent_types: list[RespondentType] | None = Field(default=None, min_length=1)
     status: QuestionnaireStatus | None = None
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from planeco_levers.adjustments.models import EnteredUnit
 from planeco_levers.decimals import ExactDecimal
+from planeco_shared.text import FreeText
 
 # The storage scale (NUMERIC(18, 6)) and magnitude: at most 15 significant digits, exact on both databases.
 MAX_DECIMAL_PLACES = 6
@@ -42,13 +43,7 @@ Progress = Annotated[
 ]
 # Line breaks and tabs are text; other control characters are not (PostgreSQL refuses NUL in text).
 Comment = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True,
-        min_length=1,
-        max_length=COMMENT_MAX_LENGTH,
-        pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$",
-    ),
+    FreeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=COMMENT_MAX_LENGTH)
 ]
 
 

@@ -26,6 +26,7 @@ from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole, Role, ensure_region_scope
 from planeco_shared.problems import NotFound, PreconditionFailed, problem_responses
 from planeco_shared.tabular import Representation, RepresentationDep, tabular_responses
+from planeco_shared.text import FreeText
 from planeco_shared.uploads import CSV_MEDIA_TYPES, read_upload
 
 router = APIRouter(prefix="/panoramas", tags=["declination"], responses=problem_responses(401))
@@ -283,10 +284,11 @@ async def put_key(
     session: SessionDep,
     principal: Annotated[Principal, Depends(RequireRole(Role.coordinator))],
     name: Annotated[
-        str, Query(min_length=1, max_length=120, description="What the weights are", examples=["SAU 2020"])
+        FreeText,
+        Query(min_length=1, max_length=120, description="What the weights are", examples=["SAU 2020"]),
     ] = "custom key",
     source: Annotated[
-        str | None,
+        FreeText | None,
         Query(
             max_length=300,
             description="Where they come from",

@@ -29,6 +29,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from planeco_levers.levers.vocabulary import GROUP_VOCABULARY, SECTOR_VOCABULARY, Term, Vocabulary
 from planeco_levers.panoramas.regions import is_demonstration_region, is_overseas, region_code_of
 from planeco_shared.problems import FieldError
+from planeco_shared.text import FreeText, NonBlankText
 
 PANORAMA_DIR = Path(__file__).resolve().parents[3] / "data" / "sgpe-panorama"
 VERSION_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
@@ -70,8 +71,8 @@ def _json_number(value: object) -> Decimal:
 
 
 JsonNumber = Annotated[Decimal, BeforeValidator(_json_number)]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=r"\S")]
-LongText = Annotated[str, Field(max_length=100_000)]
+Label = Annotated[NonBlankText, StringConstraints(min_length=1, max_length=300)]
+LongText = Annotated[FreeText, Field(max_length=100_000)]
 
 
 class PanoramaRow(BaseModel):

@@ -35,6 +35,7 @@ from planeco_shared.tabular import (
     tabular_response,
     tabular_responses,
 )
+from planeco_shared.text import FreeText
 from planeco_shared.uploads import JSON_MEDIA_TYPES, read_upload
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
@@ -249,7 +250,7 @@ async def import_panorama(
     ],
     replace: Annotated[bool, Query(description="Overwrite a version imported with other content")] = False,
     source_file: Annotated[
-        str, Query(max_length=255, description="Name of the source file, for the record")
+        FreeText, Query(max_length=255, description="Name of the source file, for the record")
     ] = "upload.json",
 ) -> ImportReport:
     body = await read_upload(

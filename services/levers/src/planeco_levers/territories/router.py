@@ -26,6 +26,7 @@ from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole, Role
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import problem_responses
+from planeco_shared.text import FreeText
 from planeco_shared.uploads import CSV_MEDIA_TYPES, read_upload
 
 router = APIRouter(prefix="/territories", tags=["territories"], responses=problem_responses(401))
@@ -48,7 +49,7 @@ DepartementFilter = Annotated[
     str | None, Query(pattern=DEPARTEMENT, description="Only this département's (INSEE code)")
 ]
 Search = Annotated[
-    str | None,
+    FreeText | None,
     Query(
         min_length=2,
         max_length=100,
