@@ -126,7 +126,10 @@ def main() -> int:
             print(
                 "fuzzing:", " ".join(c if not c.startswith("X-API-Key") else "X-API-Key: …" for c in command)
             )
-            return subprocess.run(command, env=os.environ | {"NO_COLOR": "1"}, check=False).returncode
+            # In the temporary directory: Schemathesis keeps its crash cache in the working directory.
+            return subprocess.run(
+                command, env=os.environ | {"NO_COLOR": "1"}, cwd=data_dir, check=False
+            ).returncode
         finally:
             stop_processes(processes)
             if args.postgres:

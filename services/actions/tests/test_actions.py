@@ -110,6 +110,22 @@ async def test_update_keeps_the_calendar_consistent(client: httpx.AsyncClient) -
     assert response.json()["errors"][0]["loc"] == ["body", "end_year"]
 
 
+async def test_null_clears_what_may_be_cleared_and_is_refused_elsewhere(client: httpx.AsyncClient) -> None:
+    created = await create(client)
+    url, etag = f"/api/v1/actions/{created.json()['id']}", created.headers["etag"]
+    for field in ("title", "description", "carriers", "status"):
+        refused = await client.patch(url, json={field: None}, headers=CENTRE | {"if-match": etag})
+        assert refused.status_code == 422, refused.text
+        assert [e["loc"] for e in refused.json()["errors"]] == [["body", field]]
+    assert (await client.get(url, headers=CENTRE)).json() == created.json()  # nothing changed
+    cleared = await client.patch(
+        url, json={"lever_id": None, "estimated_cost_eur": None}, headers=CENTRE | {"if-match": etag}
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert (cleared.json()["lever_id"], cleared.json()["estimated_cost_eur"]) == (None, None)
+    assert cleared.json()["carriers"] == HEDGES["carriers"]
+
+
 async def test_history_shows_who_changed_what(client: httpx.AsyncClient) -> None:
     created = await create(client)
     url = f"/api/v1/actions/{created.json()['id']}"

@@ -55,6 +55,18 @@ async def test_coordinator_manages_their_region_template_only(client: httpx.Asyn
     assert (await client.get(url, headers=BRETAGNE)).json()["title"] == "Diagnostic Centre-Val de Loire"
 
 
+async def test_null_is_refused_for_every_field_of_a_template(client: httpx.AsyncClient) -> None:
+    created = await client.post(
+        "/api/v1/questionnaires", json={"title": "Diagnostic", "region": "24"}, headers=CENTRE
+    )
+    url, etag = f"/api/v1/questionnaires/{created.json()['id']}", created.headers["etag"]
+    for field in ("title", "description", "respondent_types", "status"):
+        refused = await client.patch(url, json={field: None}, headers=CENTRE | {"if-match": etag})
+        assert refused.status_code == 422, refused.text
+        assert [e["loc"] for e in refused.json()["errors"]] == [["body", field]]
+    assert (await client.get(url, headers=CENTRE)).json() == created.json()
+
+
 async def test_writes_are_audited(client: httpx.AsyncClient, app: object) -> None:
     created = await client.post(
         "/api/v1/questionnaires", json={"title": "Diagnostic 24", "region": "24"}, headers=CENTRE

@@ -7,8 +7,10 @@ from enum import StrEnum
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from planeco_actions.actions.models import ActionStatus
+from planeco_shared.patch import PatchBody
 from planeco_shared.text import FreeText
 
 # SGPE lever ids are lowercase words and may carry accents (`augm_vélotc`).
@@ -54,18 +56,20 @@ class ActionCreate(BaseModel):
         return self
 
 
-class ActionUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ActionUpdate(PatchBody):
+    """Omitted fields are kept; `null` clears the lever, the years, the cost and the impact."""
 
-    title: Title | None = None
-    description: FreeText | None = Field(default=None, max_length=20_000)
+    NOT_NULLABLE = frozenset({"title", "description", "carriers", "status"})
+
+    title: Title | SkipJsonSchema[None] = None
+    description: FreeText | SkipJsonSchema[None] = Field(default=None, max_length=20_000)
     lever_id: LeverId | None = None
-    carriers: list[Carrier] | None = Field(default=None, max_length=50)
+    carriers: list[Carrier] | SkipJsonSchema[None] = Field(default=None, max_length=50)
     start_year: Year | None = None
     end_year: Year | None = None
     estimated_cost_eur: Cost | None = None
     expected_impact_ktco2e: Impact | None = None
-    status: ActionStatus | None = None
+    status: ActionStatus | SkipJsonSchema[None] = None
 
 
 class ActionRead(BaseModel):

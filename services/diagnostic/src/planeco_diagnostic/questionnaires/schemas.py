@@ -6,8 +6,10 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 from planeco_diagnostic.questionnaires.models import QuestionnaireStatus
+from planeco_shared.patch import PatchBody
 from planeco_shared.text import FreeText
 
 
@@ -33,13 +35,15 @@ class QuestionnaireCreate(BaseModel):
     respondent_types: list[RespondentType] = Field(default_factory=lambda: list(RespondentType), min_length=1)
 
 
-class QuestionnaireUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class QuestionnaireUpdate(PatchBody):
+    """Omitted fields are kept; none of them can be cleared."""
 
-    title: Title | None = None
-    description: FreeText | None = Field(default=None, max_length=10_000)
-    respondent_types: list[RespondentType] | None = Field(default=None, min_length=1)
-    status: QuestionnaireStatus | None = None
+    NOT_NULLABLE = frozenset({"title", "description", "respondent_types", "status"})
+
+    title: Title | SkipJsonSchema[None] = None
+    description: FreeText | SkipJsonSchema[None] = Field(default=None, max_length=10_000)
+    respondent_types: list[RespondentType] | SkipJsonSchema[None] = Field(default=None, min_length=1)
+    status: QuestionnaireStatus | SkipJsonSchema[None] = None
 
 
 class QuestionnaireRead(BaseModel):
