@@ -140,7 +140,10 @@ class Forwarder:
         query = scope.get("query_string", b"")
         raw_path = scope.get("raw_path") or path.encode()
         # As the client wrote them, percent-escapes included: `URL.with_query` would encode them again
-        # ("caf%C3%A9" → "caf%25C3%25A9") and the service would read another value.
+        # ("caf%C3%A9" → "caf%25C3%25A9") and the service would read another value. Appending to the
+        # origin is safe: `path` decodes `raw_path` and starts with /api/v1/ (area_of), so `raw_path` starts
+        # with "/" then a letter or "%", never "//" or "@"; the parser keeps an absolute-form target's host
+        # out of raw_path.
         raw_target = raw_path + b"?" + query if query else raw_path
         target = URL(base + raw_target.decode("latin-1"), encoded=True)
         return await self._exchange(
