@@ -17,11 +17,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from yarl import URL
 
 from planeco_gateway.app import create_app as create_gateway
+from planeco_gateway.proxy import upstream_target
 from planeco_gateway.settings import GatewaySettings
 from planeco_shared.identity import IDENTITY_HEADER
-from planeco_shared.testing import TEST_SECRET, running_server
+from planeco_shared.testing import TEST_SECRET, running_server, unused_port
 
 BASE = "/api/v1/territories"
 CHUNK = bytes(range(256)) * 256  # 64 KiB
@@ -140,6 +142,43 @@ async def test_path_and_query_reach_the_upstream_byte_for_byte(forwarding_gatewa
     assert response.status_code == 200, response.text
     path, _, query = (BASE + target).partition("?")
     assert response.json() == {"raw_path": path, "query": query}
+
+
+async def test_a_request_target_cannot_move_the_upstream_host(tmp_path: Path) -> None:
+    """Under uvicorn's h11 parser a target need not start with "/": it must not become the authority."""
+    hits: list[bytes] = []
+
+    async def attacker(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        hits.append(await reader.read(1024))
+        writer.close()
+
+    trap = await asyncio.start_server(attacker, "127.0.0.2", 0)
+    port = trap.sockets[0].getsockname()[1]
+    settings = GatewaySettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
+        internal_secret=TEST_SECRET,
+        environment="test",
+        log_json=False,
+        levers_url=f"http://127.0.0.1:{unused_port()}",
+    )
+    async with trap, running_server(create_gateway(settings), http="h11") as url:
+        host, gateway_port = url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(gateway_port))
+        target = f"%2Fapi%2Fv1%2Fterritories%2F@127.0.0.2:{port}/api/v1/territories/x"
+        writer.write(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        await writer.drain()
+        status_line = (await reader.readline()).decode()
+        writer.close()
+    assert status_line.split()[1] == "404", status_line
+    assert hits == []  # nothing left the gateway for the attacker's host
+
+
+def test_the_upstream_url_keeps_the_origin_and_the_raw_target() -> None:
+    origin = URL("http://127.0.0.1:8001/ignored/path").origin()
+    scope = {"path": "/api/v1/x", "raw_path": b"/api/v1/a%2Fb@evil", "query_string": b"q=caf%C3%A9"}
+    target = upstream_target(origin, scope)
+    assert (target.host, target.port) == ("127.0.0.1", 8001)
+    assert str(target) == "http://127.0.0.1:8001/api/v1/a%2Fb@evil?q=caf%C3%A9"
 
 
 @pytest.mark.parametrize("size", [0, 10, 2 * 1024 * 1024])  # empty, small (one piece), large (streamed)

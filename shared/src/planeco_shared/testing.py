@@ -157,8 +157,11 @@ def service_fixtures(
 
 
 @asynccontextmanager
-async def running_server(app: Any, *, lifespan: Literal["on", "off"] = "on") -> AsyncIterator[str]:
-    """Serve an ASGI app with uvicorn on its own loopback port, in this event loop; yields its base URL."""
+async def running_server(
+    app: Any, *, lifespan: Literal["on", "off"] = "on", http: str = "auto"
+) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on its own loopback port, in this event loop; yields its base URL.
+    `http`: uvicorn's HTTP implementation ("auto": httptools when installed, "h11")."""
     import socket
 
     import uvicorn
@@ -167,7 +170,9 @@ async def running_server(app: Any, *, lifespan: Literal["on", "off"] = "on") -> 
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan=lifespan, log_config=None, access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(app, lifespan=lifespan, log_config=None, access_log=False, http=http)
+    )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:

@@ -58,6 +58,28 @@ ONE_PIECE = 64 * 1024  # responses up to 64 KiB are read whole and sent to the c
 NO_BODY_STATUSES = frozenset({204, 304})
 
 
+def _origin_form(scope: Scope) -> bool:
+    """The raw target is a plain absolute path. httptools guarantees it; uvicorn's h11 parser passes any
+    visible characters ("%2Fapi…@host"), which must not reach URL building."""
+    raw_path: bytes = scope.get("raw_path") or b"/"
+    return raw_path.startswith(b"/") and not raw_path.startswith(b"//")
+
+
+def upstream_target(base: URL, scope: Scope) -> URL:
+    """The upstream URL: the service's origin, then the path and query exactly as the client wrote them,
+    percent-escapes included (`URL.with_query` would encode them again: "caf%C3%A9" → "caf%25C3%25A9",
+    and the service would read another value). `URL.build` keeps the host and port the origin's."""
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+    return URL.build(
+        scheme=base.scheme,
+        host=base.raw_host or "",
+        port=base.explicit_port,
+        path=raw_path.decode("latin-1"),
+        query_string=scope.get("query_string", b"").decode("latin-1"),
+        encoded=True,
+    )
+
+
 class UpstreamProblem(AppError):
     pass
 
@@ -89,8 +111,8 @@ class Forwarder:
         requests_total: Counter,
         on_first_byte: Callable[[str, float], None] | None = None,
     ) -> None:
-        # Origins only ("http://levers:8001"): the request's raw path and query are appended untouched.
-        self.upstreams = {area: str(URL(upstreams[service]).origin()) for area, service in AREAS.items()}
+        # Origins only: the request's raw path and query go to `URL.build` untouched.
+        self.upstreams = {area: URL(upstreams[service]).origin() for area, service in AREAS.items()}
         self.services = dict(AREAS)
         self.authenticator = authenticator
         self.max_body = max_body
@@ -110,7 +132,7 @@ class Forwarder:
         path: str = scope["path"]
         area = area_of(path)
         base = self.upstreams.get(area) if area is not None else None
-        if base is None:
+        if base is None or not _origin_form(scope):
             raise NotFound(f"No route matches {scope['method']} {path}")
         service = self.services[area]  # type: ignore[index]
 
@@ -137,15 +159,7 @@ class Forwarder:
 
         method: str = scope["method"]
         body = await self._body(method, content_length, receive)
-        query = scope.get("query_string", b"")
-        raw_path = scope.get("raw_path") or path.encode()
-        # As the client wrote them, percent-escapes included: `URL.with_query` would encode them again
-        # ("caf%C3%A9" → "caf%25C3%25A9") and the service would read another value. Appending to the
-        # origin is safe: `path` decodes `raw_path` and starts with /api/v1/ (area_of), so `raw_path` starts
-        # with "/" then a letter or "%", never "//" or "@"; the parser keeps an absolute-form target's host
-        # out of raw_path.
-        raw_target = raw_path + b"?" + query if query else raw_path
-        target = URL(base + raw_target.decode("latin-1"), encoded=True)
+        target = upstream_target(base, scope)
         return await self._exchange(
             service,
             method,
