@@ -117,6 +117,8 @@ async def test_null_clears_what_may_be_cleared_and_is_refused_elsewhere(client: 
         refused = await client.patch(url, json={field: None}, headers=CENTRE | {"if-match": etag})
         assert refused.status_code == 422, refused.text
         assert [e["loc"] for e in refused.json()["errors"]] == [["body", field]]
+    bad = await client.patch(url, json={"title": "a\u0000bc"}, headers=CENTRE | {"if-match": etag})
+    assert [e["loc"] for e in bad.json()["errors"]] == [["body", "title"]]  # one error, no union branches
     assert (await client.get(url, headers=CENTRE)).json() == created.json()  # nothing changed
     cleared = await client.patch(
         url, json={"lever_id": None, "estimated_cost_eur": None}, headers=CENTRE | {"if-match": etag}

@@ -7,10 +7,9 @@ from enum import StrEnum
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
-from pydantic.json_schema import SkipJsonSchema
 
 from planeco_actions.actions.models import ActionStatus
-from planeco_shared.patch import PatchBody
+from planeco_shared.patch import OMITTED, PatchBody
 from planeco_shared.text import FreeText
 
 # SGPE lever ids are lowercase words and may carry accents (`augm_vélotc`).
@@ -59,17 +58,15 @@ class ActionCreate(BaseModel):
 class ActionUpdate(PatchBody):
     """Omitted fields are kept; `null` clears the lever, the years, the cost and the impact."""
 
-    NOT_NULLABLE = frozenset({"title", "description", "carriers", "status"})
-
-    title: Title | SkipJsonSchema[None] = None
-    description: FreeText | SkipJsonSchema[None] = Field(default=None, max_length=20_000)
+    title: Title = OMITTED
+    description: FreeText = Field(default=OMITTED, max_length=20_000)
     lever_id: LeverId | None = None
-    carriers: list[Carrier] | SkipJsonSchema[None] = Field(default=None, max_length=50)
+    carriers: list[Carrier] = Field(default=OMITTED, max_length=50)
     start_year: Year | None = None
     end_year: Year | None = None
     estimated_cost_eur: Cost | None = None
     expected_impact_ktco2e: Impact | None = None
-    status: ActionStatus | SkipJsonSchema[None] = None
+    status: ActionStatus = OMITTED
 
 
 class ActionRead(BaseModel):

@@ -6,10 +6,9 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from pydantic.json_schema import SkipJsonSchema
 
 from planeco_diagnostic.questionnaires.models import QuestionnaireStatus
-from planeco_shared.patch import PatchBody
+from planeco_shared.patch import OMITTED, PatchBody
 from planeco_shared.text import FreeText
 
 
@@ -38,12 +37,10 @@ class QuestionnaireCreate(BaseModel):
 class QuestionnaireUpdate(PatchBody):
     """Omitted fields are kept; none of them can be cleared."""
 
-    NOT_NULLABLE = frozenset({"title", "description", "respondent_types", "status"})
-
-    title: Title | SkipJsonSchema[None] = None
-    description: FreeText | SkipJsonSchema[None] = Field(default=None, max_length=10_000)
-    respondent_types: list[RespondentType] | SkipJsonSchema[None] = Field(default=None, min_length=1)
-    status: QuestionnaireStatus | SkipJsonSchema[None] = None
+    title: Title = OMITTED
+    description: FreeText = Field(default=OMITTED, max_length=10_000)
+    respondent_types: list[RespondentType] = Field(default=OMITTED, min_length=1)
+    status: QuestionnaireStatus = OMITTED
 
 
 class QuestionnaireRead(BaseModel):
