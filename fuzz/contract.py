@@ -3,16 +3,17 @@
     .venv/bin/python fuzz/contract.py [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432]
                                       [--max-examples 25] [--random] [--all-checks]
 
-Starts the four real processes on free loopback ports, as `planeco dev up` does (fresh SQLite files in a
-temporary directory, or fresh `planeco_fuzz_*` PostgreSQL databases; migrated; the real reference data
-loaded), creates an admin API key with `planeco auth create-key`, then runs Schemathesis against the
-gateway's merged contract (`/openapi.json`): examples, edge cases, random inputs and chained calls for
-every operation, authenticated as that admin. The check is `not_a_server_error`: any 5xx fails the run,
-which prints how to reproduce it. `--all-checks` adds Schemathesis's conformance checks (documented status
-codes and schemas, `Allow` headers...): informative, some refusals (412 on a stale If-Match, 422 on
-a rule no schema can express) are by design. Every process started is stopped by its PID.
-CI runs it with the defaults: deterministic generation, the same inputs on every run, so that a
-failure is the code's, not the dice's; `--random` explores further (each run prints its seed).
+Starts the four real processes on free loopback ports, as `planeco dev up` does: fresh SQLite files
+in a temporary directory, or fresh `planeco_fuzz_<pid>_*` PostgreSQL databases dropped at the end;
+migrated; the real reference data loaded. Creates an admin API key (`planeco auth create-key`), then
+runs Schemathesis against the gateway's merged contract (`/openapi.json`): examples, edge cases,
+random inputs and chained calls for every operation, as that admin. The check is
+`not_a_server_error`: any 5xx fails the run, which prints how to reproduce it. `--all-checks` adds
+the conformance checks (documented statuses and schemas, `Allow`...): informative, since some
+refusals (412 on a stale If-Match, 422 on a rule no schema can express) are by design. Every
+process started is stopped by its PID, on SIGTERM too. CI runs the defaults: deterministic
+generation, the same inputs on every run, so that a failure is the code's, not the dice's;
+`--random` explores further.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -31,7 +33,6 @@ from sqlalchemy.engine import make_url
 
 from planeco.devstack import (
     SERVICES,
-    database_urls,
     load_reference_data,
     stack_env,
     start_process,
@@ -73,68 +74,81 @@ def main() -> int:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="planeco-fuzz-") as data_dir:
-        if args.postgres:
+        if args.postgres:  # this run's own databases (the pid in their names): runs never collide
             server = make_url(args.postgres)
             urls = {
-                spec.name: server.set(database=f"planeco_fuzz_{spec.name}").render_as_string(
+                spec.name: server.set(database=f"planeco_fuzz_{os.getpid()}_{spec.name}").render_as_string(
                     hide_password=False
                 )
                 for spec in SERVICES
             }
-            for url in urls.values():
-                asyncio.run(recreate_postgres_database(url))
-        else:
-            urls = database_urls(None, Path(data_dir))
-        for spec in SERVICES:
-            upgrade(spec.root, urls[spec.name])
-        print(asyncio.run(load_reference_data(urls["levers"])), flush=True)
-
-        base_port = free_base_port()
-        env = stack_env(urls, secrets.token_urlsafe(32), base_port)
-        env.update({f"{spec.env_prefix}LOG_LEVEL": "WARNING" for spec in SERVICES})
-        key = subprocess.run(
-            [BIN / "planeco", "auth", "create-key", "--role", "admin", "--label", "fuzz"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.splitlines()[-1]
-
+        else:  # never a database the environment names: fresh files only
+            urls = {spec.name: f"sqlite+aiosqlite:///{Path(data_dir) / spec.name}.db" for spec in SERVICES}
         processes: list[subprocess.Popen[bytes]] = []
+        signal.signal(signal.SIGTERM, _interrupted)  # a CI timeout still stops the processes below
         try:
-            for spec in SERVICES:
-                processes.append(start_process(spec, env, base_port=base_port))
-                wait_healthy(f"http://127.0.0.1:{base_port + spec.offset}/healthz", processes)
-            checks = "all" if args.all_checks else "not_a_server_error"
-            command = [
-                str(BIN / "st"),
-                "run",
-                f"http://127.0.0.1:{base_port}/openapi.json",
-                "--header",
-                f"X-API-Key: {key}",
-                "--checks",
-                checks,
-                "--max-examples",
-                str(args.max_examples),
-                *([] if args.random else ["--generation-deterministic"]),  # no example database either
-                "--request-timeout",
-                "30",
-                "--workers",
-                "2",
-                "--no-color",
-            ]
-            print(
-                "fuzzing:", " ".join(c if not c.startswith("X-API-Key") else "X-API-Key: …" for c in command)
-            )
-            # In the temporary directory: Schemathesis keeps its crash cache in the working directory.
-            return subprocess.run(
-                command, env=os.environ | {"NO_COLOR": "1"}, cwd=data_dir, check=False
-            ).returncode
+            return fuzz(args, urls, data_dir, processes)
+        except KeyboardInterrupt:
+            return 130
         finally:
             stop_processes(processes)
             if args.postgres:
                 for url in urls.values():
                     asyncio.run(drop_postgres_database(url))
+
+
+def _interrupted(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def fuzz(
+    args: argparse.Namespace, urls: dict[str, str], data_dir: str, processes: list[subprocess.Popen[bytes]]
+) -> int:
+    """Create and load the databases, start the stack into `processes`, run Schemathesis: its exit status."""
+    for url in urls.values():
+        if url.startswith("postgresql"):
+            asyncio.run(recreate_postgres_database(url))
+    for spec in SERVICES:
+        upgrade(spec.root, urls[spec.name])
+    print(asyncio.run(load_reference_data(urls["levers"])), flush=True)
+
+    base_port = free_base_port()
+    env = stack_env(urls, secrets.token_urlsafe(32), base_port)
+    env.update({f"{spec.env_prefix}LOG_LEVEL": "WARNING" for spec in SERVICES})
+    created = subprocess.run(
+        [BIN / "planeco", "auth", "create-key", "--role", "admin", "--label", "fuzz"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if created.returncode != 0:
+        raise RuntimeError(f"planeco auth create-key failed:\n{created.stderr}")
+    key = created.stdout.splitlines()[-1]
+
+    for spec in SERVICES:
+        processes.append(start_process(spec, env, base_port=base_port))
+        wait_healthy(f"http://127.0.0.1:{base_port + spec.offset}/healthz", processes)
+    command = [
+        str(BIN / "st"),
+        "run",
+        f"http://127.0.0.1:{base_port}/openapi.json",
+        "--header",
+        f"X-API-Key: {key}",
+        "--checks",
+        "all" if args.all_checks else "not_a_server_error",
+        "--max-examples",
+        str(args.max_examples),
+        *([] if args.random else ["--generation-deterministic"]),  # no example database either
+        "--request-timeout",
+        "30",
+        "--workers",
+        "2",
+        "--no-color",
+    ]
+    print("fuzzing:", " ".join(c if not c.startswith("X-API-Key") else "X-API-Key: …" for c in command))
+    # In the temporary directory: Schemathesis keeps its crash cache in the working directory.
+    return subprocess.run(command, env=os.environ | {"NO_COLOR": "1"}, cwd=data_dir, check=False).returncode
 
 
 if __name__ == "__main__":

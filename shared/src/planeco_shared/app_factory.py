@@ -119,11 +119,11 @@ def document_problems(app: FastAPI) -> None:
                 responses = operation.setdefault("responses", {})
                 if "422" in responses:
                     responses["422"] = problem_responses(422)[422]
-                # A JSON body that cannot be parsed is a 400 problem (FastAPI), before any validation.
+                # A body that is not even text (invalid UTF-8) is a 400 problem; malformed JSON is a 422.
                 if "application/json" in operation.get("requestBody", {}).get("content", {}):
                     responses.setdefault("400", problem_responses(400)[400])
-        for model_schema in schemas.values():
-            _document_decimal_strings(model_schema)
+        _document_decimal_strings(schemas)
+        _document_decimal_strings(schema.get("paths", {}))  # query parameters too
         for unused in ("HTTPValidationError", "ValidationError"):
             schemas.pop(unused, None)
         app.openapi_schema = schema

@@ -229,7 +229,7 @@ KEY_PATH = "/regions/{code}/declination-keys/{lever_id}"
 @router.get(
     KEY_PATH,
     response_model=CustomKeyRead,
-    summary="A key uploaded by the région, with its values, who and when (public)",
+    summary="A key uploaded by the région, with its values and when (public)",
     description="404 when the région has no key of its own for the lever at this level (population applies). "
     "The `ETag` header is what `If-Match` must carry to replace or delete the key.",
     responses=problem_responses(404, 422),
