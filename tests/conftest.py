@@ -135,15 +135,14 @@ def gateway_settings(
 async def gateway(
     databases: dict[str, str], upstreams: dict[str, str], identity_provider: IdentityProvider
 ) -> AsyncIterator[str]:
-    settings = gateway_settings(
-        databases,
-        identity_provider,
-        levers_url=upstreams["levers"],
-        diagnostic_url=upstreams["diagnostic"],
-        actions_url=upstreams["actions"],
-    )
+    settings = gateway_settings(databases, identity_provider, **upstream_urls(upstreams))
     async with running_server(create_gateway(settings)) as url:
         yield url
+
+
+def upstream_urls(upstreams: dict[str, str]) -> dict[str, str]:
+    """The gateway settings naming each running service: levers_url, diagnostic_url, actions_url."""
+    return {f"{service}_url": url for service, url in upstreams.items()}
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -169,13 +168,9 @@ async def gateway_without_database(
     databases: dict[str, str], upstreams: dict[str, str], identity_provider: IdentityProvider
 ) -> AsyncIterator[str]:
     """The services up, the gateway's own database unreachable (nothing listens on its port)."""
+    unreachable = f"postgresql+asyncpg://postgres@127.0.0.1:{unused_port()}/gone"
     settings = gateway_settings(
-        databases,
-        identity_provider,
-        database_url=f"postgresql+asyncpg://postgres@127.0.0.1:{unused_port()}/gone",
-        levers_url=upstreams["levers"],
-        diagnostic_url=upstreams["diagnostic"],
-        actions_url=upstreams["actions"],
+        databases, identity_provider, database_url=unreachable, **upstream_urls(upstreams)
     )
     async with running_server(create_gateway(settings)) as url:
         yield url

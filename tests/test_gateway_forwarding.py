@@ -78,17 +78,22 @@ def _upstream() -> Starlette:
     )
 
 
+def anonymous_gateway_settings(database: Path, *, levers_url: str) -> GatewaySettings:
+    """A gateway in front of one upstream, for anonymous calls only: its database sees no key lookups."""
+    return GatewaySettings(
+        database_url=f"sqlite+aiosqlite:///{database}",
+        internal_secret=TEST_SECRET,
+        environment="test",
+        log_json=False,
+        levers_url=levers_url,
+    )
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def forwarding_gateway(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     database = Path(tmp_path_factory.mktemp("forwarding")) / "gateway.db"
     async with running_server(_upstream(), lifespan="off") as upstream:
-        settings = GatewaySettings(
-            database_url=f"sqlite+aiosqlite:///{database}",  # anonymous calls only: no key lookups
-            internal_secret=TEST_SECRET,
-            environment="test",
-            log_json=False,
-            levers_url=upstream,
-        )
+        settings = anonymous_gateway_settings(database, levers_url=upstream)
         async with running_server(create_gateway(settings)) as url:
             yield url
 
@@ -154,12 +159,8 @@ async def test_a_request_target_cannot_move_the_upstream_host(tmp_path: Path) ->
 
     trap = await asyncio.start_server(attacker, "127.0.0.2", 0)
     port = trap.sockets[0].getsockname()[1]
-    settings = GatewaySettings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
-        internal_secret=TEST_SECRET,
-        environment="test",
-        log_json=False,
-        levers_url=f"http://127.0.0.1:{unused_port()}",
+    settings = anonymous_gateway_settings(
+        tmp_path / "gateway.db", levers_url=f"http://127.0.0.1:{unused_port()}"
     )
     async with trap, running_server(create_gateway(settings), http="h11") as url:
         host, gateway_port = url.removeprefix("http://").split(":")
@@ -216,13 +217,7 @@ async def test_an_idempotent_request_is_retried_once_on_a_dropped_connection(tmp
     upstream = DropsFirstRequest()
     server = await asyncio.start_server(upstream.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    settings = GatewaySettings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
-        internal_secret=TEST_SECRET,
-        environment="test",
-        log_json=False,
-        levers_url=f"http://127.0.0.1:{port}",
-    )
+    settings = anonymous_gateway_settings(tmp_path / "gateway.db", levers_url=f"http://127.0.0.1:{port}")
     try:
         async with (
             running_server(create_gateway(settings)) as url,
