@@ -13,10 +13,12 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 
-NO_CONTROL_CHARACTERS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+_ALLOWED = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"  # anything but control characters; tab, LF, CR pass
+_VISIBLE = r"[^\s\x00-\x1f\x7f]"
 
+NO_CONTROL_CHARACTERS = rf"^{_ALLOWED}*$"
 # One pattern only: a second StringConstraints(pattern=...) on the same field would replace this one.
-NON_BLANK_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+NON_BLANK_TEXT = rf"^{_ALLOWED}*{_VISIBLE}{_ALLOWED}*$"
 
 FreeText = Annotated[str, StringConstraints(pattern=NO_CONTROL_CHARACTERS)]
 NonBlankText = Annotated[str, StringConstraints(pattern=NON_BLANK_TEXT)]  # and not only white space
