@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from planeco.devstack import load_reference_data
 from planeco_actions.app import create_app as create_actions
 from planeco_actions.settings import ActionsSettings
 from planeco_diagnostic.app import create_app as create_diagnostic
@@ -99,20 +100,24 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     }
 
 
-def _settings(cls: Any, url: str) -> Any:
-    return cls(database_url=url, internal_secret=TEST_SECRET, environment="test", log_json=False)
+def _settings(cls: Any, url: str, **extra: Any) -> Any:
+    return cls(database_url=url, internal_secret=TEST_SECRET, environment="test", log_json=False, **extra)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def upstreams(databases: dict[str, str]) -> AsyncIterator[dict[str, str]]:
-    async with (
-        running_server(create_levers(_settings(LeversSettings, databases["levers"]))) as levers,
-        running_server(
-            create_diagnostic(_settings(DiagnosticSettings, databases["diagnostic"]))
-        ) as diagnostic,
-        running_server(create_actions(_settings(ActionsSettings, databases["actions"]))) as actions,
-    ):
-        yield {"levers": levers, "diagnostic": diagnostic, "actions": actions}
+    """The three services on loopback; the levers service with the real reference data, which actions
+    checks what it stores against."""
+    await load_reference_data(databases["levers"])
+    async with running_server(create_levers(_settings(LeversSettings, databases["levers"]))) as levers:
+        actions_settings = _settings(ActionsSettings, databases["actions"], levers_url=levers)
+        async with (
+            running_server(
+                create_diagnostic(_settings(DiagnosticSettings, databases["diagnostic"]))
+            ) as diagnostic,
+            running_server(create_actions(actions_settings)) as actions,
+        ):
+            yield {"levers": levers, "diagnostic": diagnostic, "actions": actions}
 
 
 def gateway_settings(

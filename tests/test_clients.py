@@ -30,7 +30,7 @@ async def test_actions_and_diagnostic_clients_read_what_was_written(upstreams: d
             json={
                 "title": "Covoiturage domicile-travail",
                 "region": "11",
-                "lever_id": "covoiturage",
+                "lever_id": "augm_covoit",
                 "expected_impact_ktco2e": "42.5000",
             },
             headers=headers,
@@ -38,7 +38,7 @@ async def test_actions_and_diagnostic_clients_read_what_was_written(upstreams: d
         assert created.status_code == 201, created.text
         action = await actions.get_action(uuid.UUID(created.json()["id"]), principal=ADMIN)
         assert action.expected_impact_ktco2e == Decimal("42.5")
-        listed = await actions.list_actions(principal=ADMIN, region="11", lever_id="covoiturage")
+        listed = await actions.list_actions(principal=ADMIN, region="11", lever_id="augm_covoit")
         assert [a.id for a in listed.items] == [action.id]
 
         questionnaire = await http.post(

@@ -55,14 +55,17 @@ DEFAULT_BASE_PORT = 8000
 
 
 def stack_env(urls: dict[str, str], secret: str, base_port: int) -> dict[str, str]:
-    """Environment of the four processes: databases, the shared internal secret, the gateway's upstreams."""
+    """Environment of the four processes: databases, the shared internal secret, and where each process
+    finds the services (the gateway's upstreams, the services' clients of each other)."""
     env = dict(os.environ)
     for spec in SERVICES:
         env[f"{spec.env_prefix}DATABASE_URL"] = urls[spec.name]
         env[f"{spec.env_prefix}INTERNAL_SECRET"] = secret
         env.setdefault(f"{spec.env_prefix}LOG_JSON", "false")
-        if spec.name != "gateway":
-            env[f"PLANECO_GATEWAY_{spec.name.upper()}_URL"] = f"http://127.0.0.1:{base_port + spec.offset}"
+        for upstream in SERVICES:
+            if upstream.name != "gateway":
+                url = f"http://127.0.0.1:{base_port + upstream.offset}"
+                env[f"{spec.env_prefix}{upstream.name.upper()}_URL"] = url
     return env
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from planeco_shared.testing import identity_headers
+from planeco_actions.app import create_app
+from planeco_actions.settings import ActionsSettings
+from planeco_shared.testing import TEST_SECRET, asgi_client, identity_headers, isolated, unused_port
 
 ADMIN = identity_headers("admin")
 CENTRE = identity_headers("coordinator", "24")
@@ -13,7 +16,7 @@ OCCITANIE = identity_headers("coordinator", "76")
 HEDGES = {
     "title": "Plan régional de plantation de haies",
     "region": "24",
-    "lever_id": "haies",
+    "lever_id": "augm_haies",
     "carriers": ["Région Centre-Val de Loire", "Chambre d'agriculture"],
     "start_year": 2025,
     "end_year": 2030,
@@ -194,3 +197,47 @@ async def test_unknown_action_is_a_404_problem(client: httpx.AsyncClient) -> Non
     assert response.status_code == 404
     assert response.json()["code"] == "not-found"
     assert "x-request-id" in response.headers
+
+
+async def test_unknown_region_and_lever_are_422s_naming_each_field(client: httpx.AsyncClient) -> None:
+    response = await create(client, headers=ADMIN, region="99", lever_id="nope")
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["code"] == "validation-error"
+    assert {tuple(e["loc"]): e["type"] for e in problem["errors"]} == {
+        ("body", "region"): "not_found",
+        ("body", "lever_id"): "not_found",
+    }
+    assert (await create(client, headers=ADMIN, region="99")).json()["errors"][0]["loc"] == ["body", "region"]
+    assert (await client.get("/api/v1/actions", headers=ADMIN)).json()["total"] == 0
+
+
+async def test_an_update_to_an_unknown_lever_is_a_422_and_changes_nothing(client: httpx.AsyncClient) -> None:
+    created = await create(client)
+    url, etag = f"/api/v1/actions/{created.json()['id']}", created.headers["etag"]
+    refused = await client.patch(url, json={"lever_id": "nope"}, headers=CENTRE | {"if-match": etag})
+    assert refused.status_code == 422
+    assert [e["loc"] for e in refused.json()["errors"]] == [["body", "lever_id"]]
+    moved = await client.patch(url, json={"lever_id": "augm_vélotc"}, headers=CENTRE | {"if-match": etag})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["lever_id"] == "augm_vélotc"
+
+
+async def test_levers_service_unreachable_is_a_503_and_nothing_is_stored(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    settings = ActionsSettings(
+        database_url=database_url,
+        internal_secret=TEST_SECRET,
+        environment="test",
+        log_json=False,
+        levers_url=f"http://127.0.0.1:{unused_port()}",
+    )
+    app = create_app(settings)
+    async with isolated(app, engine), asgi_client(app) as client:
+        response = await create(client)
+        assert response.status_code == 503, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["retry-after"] == "1"
+        assert "levers" in response.json()["detail"]
+        assert (await client.get("/api/v1/actions", headers=ADMIN)).json()["total"] == 0

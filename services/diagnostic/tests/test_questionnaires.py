@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from planeco_diagnostic.db import AuditEntry
+from planeco_shared.runtime import runtime_of
 from planeco_shared.testing import identity_headers
 
 ADMIN = identity_headers("admin")
@@ -76,7 +77,7 @@ async def test_writes_are_audited(client: httpx.AsyncClient, app: object) -> Non
         json={"title": "Diagnostic partagé 24"},
         headers=CENTRE | {"if-match": created.headers["etag"], "x-request-id": "req-audit-1"},
     )
-    sessionmaker = app.state.sessionmaker  # type: ignore[attr-defined]
+    sessionmaker = runtime_of(app).sessionmaker
     async with sessionmaker() as session:
         entries = (await session.execute(select(AuditEntry).order_by(AuditEntry.occurred_at))).scalars().all()
     assert [e.action for e in entries] == ["create", "update"]

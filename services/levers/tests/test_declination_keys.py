@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from planeco_levers.db import AuditEntry
 from planeco_levers.declination.models import DeclinationKeyValue
+from planeco_shared.runtime import runtime_of
 from planeco_shared.testing import identity_headers
 
 VERSION = "2024-07-24"
@@ -55,7 +56,7 @@ async def haies(client: httpx.AsyncClient, precision: str = "0.1") -> dict[str, 
 
 
 async def audit(app: FastAPI) -> list[AuditEntry]:
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         statement = (
             select(AuditEntry)
             .where(AuditEntry.entity_type == "declination_key")
@@ -396,7 +397,7 @@ async def test_a_key_that_no_longer_matches_the_territories_is_not_used(
     """After a COG change a stored key may miss a child: population applies and the key says why."""
     population = await haies(client)
     await put(client, SAU_CSV, name="SAU 2020")
-    async with app.state.sessionmaker.begin() as session:
+    async with runtime_of(app).sessionmaker.begin() as session:
         await session.execute(delete(DeclinationKeyValue).where(DeclinationKeyValue.code == "45"))
     lever = await haies(client)
     assert lever["key"]["kind"] == "default"

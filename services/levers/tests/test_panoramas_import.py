@@ -17,6 +17,7 @@ from planeco_levers.cli import app as cli
 from planeco_levers.db import AuditEntry
 from planeco_levers.panoramas.importer import parse_panorama
 from planeco_shared.migrations import service_root_of, upgrade
+from planeco_shared.runtime import runtime_of
 from planeco_shared.testing import identity_headers
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sgpe-panorama"
@@ -47,7 +48,7 @@ async def version_ids(client: httpx.AsyncClient) -> list[str]:
 
 
 async def audit_count(app: FastAPI) -> int:
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         statement = select(func.count()).where(AuditEntry.entity_type == "panorama_version")
         return int((await session.execute(statement)).scalar_one())
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from planeco_levers.db import AuditEntry
+from planeco_shared.runtime import runtime_of
 from planeco_shared.testing import identity_headers
 
 ADMIN = identity_headers("admin")
@@ -48,7 +49,7 @@ async def crte_ids(client: httpx.AsyncClient, region: str | None = None) -> list
 
 
 async def audit_entries(app: FastAPI) -> list[AuditEntry]:
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         statement = (
             select(AuditEntry).where(AuditEntry.entity_type == "crte_set").order_by(AuditEntry.occurred_at)
         )

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from planeco_levers.territories.importer import ImportReport, import_territories
 from planeco_levers.territories.models import Commune
+from planeco_shared.runtime import runtime_of
 from planeco_shared.testing import identity_headers
 
 ANONYMOUS = identity_headers("anonymous")
@@ -23,7 +24,7 @@ async def test_reimport_changes_nothing_but_removes_what_vanished(
 ) -> None:
     before = (await client.get("/api/v1/territories/regions", headers=ANONYMOUS)).json()
     # A commune the COG does not know, in a CRTE: the import deletes both the commune and the membership.
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         session.add(
             Commune(
                 code="45999",
@@ -44,7 +45,7 @@ async def test_reimport_changes_nothing_but_removes_what_vanished(
     crte = (await client.get("/api/v1/territories/crte/crte-45", headers=ANONYMOUS)).json()
     assert crte["population"] == 297350 + 1000
 
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         report = await import_territories(session)
         await session.commit()
     assert (report.regions, report.departements, report.epcis, report.epts, report.communes) == (

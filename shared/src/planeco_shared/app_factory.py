@@ -1,6 +1,7 @@
 """`create_service_app`: the one way a planeco service app is assembled.
 
-Lifespan creates the engine, the session factory and any clients, and disposes them at shutdown;
+Lifespan builds the service runtime (engine, session factory, service clients: `planeco_shared.runtime`)
+and closes it at shutdown;
 middlewares give request ids, metrics and conditional GETs (`planeco_shared.caching`); handlers render
 every error as RFC 9457.
 """
@@ -18,12 +19,12 @@ from starlette.middleware import Middleware
 
 from planeco_shared import health
 from planeco_shared.caching import ConditionalGetMiddleware, verify_public_caching
-from planeco_shared.database import create_engine, create_sessionmaker
 from planeco_shared.identity import IdentityVerifier
 from planeco_shared.logging import configure_logging
 from planeco_shared.metrics import Metrics, MetricsMiddleware
 from planeco_shared.problems import Problem, install_problem_handlers, problem_responses
 from planeco_shared.request_id import RequestIdMiddleware
+from planeco_shared.runtime import ServiceRuntime, install_runtime
 from planeco_shared.server import freeze_startup_objects
 from planeco_shared.settings import ServiceSettings
 
@@ -49,14 +50,8 @@ def create_service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(
-            settings.database_url,
-            pool_size=settings.database_pool_size,
-            echo=settings.database_echo,
-            application_name=f"planeco-{name}",
-        )
-        app.state.engine = engine
-        app.state.sessionmaker = create_sessionmaker(engine)
+        runtime = ServiceRuntime(name, settings)
+        install_runtime(app, runtime)
         if on_startup is not None:
             await on_startup(app)
         freeze_startup_objects()
@@ -65,7 +60,7 @@ def create_service_app(
         finally:
             if on_shutdown is not None:
                 await on_shutdown(app)
-            await engine.dispose()
+            await runtime.aclose()
 
     app = FastAPI(
         title=title,

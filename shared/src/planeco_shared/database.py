@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
-from planeco_shared.problems import DatabaseUnavailable, ServiceUnavailable
+from planeco_shared.problems import DatabaseUnavailable
 
 
 def _prepare_sqlite_path(url: str) -> None:
@@ -152,10 +152,9 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    sessionmaker: async_sessionmaker[AsyncSession] | None = getattr(request.app.state, "sessionmaker", None)
-    if sessionmaker is None:
-        raise ServiceUnavailable("The database is not configured")
-    async with sessionmaker() as session:
+    from planeco_shared.runtime import runtime_of  # the runtime is built on this module
+
+    async with runtime_of(request.app).sessionmaker() as session:
         try:
             yield session
             await session.commit()

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, Response
 
 from planeco_shared.database import database_ready
 from planeco_shared.metrics import metrics_endpoint
+from planeco_shared.runtime import runtime_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -20,7 +21,7 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz")
 async def readyz(request: Request) -> Response:
     """The process can serve: its database answers."""
-    ready = await database_ready(request.app.state.engine)
+    ready = await database_ready(runtime_of(request.app).engine)
     return JSONResponse(
         {"status": "ok" if ready else "unavailable", "database": "ok" if ready else "down"},
         status_code=200 if ready else 503,

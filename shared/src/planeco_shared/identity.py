@@ -34,6 +34,7 @@ class Role(StrEnum):
 class AuthMethod(StrEnum):
     api_key = "api_key"
     oidc = "oidc"
+    service = "service"  # a planeco service calling another on its own behalf (planeco_shared.runtime)
     anonymous = "anonymous"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, HttpUrl, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development defaults that production must never run with.
@@ -35,6 +35,20 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # The other services, for the typed clients of the runtime (`planeco_shared.runtime`).
+    levers_url: HttpUrl = HttpUrl("http://127.0.0.1:8001")
+    diagnostic_url: HttpUrl = HttpUrl("http://127.0.0.1:8002")
+    actions_url: HttpUrl = HttpUrl("http://127.0.0.1:8003")
+    service_timeout: float = Field(
+        default=5.0, gt=0, le=120, description="Seconds a call to another service may take"
+    )
+    service_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How long another service's answer that carries an ETag is reused before revalidation",
+    )
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets_in_production(self) -> Self:
         if self.environment is Environment.production:
@@ -45,6 +59,13 @@ class ServiceSettings(BaseSettings):
                     f"{MIN_SECRET_LENGTH} characters in production"
                 )
         return self
+
+    def service_urls(self) -> dict[str, str]:
+        return {
+            "levers": str(self.levers_url).rstrip("/"),
+            "diagnostic": str(self.diagnostic_url).rstrip("/"),
+            "actions": str(self.actions_url).rstrip("/"),
+        }
 
     @property
     def is_sqlite(self) -> bool:

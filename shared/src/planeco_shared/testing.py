@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from planeco_shared.database import create_engine
 from planeco_shared.identity import IDENTITY_HEADER, AuthMethod, Principal, Role, encode_identity
 from planeco_shared.migrations import upgrade
+from planeco_shared.runtime import ServiceRuntime, install_runtime
 
 TEST_DATABASE_ENV = "PLANECO_TEST_DATABASE"
 TEST_SECRET = "test-internal-secret-0123456789abcdef"  # noqa: S105 (tests only)
@@ -85,19 +86,25 @@ def migrated_database(service: str, service_root: Path, tmp_dir: Path) -> str:
 
 
 @asynccontextmanager
-async def isolated(app: FastAPI, engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Bind the app's sessions to one connection whose outer transaction is rolled back at the end;
-    the app's own commits become SAVEPOINT releases (SQLAlchemy's documented test recipe)."""
+async def isolated(
+    app: FastAPI, engine: AsyncEngine, *, http: httpx.AsyncClient | None = None
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Give the app a runtime whose sessions are bound to one connection whose outer transaction is
+    rolled back at the end; the app's own commits become SAVEPOINT releases (SQLAlchemy's documented
+    test recipe). `http`: the client its service clients use (e.g. routed to an in-process upstream)."""
     async with engine.connect() as connection:
         transaction = await connection.begin()
         sessionmaker = async_sessionmaker(
             bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
         )
-        app.state.engine = engine
-        app.state.sessionmaker = sessionmaker
+        runtime = ServiceRuntime(
+            app.state.service_name, app.state.settings, engine=engine, sessionmaker=sessionmaker, http=http
+        )
+        install_runtime(app, runtime)
         try:
             yield sessionmaker
         finally:
+            await runtime.aclose()
             if transaction.is_active:
                 await transaction.rollback()
 

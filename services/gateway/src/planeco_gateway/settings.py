@@ -12,10 +12,6 @@ class GatewaySettings(ServiceSettings):
     # The gateway's only storage: hashed API keys of machine clients.
     database_url: str = "sqlite+aiosqlite:///./.data/gateway.db"
 
-    levers_url: HttpUrl = HttpUrl("http://127.0.0.1:8001")
-    diagnostic_url: HttpUrl = HttpUrl("http://127.0.0.1:8002")
-    actions_url: HttpUrl = HttpUrl("http://127.0.0.1:8003")
-
     upstream_timeout: float = Field(
         default=5.0, gt=0, le=120, description="Seconds to wait for upstream bytes"
     )
@@ -36,8 +32,4 @@ class GatewaySettings(ServiceSettings):
     auth_cache_seconds: int = Field(default=30, ge=0, le=600)
 
     def upstreams(self) -> dict[str, str]:
-        return {
-            "levers": str(self.levers_url).rstrip("/"),
-            "diagnostic": str(self.diagnostic_url).rstrip("/"),
-            "actions": str(self.actions_url).rstrip("/"),
-        }
+        return self.service_urls()

@@ -14,10 +14,10 @@ from planeco_levers.settings import LeversSettings
 from planeco_levers.territories.crte_import import import_crte_csv
 from planeco_levers.territories.importer import import_territories
 from planeco_shared.cli import add_common_commands, run_async
-from planeco_shared.database import create_engine, create_sessionmaker
 from planeco_shared.identity import AuthMethod, Principal, Role
 from planeco_shared.migrations import service_root_of
 from planeco_shared.problems import AppError
+from planeco_shared.runtime import ServiceRuntime
 
 # Who the audit trail names for imports run from the command line (an operator with shell access).
 CLI_PRINCIPAL = Principal(subject="cli:planeco-levers", role=Role.admin, method=AuthMethod.api_key)
@@ -36,14 +36,12 @@ def import_territories_command() -> None:
     """Load the INSEE COG 2026 shipped with the service (idempotent: upserts, deletes what vanished)."""
 
     async def run() -> str:
-        settings = LeversSettings()
-        engine = create_engine(settings.database_url)
         started = time.perf_counter()
-        try:
-            async with create_sessionmaker(engine).begin() as session:
-                report = await import_territories(session)
-        finally:
-            await engine.dispose()
+        async with (
+            ServiceRuntime.open("levers", LeversSettings()) as runtime,
+            runtime.transaction() as session,
+        ):
+            report = await import_territories(session)
         return (
             f"{report.regions} régions, {report.departements} départements, {report.epcis} EPCI, "
             f"{report.epts} EPT, {report.communes} communes (population {report.population:,}); "
@@ -62,13 +60,12 @@ def import_crte_command(
     content = file.read_bytes()
 
     async def run() -> str:
-        engine = create_engine(LeversSettings().database_url)
         started = time.perf_counter()
-        try:
-            async with create_sessionmaker(engine).begin() as session:
-                report = await import_crte_csv(session, content, principal=CLI_PRINCIPAL)
-        finally:
-            await engine.dispose()
+        async with (
+            ServiceRuntime.open("levers", LeversSettings()) as runtime,
+            runtime.transaction() as session,
+        ):
+            report = await import_crte_csv(session, content, principal=CLI_PRINCIPAL)
         return (
             f"{report.crte} CRTE ({report.members} members) for région(s) {', '.join(report.regions)}: "
             f"{len(report.created)} created, {len(report.updated)} updated, {len(report.deleted)} deleted, "
@@ -101,20 +98,19 @@ def import_panorama_command(
     content = file.read_bytes()
 
     async def run() -> list[str]:
-        engine = create_engine(LeversSettings().database_url)
         started = time.perf_counter()
-        try:
-            async with create_sessionmaker(engine).begin() as session:
-                report = await import_panorama(
-                    session,
-                    content,
-                    version=version,
-                    source_file=file.name,
-                    principal=CLI_PRINCIPAL,
-                    replace=replace,
-                )
-        finally:
-            await engine.dispose()
+        async with (
+            ServiceRuntime.open("levers", LeversSettings()) as runtime,
+            runtime.transaction() as session,
+        ):
+            report = await import_panorama(
+                session,
+                content,
+                version=version,
+                source_file=file.name,
+                principal=CLI_PRINCIPAL,
+                replace=replace,
+            )
         lines = describe(report)
         lines[0] += f" in {time.perf_counter() - started:.2f} s"
         return lines

@@ -28,11 +28,16 @@ class ActionPage(ClientModel):
 class ActionsClient(ServiceClient):
     service = "actions"
 
-    async def get_action(self, action_id: uuid.UUID, *, principal: Principal) -> Action:
+    async def get_action(self, action_id: uuid.UUID, *, principal: Principal | None = None) -> Action:
         return await self.get_model(Action, f"/api/v1/actions/{action_id}", principal=principal)
 
     async def list_actions(
-        self, *, principal: Principal, region: str | None = None, lever_id: str | None = None, page: int = 1
+        self,
+        *,
+        principal: Principal | None = None,
+        region: str | None = None,
+        lever_id: str | None = None,
+        page: int = 1,
     ) -> ActionPage:
         params: dict[str, str | int] = {"page": page, "page_size": 500}
         if region:

@@ -18,7 +18,9 @@ class Questionnaire(ClientModel):
 class DiagnosticClient(ServiceClient):
     service = "diagnostic"
 
-    async def get_questionnaire(self, questionnaire_id: uuid.UUID, *, principal: Principal) -> Questionnaire:
+    async def get_questionnaire(
+        self, questionnaire_id: uuid.UUID, *, principal: Principal | None = None
+    ) -> Questionnaire:
         return await self.get_model(
             Questionnaire, f"/api/v1/questionnaires/{questionnaire_id}", principal=principal
         )

@@ -1,8 +1,10 @@
-"""Typed client of the levers service (territories, lever catalogue, conversions)."""
+"""Typed client of the levers service: territories, the lever catalogue, panoramas, declinations,
+conversions. Each model names only the fields its consumers read (`ClientModel` ignores the rest)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import StrEnum
 
 from planeco_shared.clients.base import ClientModel, ServiceClient
 from planeco_shared.identity import Principal
@@ -11,6 +13,41 @@ from planeco_shared.identity import Principal
 class Region(ClientModel):
     code: str
     name: str
+    population: int
+
+
+class Departement(ClientModel):
+    code: str
+    name: str
+    region: str
+    population: int
+
+
+class Epci(ClientModel):
+    siren: str
+    name: str
+    nature: str
+    region: str
+    departement: str
+    regions: list[str]
+    departements: list[str]
+    population: int
+
+
+class Commune(ClientModel):
+    code: str
+    name: str
+    departement: str
+    region: str
+    epci: str | None
+    siren: str | None
+    population: int
+
+
+class Crte(ClientModel):
+    id: str
+    name: str
+    region: str
     population: int
 
 
@@ -24,6 +61,55 @@ class Lever(ClientModel):
     editable: bool
 
 
+class PanoramaLever(ClientModel):
+    lever_id: str
+    name: str
+    sector: str
+    objective_ktco2e: Decimal
+    unit: str | None
+    start_2019: Decimal
+    ratio: Decimal
+    physical_2030: Decimal | None
+    has_physical_unit: bool
+    editable: bool
+    adjusted: bool
+
+
+class RegionPanorama(ClientModel):
+    version: str
+    total_ktco2e: Decimal
+    adjusted_total_ktco2e: Decimal
+    levers: list[PanoramaLever]
+
+
+class DeclinationLevel(StrEnum):
+    departement = "departement"
+    epci = "epci"
+    crte = "crte"
+
+
+class ChildFigures(ClientModel):
+    code: str
+    name: str
+    share: Decimal
+    objective_ktco2e: Decimal
+
+
+class LeverDeclination(ClientModel):
+    lever_id: str
+    name: str
+    sector: str
+    children: list[ChildFigures]
+
+
+class Declination(ClientModel):
+    version: str
+    level: DeclinationLevel
+    basis: str
+    total_ktco2e: Decimal
+    levers: list[LeverDeclination]
+
+
 class Conversion(ClientModel):
     lever_id: str
     version: str
@@ -33,22 +119,97 @@ class Conversion(ClientModel):
     unit: str | None
 
 
+_DECLINATION_PATHS = {
+    DeclinationLevel.departement: "departements",
+    DeclinationLevel.epci: "epcis",
+    DeclinationLevel.crte: "crte",
+}
+
+
 class LeversClient(ServiceClient):
     service = "levers"
 
-    async def get_region(self, code: str, *, principal: Principal) -> Region:
+    async def get_region(self, code: str, *, principal: Principal | None = None) -> Region:
         return await self.get_model(Region, f"/api/v1/territories/regions/{code}", principal=principal)
 
-    async def get_lever(self, lever_id: str, *, principal: Principal, version: str | None = None) -> Lever:
+    async def get_departement(self, code: str, *, principal: Principal | None = None) -> Departement:
+        return await self.get_model(
+            Departement, f"/api/v1/territories/departements/{code}", principal=principal
+        )
+
+    async def get_epci(self, siren: str, *, principal: Principal | None = None) -> Epci:
+        return await self.get_model(Epci, f"/api/v1/territories/epcis/{siren}", principal=principal)
+
+    async def get_commune(self, code: str, *, principal: Principal | None = None) -> Commune:
+        return await self.get_model(Commune, f"/api/v1/territories/communes/{code}", principal=principal)
+
+    async def get_crte(self, crte_id: str, *, principal: Principal | None = None) -> Crte:
+        return await self.get_model(Crte, f"/api/v1/territories/crte/{crte_id}", principal=principal)
+
+    async def get_lever(
+        self, lever_id: str, *, version: str | None = None, principal: Principal | None = None
+    ) -> Lever:
         params = {"version": version} if version else None
         return await self.get_model(Lever, f"/api/v1/levers/{lever_id}", principal=principal, params=params)
 
+    async def region_panorama(
+        self, version: str, code: str, *, principal: Principal | None = None
+    ) -> RegionPanorama:
+        return await self.get_model(
+            RegionPanorama, f"/api/v1/panoramas/{version}/regions/{code}", principal=principal
+        )
+
+    async def declination(
+        self,
+        version: str,
+        code: str,
+        level: DeclinationLevel,
+        *,
+        lever_id: str | None = None,
+        adjusted: bool = False,
+        precision: str = "0.1",
+        principal: Principal | None = None,
+    ) -> Declination:
+        """The région's objectives declined to its départements, EPCI or CRTE, rounded to `precision`
+        (1, 0.1, 0.01 or 0.001 ktCO2e) by largest remainders, so that the children add up to the région."""
+        params = {"precision": precision, "basis": "adjusted" if adjusted else "official"}
+        if lever_id is not None:
+            params["lever"] = lever_id
+        return await self.get_model(
+            Declination,
+            f"/api/v1/panoramas/{version}/regions/{code}/{_DECLINATION_PATHS[level]}",
+            principal=principal,
+            params=params,
+        )
+
     async def to_physical(
-        self, lever_id: str, *, region: str, version: str, ktco2e: Decimal, principal: Principal
+        self,
+        lever_id: str,
+        *,
+        region: str,
+        version: str,
+        ktco2e: Decimal,
+        principal: Principal | None = None,
     ) -> Conversion:
         return await self.get_model(
             Conversion,
             f"/api/v1/levers/{lever_id}/convert",
             principal=principal,
             params={"region": region, "version": version, "ktco2e": str(ktco2e)},
+        )
+
+    async def to_ktco2e(
+        self,
+        lever_id: str,
+        *,
+        region: str,
+        version: str,
+        physical: Decimal,
+        principal: Principal | None = None,
+    ) -> Conversion:
+        return await self.get_model(
+            Conversion,
+            f"/api/v1/levers/{lever_id}/convert",
+            principal=principal,
+            params={"region": region, "version": version, "physical": str(physical)},
         )

@@ -15,6 +15,7 @@ from planeco_shared.database import SessionDep
 from planeco_shared.identity import Authenticated, Principal, RequireRole, Role, require_authenticated
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import problem_responses
+from planeco_shared.runtime import LeversDep
 from planeco_shared.text import FreeText
 
 router = APIRouter(
@@ -32,12 +33,14 @@ Manager = Annotated[Principal, Depends(RequireRole(Role.coordinator))]
     response_model=ActionRead,
     status_code=status.HTTP_201_CREATED,
     summary="Record a COP action",
-    responses=problem_responses(422),
+    description="The région and the lever must exist in the levers service (422 naming the field "
+    "otherwise); 503 or 504 when it cannot be asked.",
+    responses=problem_responses(422, 502, 503, 504),
 )
 async def create_action(
-    data: ActionCreate, session: SessionDep, principal: Manager, response: Response
+    data: ActionCreate, session: SessionDep, principal: Manager, levers: LeversDep, response: Response
 ) -> ActionRead:
-    action = await service.create_action(session, data=data, principal=principal)
+    action = await service.create_action(session, data=data, principal=principal, levers=levers)
     response.headers["Location"] = f"/api/v1/actions/{action.id}"
     response.headers["ETag"] = etag(action.id, action.version)
     return ActionRead.model_validate(action)
@@ -88,7 +91,7 @@ async def get_action(
     "/{action_id}",
     response_model=ActionRead,
     summary="Change a COP action (If-Match required)",
-    responses=problem_responses(404, 412, 422, 428),
+    responses=problem_responses(404, 412, 422, 428, 502, 503, 504),
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def update_action(
@@ -97,11 +100,12 @@ async def update_action(
     request: Request,
     session: SessionDep,
     principal: Manager,
+    levers: LeversDep,
     response: Response,
 ) -> ActionRead:
     action = await service.get_action(session, action_id)
     check_if_match(request, etag(action.id, action.version))
-    action = await service.update_action(session, action, data=data, principal=principal)
+    action = await service.update_action(session, action, data=data, principal=principal, levers=levers)
     response.headers["ETag"] = etag(action.id, action.version)
     return ActionRead.model_validate(action)
 

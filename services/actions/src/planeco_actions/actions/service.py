@@ -11,6 +11,8 @@ from planeco_actions.actions.repository import ActionRepository
 from planeco_actions.actions.schemas import ActionCreate, ActionSort, ActionUpdate
 from planeco_actions.db import AuditEntry
 from planeco_shared import audit
+from planeco_shared.clients.base import ReferenceCheck
+from planeco_shared.clients.levers import LeversClient
 from planeco_shared.identity import Principal, ensure_region_scope
 from planeco_shared.pagination import PageParams, paginate
 from planeco_shared.problems import FieldError, NotFound, UnprocessableEntity
@@ -29,8 +31,24 @@ CREATE_FIELDS = [
 ]
 
 
-async def create_action(session: AsyncSession, *, data: ActionCreate, principal: Principal) -> Action:
+async def check_references(
+    levers: LeversClient, *, region: str | None = None, lever_id: str | None = None
+) -> None:
+    """The région and the lever an action names exist in the levers service (its territories and its
+    lever catalogue: the one source of truth), checked at write time, as this service itself."""
+    check = ReferenceCheck()
+    if region is not None:
+        await check.exists(levers.get_region(region), loc=["body", "region"], what=f"région {region}")
+    if lever_id is not None:
+        await check.exists(levers.get_lever(lever_id), loc=["body", "lever_id"], what=f"lever {lever_id!r}")
+    check.raise_if_any()
+
+
+async def create_action(
+    session: AsyncSession, *, data: ActionCreate, principal: Principal, levers: LeversClient
+) -> Action:
     ensure_region_scope(principal, data.region)
+    await check_references(levers, region=data.region, lever_id=data.lever_id)
     values = data.model_dump(exclude={"region"})
     action = await ActionRepository(session).add(
         Action(**values, region_code=data.region, created_by=principal.subject)
@@ -71,10 +89,12 @@ async def list_actions(
 
 
 async def update_action(
-    session: AsyncSession, action: Action, *, data: ActionUpdate, principal: Principal
+    session: AsyncSession, action: Action, *, data: ActionUpdate, principal: Principal, levers: LeversClient
 ) -> Action:
     ensure_region_scope(principal, action.region_code)
     changes = data.model_dump(exclude_unset=True)
+    if changes.get("lever_id") is not None and changes["lever_id"] != action.lever_id:
+        await check_references(levers, lever_id=changes["lever_id"])
     start = changes.get("start_year", action.start_year)
     end = changes.get("end_year", action.end_year)
     if start is not None and end is not None and end < start:
