@@ -99,6 +99,22 @@ def test_decimal_strings_are_documented_with_their_pattern() -> None:
     assert {s.get("pattern") for s in strings} == {r"^[+-]?(\d+(\.\d*)?|\.\d+)$"}
 
 
+def test_every_history_reads_as_the_one_shared_shape_and_no_schema_clashed() -> None:
+    document = contract()
+    histories = {
+        path: item["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        for path, item in document["paths"].items()
+        if path.endswith("/history")
+    }
+    assert len(histories) == 2  # an action's, a région's adjustment of a lever
+    assert set(histories.values()) == {"#/components/schemas/Page_HistoryEntry_"}
+    schemas = document["components"]["schemas"]
+    # merge() prefixes the service's name to a schema that clashes: none may have needed it.
+    prefixes = [service.capitalize() for service in ("levers", "diagnostic", "actions")]
+    renamed = [n for n in schemas for p in prefixes if n.startswith(p) and n.removeprefix(p) in schemas]
+    assert renamed == []
+
+
 def test_merge_renames_clashing_schemas_and_rewrites_their_references() -> None:
     def doc(path: str, schema: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -139,10 +139,28 @@ async def test_history_shows_who_changed_what(client: httpx.AsyncClient) -> None
     )
     history = (await client.get(f"{url}/history", headers=ADMIN)).json()
     assert history["total"] == 2
-    creation, update = history["items"]
-    assert creation["action"] == "create"
-    assert creation["actor"] == "test:coordinator:24"
-    assert update["changes"] == {"estimated_cost_eur": {"old": "1250000.50", "new": "900000.00"}}
+    update, creation = history["items"]  # newest first
+    assert (update["action"], update["actor"], update["actor_role"]) == (
+        "update",
+        "test:coordinator:24",
+        "coordinator",
+    )
+    assert update["changes"] == [{"field": "estimated_cost_eur", "old": "1250000.50", "new": "900000.00"}]
+    assert (creation["action"], creation["actor"]) == ("create", "test:coordinator:24")
+    # The creation's snapshot, null → value, in the order the action is described; JSON values as stored.
+    assert [(c["field"], c["old"], c["new"]) for c in creation["changes"]] == [
+        ("title", None, HEDGES["title"]),
+        ("region_code", None, "24"),
+        ("lever_id", None, HEDGES["lever_id"]),
+        ("carriers", None, HEDGES["carriers"]),
+        ("start_year", None, 2025),
+        ("end_year", None, 2030),
+        ("estimated_cost_eur", None, "1250000.50"),
+        ("expected_impact_ktco2e", None, "12.3456"),
+        ("status", None, "proposed"),
+    ]
+    second = (await client.get(f"{url}/history", params={"page": 2, "page_size": 1}, headers=ADMIN)).json()
+    assert (second["total"], [e["action"] for e in second["items"]]) == (2, ["create"])
 
 
 async def test_list_filters_sorts_and_paginates(client: httpx.AsyncClient) -> None:

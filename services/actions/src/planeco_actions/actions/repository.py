@@ -11,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from planeco_actions.actions.models import Action, ActionStatus
 from planeco_actions.actions.schemas import ActionSort
 from planeco_actions.db import AuditEntry
+from planeco_shared.history import history_statement
+
+ENTITY = "action"
 
 
 class ActionRepository:
@@ -45,8 +48,4 @@ class ActionRepository:
         return action
 
     def history_statement(self, action_id: uuid.UUID) -> Select[Any]:
-        return (
-            select(AuditEntry)
-            .where(AuditEntry.entity_type == "action", AuditEntry.entity_id == str(action_id))
-            .order_by(AuditEntry.occurred_at, AuditEntry.id)
-        )
+        return history_statement(AuditEntry, ENTITY, str(action_id))

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from planeco_actions.actions import service
 from planeco_actions.actions.models import ActionStatus
-from planeco_actions.actions.schemas import ActionCreate, ActionRead, ActionSort, ActionUpdate, HistoryEntry
+from planeco_actions.actions.schemas import ActionCreate, ActionRead, ActionSort, ActionUpdate
 from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, etag
 from planeco_shared.database import SessionDep
+from planeco_shared.history import HistoryEntry
 from planeco_shared.identity import Authenticated, Principal, RequireRole, Role, require_authenticated
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import problem_responses
@@ -114,15 +115,12 @@ async def update_action(
     "/{action_id}/history",
     response_model=Page[HistoryEntry],
     summary="Who changed this action, when, old → new",
+    description="Newest first. The creation lists every field it set (null → value); an update, every field "
+    "it changed. Values are JSON as the action's reads show them: decimals as strings, `carriers` a list, "
+    "years numbers; null for no value.",
     responses=problem_responses(404),
 )
 async def action_history(
     action_id: uuid.UUID, session: SessionDep, _principal: Authenticated, page: PageDep
 ) -> Page[HistoryEntry]:
-    rows, total = await service.action_history(session, action_id, params=page)
-    return Page(
-        items=[HistoryEntry.model_validate(e) for e in rows],
-        total=total,
-        page=page.page,
-        page_size=page.page_size,
-    )
+    return await service.action_history(session, action_id, params=page)

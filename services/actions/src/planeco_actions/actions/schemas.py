@@ -4,7 +4,7 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -87,14 +87,3 @@ class ActionRead(BaseModel):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
-
-
-class HistoryEntry(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    occurred_at: dt.datetime
-    actor: str
-    actor_role: str
-    action: str
-    changes: dict[str, Any]
-    request_id: str | None

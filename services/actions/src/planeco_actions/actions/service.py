@@ -7,17 +7,17 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_actions.actions.models import Action, ActionStatus
-from planeco_actions.actions.repository import ActionRepository
+from planeco_actions.actions.repository import ENTITY, ActionRepository
 from planeco_actions.actions.schemas import ActionCreate, ActionSort, ActionUpdate
 from planeco_actions.db import AuditEntry
 from planeco_shared import audit
 from planeco_shared.clients.base import ReferenceCheck
 from planeco_shared.clients.levers import LeversClient
+from planeco_shared.history import HistoryEntry, history_page
 from planeco_shared.identity import Principal, ensure_region_scope
-from planeco_shared.pagination import PageParams, paginate
+from planeco_shared.pagination import Page, PageParams, paginate
 from planeco_shared.problems import FieldError, NotFound, UnprocessableEntity
 
-ENTITY = "action"
 CREATE_FIELDS = [
     "title",
     "region_code",
@@ -119,6 +119,7 @@ async def update_action(
 
 async def action_history(
     session: AsyncSession, action_id: uuid.UUID, *, params: PageParams
-) -> tuple[list[AuditEntry], int]:
+) -> Page[HistoryEntry]:
     await get_action(session, action_id)
-    return await paginate(session, ActionRepository(session).history_statement(action_id), params)
+    statement = ActionRepository(session).history_statement(action_id)
+    return await history_page(session, statement, params, field_order=CREATE_FIELDS)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_levers.adjustments.models import RegionAdjustment
 from planeco_levers.db import AuditEntry
+from planeco_shared.history import history_statement
 
 ENTITY_TYPE = "region_adjustment"
 
@@ -42,12 +43,4 @@ class AdjustmentRepository:
         await self.session.flush()
 
     def history_statement(self, region_code: str, lever_id: str) -> Select[Any]:
-        """Newest first; the id breaks ties."""
-        return (
-            select(AuditEntry)
-            .where(
-                AuditEntry.entity_type == ENTITY_TYPE,
-                AuditEntry.entity_id == entity_id(region_code, lever_id),
-            )
-            .order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
-        )
+        return history_statement(AuditEntry, ENTITY_TYPE, entity_id(region_code, lever_id))

@@ -14,10 +14,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from planeco_levers.adjustments import service
-from planeco_levers.adjustments.schemas import AdjustmentHistoryEntry, AdjustmentPut, AdjustmentRead
+from planeco_levers.adjustments.schemas import AdjustmentPut, AdjustmentRead
 from planeco_levers.panoramas.importer import LEVER_ID_PATTERN, VERSION_PATTERN
 from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, precondition_headers
 from planeco_shared.database import SessionDep
+from planeco_shared.history import HistoryEntry
 from planeco_shared.identity import (
     PUBLIC,
     AnyCaller,
@@ -196,11 +197,14 @@ async def delete_adjustment(
 
 @router.get(
     ITEM_PATH + "/history",
-    response_model=Page[AdjustmentHistoryEntry],
+    response_model=Page[HistoryEntry],
     summary="Every change of a région's adjustment of a lever: who, when, old → new (authenticated)",
-    description="Newest first. Each entry lists every field that changed, derived values included "
-    "(`objective_ktco2e` when the physical value was given, and conversely); values are strings as the API "
-    "writes them, null for no value. Authenticated callers only: the history names actors and keeps "
+    description="Newest first. `action` is create (the région states its own figure), update (changes it) or "
+    "delete (back to the official value). Each entry lists every field that changed, in this order: "
+    "anchored_version, entered_unit, objective_ktco2e, objective_physical, comment, done_ktco2e, "
+    "planned_ktco2e, ratio, start_2019; derived values included (`objective_ktco2e` when the physical "
+    "value was given, and conversely). Values are strings as the API writes them (decimals in plain "
+    "notation), null for no value. Authenticated callers only: the history names actors and keeps "
     "intermediate drafts; the published adjustment itself is public.",
     responses=problem_responses(404),
 )
@@ -211,5 +215,5 @@ async def adjustment_history(
     session: SessionDep,
     _principal: Authenticated,
     page: PageDep,
-) -> Page[AdjustmentHistoryEntry]:
+) -> Page[HistoryEntry]:
     return await service.history(session, version, code, lever_id, page)

@@ -140,27 +140,8 @@ class AdjustmentRead(AdjustedFigures):
 
 
 class HistoryAction(StrEnum):
+    """The `action` of an adjustment's audit entries (read as `planeco_shared.history.HistoryEntry`)."""
+
     create = "create"
     update = "update"
     delete = "delete"
-
-
-class FieldChange(BaseModel):
-    field: str = Field(
-        description="anchored_version, entered_unit, objective_ktco2e, objective_physical, comment, "
-        "done_ktco2e, planned_ktco2e, ratio or start_2019"
-    )
-    old: str | None = Field(description="Null: no value (no adjustment, or not stated)")
-    new: str | None
-
-
-class AdjustmentHistoryEntry(BaseModel):
-    occurred_at: dt.datetime
-    actor: str = Field(description="Subject of who made the change")
-    actor_role: str
-    action: HistoryAction = Field(
-        description="create: the région states its own figure; update: changes it; delete: back to the "
-        "official value"
-    )
-    changes: list[FieldChange] = Field(description="Every field that changed, old → new")
-    request_id: str | None

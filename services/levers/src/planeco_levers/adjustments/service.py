@@ -21,13 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from planeco_levers.adjustments.figures import adjusted_figures, derive, derived_of
 from planeco_levers.adjustments.models import EnteredUnit, RegionAdjustment
 from planeco_levers.adjustments.repository import ENTITY_TYPE, AdjustmentRepository, entity_id
-from planeco_levers.adjustments.schemas import (
-    AdjustmentHistoryEntry,
-    AdjustmentPut,
-    AdjustmentRead,
-    FieldChange,
-    HistoryAction,
-)
+from planeco_levers.adjustments.schemas import AdjustmentPut, AdjustmentRead, HistoryAction
 from planeco_levers.db import AuditEntry
 from planeco_levers.decimals import plain
 from planeco_levers.levers.conversion import ConversionError, Factors
@@ -37,6 +31,7 @@ from planeco_levers.panoramas.repository import PanoramaRepository
 from planeco_levers.panoramas.service import lever_not_in_region, one_line, require_version
 from planeco_shared.audit import diff, record
 from planeco_shared.concurrency import etag
+from planeco_shared.history import HistoryEntry, history_page
 from planeco_shared.identity import Principal
 from planeco_shared.models import utcnow
 from planeco_shared.pagination import Page, PageParams, paginate
@@ -156,42 +151,16 @@ async def list_adjustments(
     )
 
 
-def _history_entry(entry: AuditEntry) -> AdjustmentHistoryEntry:
-    changes = entry.changes if isinstance(entry.changes, dict) else {}
-    order = {name: position for position, name in enumerate(AUDITED)}
-
-    def text(value: Any) -> str | None:
-        return None if value is None else str(value)
-
-    return AdjustmentHistoryEntry(
-        occurred_at=entry.occurred_at,
-        actor=entry.actor,
-        actor_role=entry.actor_role,
-        action=HistoryAction(entry.action),
-        changes=[
-            FieldChange(field=name, old=text(change.get("old")), new=text(change.get("new")))
-            for name, change in sorted(changes.items(), key=lambda item: (order.get(item[0], 99), item[0]))
-            if isinstance(change, dict)
-        ],
-        request_id=entry.request_id,
-    )
-
-
 async def history(
     session: AsyncSession, version: str, code: str, lever_id: str, params: PageParams
-) -> Page[AdjustmentHistoryEntry]:
+) -> Page[HistoryEntry]:
     resolved = await resolve_version(session, version)
     _require_region(code)
     statement = AdjustmentRepository(session).history_statement(code, lever_id)
-    rows, total = await paginate(session, statement, params)
-    if total == 0:
+    page = await history_page(session, statement, params, field_order=AUDITED)
+    if page.total == 0:
         await _objective(session, resolved, code, lever_id)  # 404 for a lever the région never had here
-    return Page(
-        items=[_history_entry(row) for row in rows],
-        total=total,
-        page=params.page,
-        page_size=params.page_size,
-    )
+    return page
 
 
 # writes
