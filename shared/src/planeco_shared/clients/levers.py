@@ -51,6 +51,16 @@ class Crte(ClientModel):
     population: int
 
 
+class Collectivite(ClientModel):
+    level: str  # departement, epci, commune
+    code: str
+    siren: str | None
+    name: str
+    regions: list[str]
+    departements: list[str]
+    epci: str | None
+
+
 class Lever(ClientModel):
     id: str
     version: str
@@ -145,6 +155,12 @@ class LeversClient(ServiceClient):
 
     async def get_crte(self, crte_id: str, *, principal: Principal | None = None) -> Crte:
         return await self.get_model(Crte, f"/api/v1/territories/crte/{crte_id}", principal=principal)
+
+    async def get_collectivite(self, identifier: str, *, principal: Principal | None = None) -> Collectivite:
+        """A collectivité by SIREN or INSEE code, with the régions and départements it lies in."""
+        return await self.get_model(
+            Collectivite, f"/api/v1/territories/collectivites/{identifier}", principal=principal
+        )
 
     async def get_lever(
         self, lever_id: str, *, version: str | None = None, principal: Principal | None = None

@@ -28,6 +28,18 @@ class ActionSort(StrEnum):
     estimated_cost_eur = "estimated_cost_eur"
 
 
+class ActionFilters(BaseModel):
+    """The list's query parameters, passed whole to the service."""
+
+    region: Annotated[str | None, Field(pattern=r"^\d{2}$", description="Only this région's actions")] = None
+    lever_id: Annotated[FreeText | None, Field(max_length=80, description="Only actions for this lever")] = (
+        None
+    )
+    status: Annotated[ActionStatus | None, Field(description="Only actions in this status")] = None
+    sort: Annotated[ActionSort, Field(description="Sort key")] = ActionSort.created_at
+    descending: Annotated[bool, Field(description="Sort in descending order")] = False
+
+
 def _check_calendar(start: int | None, end: int | None) -> None:
     if start is not None and end is not None and end < start:
         raise ValueError("end_year must not be before start_year")

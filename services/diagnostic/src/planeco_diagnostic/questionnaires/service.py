@@ -11,9 +11,10 @@ from planeco_diagnostic.questionnaires.models import Questionnaire, Questionnair
 from planeco_diagnostic.questionnaires.repository import QuestionnaireRepository
 from planeco_diagnostic.questionnaires.schemas import QuestionnaireCreate, QuestionnaireUpdate
 from planeco_shared import audit
-from planeco_shared.identity import Principal, Role, ensure_region_scope
+from planeco_shared.identity import Principal, Role
 from planeco_shared.pagination import PageParams, paginate
 from planeco_shared.problems import Forbidden, NotFound
+from planeco_shared.scopes import Territory, ensure_may_act_on
 
 ENTITY = "questionnaire"
 
@@ -23,7 +24,7 @@ def _ensure_can_manage(principal: Principal, region: str | None) -> None:
         if principal.role is not Role.admin:
             raise Forbidden("Only national admins manage national questionnaire templates")
         return
-    ensure_region_scope(principal, region)
+    ensure_may_act_on(principal, Territory.region(region))
 
 
 async def create_questionnaire(

@@ -26,10 +26,10 @@ from planeco_shared.identity import (
     Principal,
     RequireRole,
     Role,
-    ensure_region_scope,
 )
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import PreconditionFailed, problem_responses
+from planeco_shared.scopes import Territory, ensure_may_act_on
 
 router = APIRouter(prefix="/panoramas", tags=["adjustments"], responses=problem_responses(401))
 
@@ -156,7 +156,7 @@ async def put_adjustment(
     session: SessionDep,
     principal: Coordinator,
 ) -> AdjustmentRead:
-    ensure_region_scope(principal, code)
+    ensure_may_act_on(principal, Territory.region(code))
     plan = await service.plan_put(session, version, code, lever_id, body)
     _check_put_preconditions(request, plan)
     adjustment, created = await service.apply_put(session, plan, principal=principal)
@@ -186,7 +186,7 @@ async def delete_adjustment(
     session: SessionDep,
     principal: Coordinator,
 ) -> Response:
-    ensure_region_scope(principal, code)
+    ensure_may_act_on(principal, Territory.region(code))
     _resolved, adjustment = await service.find_active(session, version, code, lever_id)
     if adjustment is None:
         raise service.no_adjustment(code, lever_id)

@@ -23,8 +23,9 @@ from planeco_levers.panoramas.router import LeverId, RegionCode, Version, respon
 from planeco_shared.caching import public_cache
 from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, precondition_headers
 from planeco_shared.database import SessionDep
-from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole, Role, ensure_region_scope
+from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole, Role
 from planeco_shared.problems import NotFound, PreconditionFailed, problem_responses
+from planeco_shared.scopes import Territory, ensure_may_act_on
 from planeco_shared.tabular import Representation, RepresentationDep, tabular_responses
 from planeco_shared.text import FreeText
 from planeco_shared.uploads import CSV_MEDIA_TYPES, read_upload
@@ -296,7 +297,7 @@ async def put_key(
         ),
     ] = None,
 ) -> CustomKeyRead:
-    ensure_region_scope(principal, code)
+    ensure_may_act_on(principal, Territory.region(code))
     existing = await service.find_custom_key(session, code, lever_id, level)
     if existing is not None:
         check_if_match(request, service.key_etag(existing))
@@ -343,7 +344,7 @@ async def delete_key(
     session: SessionDep,
     principal: Annotated[Principal, Depends(RequireRole(Role.coordinator))],
 ) -> Response:
-    ensure_region_scope(principal, code)
+    ensure_may_act_on(principal, Territory.region(code))
     key = await service.find_custom_key(session, code, lever_id, level)
     if key is None:
         raise NotFound(

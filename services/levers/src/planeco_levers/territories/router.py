@@ -10,6 +10,7 @@ from planeco_levers.territories import service
 from planeco_levers.territories.crte_import import CSV_FORMAT, import_crte_csv
 from planeco_levers.territories.models import EpciNature
 from planeco_levers.territories.schemas import (
+    CollectiviteRead,
     CommuneRead,
     CrteDetail,
     CrteImportReport,
@@ -200,6 +201,31 @@ async def list_communes(
 )
 async def get_commune(code: CommuneCode, session: SessionDep, _caller: AnyCaller) -> CommuneRead:
     return await service.get_commune(session, code)
+
+
+@router.get(
+    "/collectivites/{identifier}",
+    response_model=CollectiviteRead,
+    summary="Find a collectivité by SIREN or INSEE code (public)",
+    description="What a contributor's scope names: an EPCI's or a commune's SIREN, a commune's INSEE code "
+    "or a département's code, with the régions and départements it lies in.",
+    openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
+    responses=problem_responses(404),
+)
+async def get_collectivite(
+    identifier: Annotated[
+        str,
+        Path(
+            pattern=f"{SIREN}|{COMMUNE}|{DEPARTEMENT}",
+            description="SIREN (9 digits), commune INSEE code or département code",
+            examples=["214502346"],
+        ),
+    ],
+    session: SessionDep,
+    _caller: AnyCaller,
+) -> CollectiviteRead:
+    return await service.get_collectivite(session, identifier)
 
 
 @router.get(

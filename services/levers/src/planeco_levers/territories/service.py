@@ -7,6 +7,7 @@ same way among its départements in that région, so that the two always agree.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from typing import TypeVar
@@ -16,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from planeco_levers.territories.models import Commune, Crte, Departement, Epci, EpciNature, Ept, Region
 from planeco_levers.territories.repository import TerritoryRepository
 from planeco_levers.territories.schemas import (
+    CollectiviteLevel,
+    CollectiviteRead,
     CommuneRead,
     CommuneSummary,
     CrteDetail,
@@ -261,6 +264,56 @@ def _commune(c: Commune) -> CommuneRead:
         siren=c.siren,
         population=c.population,
         postal_codes=list(c.postal_codes),
+    )
+
+
+# Collectivités (what a contributor's scope names)
+
+SIREN_RE = re.compile(r"^\d{9}$")
+COMMUNE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+
+
+async def get_collectivite(session: AsyncSession, identifier: str) -> CollectiviteRead:
+    """A SIREN (an EPCI's, else a commune's), a commune's INSEE code or a département's code."""
+    repository = TerritoryRepository(session)
+    if SIREN_RE.match(identifier):
+        if await repository.get_epci(identifier) is not None:
+            epci = await get_epci(session, identifier)
+            return CollectiviteRead(
+                level=CollectiviteLevel.epci,
+                code=epci.siren,
+                siren=epci.siren,
+                name=epci.name,
+                regions=epci.regions,
+                departements=epci.departements,
+                epci=None,
+            )
+        commune = await repository.commune_by_siren(identifier)
+    elif COMMUNE_RE.match(identifier):
+        commune = await repository.get_commune(identifier)
+    else:
+        departement = await repository.get_departement(identifier)
+        if departement is None:
+            raise NotFound(f"No collectivité with SIREN or INSEE code {identifier!r}")
+        return CollectiviteRead(
+            level=CollectiviteLevel.departement,
+            code=departement.code,
+            siren=None,
+            name=departement.name,
+            regions=[departement.region_code],
+            departements=[departement.code],
+            epci=None,
+        )
+    if commune is None:
+        raise NotFound(f"No collectivité with SIREN or INSEE code {identifier!r}")
+    return CollectiviteRead(
+        level=CollectiviteLevel.commune,
+        code=commune.code,
+        siren=commune.siren,
+        name=commune.name,
+        regions=[commune.region_code],
+        departements=[commune.departement_code],
+        epci=commune.epci_siren,
     )
 
 
