@@ -26,10 +26,11 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from planeco_shared.clients.base import UpstreamNotFound
 from planeco_shared.clients.levers import LeversClient
+from planeco_shared.codes import REGION_PATTERN
 from planeco_shared.identity import Principal, Role
 from planeco_shared.problems import Forbidden
 
-REGION_CODE = re.compile(r"^\d{2}$")
+REGION_CODE = re.compile(REGION_PATTERN)
 
 
 class Level(StrEnum):

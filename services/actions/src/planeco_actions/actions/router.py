@@ -58,13 +58,7 @@ async def list_actions(
     page: PageDep,
     filters: Annotated[ActionFilters, Query()],
 ) -> Page[ActionRead]:
-    rows, total = await service.list_actions(session, filters=filters, regions=regions, params=page)
-    return Page(
-        items=[ActionRead.model_validate(a) for a in rows],
-        total=total,
-        page=page.page,
-        page_size=page.page_size,
-    )
+    return await service.list_actions(session, filters=filters, regions=regions, params=page)
 
 
 @router.get(

@@ -9,6 +9,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from planeco_actions.actions.models import ActionStatus
+from planeco_shared.codes import RegionCode
 from planeco_shared.patch import OMITTED, PatchBody
 from planeco_shared.text import FreeText
 
@@ -31,7 +32,7 @@ class ActionSort(StrEnum):
 class ActionFilters(BaseModel):
     """The list's query parameters, passed whole to the service."""
 
-    region: Annotated[str | None, Field(pattern=r"^\d{2}$", description="Only this région's actions")] = None
+    region: Annotated[RegionCode | None, Field(description="Only this région's actions")] = None
     lever_id: Annotated[FreeText | None, Field(max_length=80, description="Only actions for this lever")] = (
         None
     )
@@ -50,9 +51,7 @@ class ActionCreate(BaseModel):
 
     title: Title
     description: FreeText = Field(default="", max_length=20_000)
-    region: Annotated[str, StringConstraints(pattern=r"^\d{2}$")] = Field(
-        description="INSEE code of the région"
-    )
+    region: RegionCode
     lever_id: LeverId | None = None
     carriers: list[Carrier] = Field(default_factory=list, max_length=50, description="Named carrying actors")
     start_year: Year | None = None

@@ -8,14 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_actions.actions.models import Action
 from planeco_actions.actions.repository import ENTITY, ActionRepository
-from planeco_actions.actions.schemas import ActionCreate, ActionFilters, ActionUpdate
+from planeco_actions.actions.schemas import ActionCreate, ActionFilters, ActionRead, ActionUpdate
 from planeco_actions.db import AuditEntry
 from planeco_shared import audit
 from planeco_shared.clients.base import ReferenceCheck
 from planeco_shared.clients.levers import LeversClient
 from planeco_shared.history import HistoryEntry, history_page
 from planeco_shared.identity import Principal
-from planeco_shared.pagination import Page, PageParams, paginate
+from planeco_shared.pagination import Page, PageParams, paginate_into
 from planeco_shared.problems import FieldError, NotFound, UnprocessableEntity
 from planeco_shared.scopes import Territory, ensure_may_act_on
 
@@ -79,9 +79,9 @@ async def get_action(
 
 async def list_actions(
     session: AsyncSession, *, filters: ActionFilters, regions: frozenset[str] | None, params: PageParams
-) -> tuple[list[Action], int]:
+) -> Page[ActionRead]:
     statement = ActionRepository(session).list_statement(filters, regions=regions)
-    return await paginate(session, statement, params)
+    return await paginate_into(session, statement, params, ActionRead.model_validate)
 
 
 async def update_action(

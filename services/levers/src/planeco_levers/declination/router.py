@@ -19,8 +19,9 @@ from planeco_levers.declination.schemas import (
     UploadLevel,
 )
 from planeco_levers.panoramas.exports import file_text
-from planeco_levers.panoramas.router import LeverId, RegionCode, Version, respond
+from planeco_levers.panoramas.router import LeverId, Version, respond
 from planeco_shared.caching import public_cache
+from planeco_shared.codes import RegionPath
 from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, precondition_headers
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole, Role
@@ -172,7 +173,7 @@ async def _declination(
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
 async def departements(
-    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller, options: OptionsDep
+    version: Version, code: RegionPath, session: SessionDep, _caller: AnyCaller, options: OptionsDep
 ) -> DeclinationRead | Response:
     return await _declination(session, version, code, DeclinationLevel.departement, options)
 
@@ -187,7 +188,7 @@ async def departements(
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
 async def epcis(
-    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller, options: OptionsDep
+    version: Version, code: RegionPath, session: SessionDep, _caller: AnyCaller, options: OptionsDep
 ) -> DeclinationRead | Response:
     return await _declination(session, version, code, DeclinationLevel.epci, options)
 
@@ -202,7 +203,7 @@ async def epcis(
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
 async def crte(
-    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller, options: OptionsDep
+    version: Version, code: RegionPath, session: SessionDep, _caller: AnyCaller, options: OptionsDep
 ) -> DeclinationRead | Response:
     return await _declination(session, version, code, DeclinationLevel.crte, options)
 
@@ -219,7 +220,7 @@ async def crte(
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
 async def declination_keys(
-    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller
+    version: Version, code: RegionPath, session: SessionDep, _caller: AnyCaller
 ) -> DeclinationKeysRead:
     return await service.declination_keys(session, version, code)
 
@@ -237,7 +238,7 @@ KEY_PATH = "/regions/{code}/declination-keys/{lever_id}"
     openapi_extra=PUBLIC,
 )
 async def get_key(
-    code: RegionCode,
+    code: RegionPath,
     lever_id: LeverId,
     level: LevelQuery,
     session: SessionDep,
@@ -277,7 +278,7 @@ KEY_BODY: dict[str, Any] = {
     openapi_extra=KEY_BODY | precondition_headers(if_match_required=False),
 )
 async def put_key(
-    code: RegionCode,
+    code: RegionPath,
     lever_id: LeverId,
     level: LevelQuery,
     request: Request,
@@ -337,7 +338,7 @@ async def put_key(
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def delete_key(
-    code: RegionCode,
+    code: RegionPath,
     lever_id: LeverId,
     level: LevelQuery,
     request: Request,

@@ -11,6 +11,7 @@ from planeco_levers.levers import service
 from planeco_levers.levers.schemas import ConversionRead, LeverDetail, LeverRead, LeverSort, TermRead, Zone
 from planeco_levers.panoramas.importer import LEVER_ID_PATTERN, VERSION_PATTERN
 from planeco_shared.caching import public_cache
+from planeco_shared.codes import REGION_PATTERN
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller
 from planeco_shared.pagination import Page, PageDep
@@ -139,7 +140,7 @@ async def convert(
     session: SessionDep,
     _caller: AnyCaller,
     region: Annotated[
-        str, Query(pattern=r"^\d{2}$", description="INSEE code of the région", examples=["44"])
+        str, Query(pattern=REGION_PATTERN, description="INSEE code of the région", examples=["44"])
     ],
     version: VersionQuery = None,
     ktco2e: Annotated[

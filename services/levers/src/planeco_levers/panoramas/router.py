@@ -24,6 +24,7 @@ from planeco_levers.panoramas.schemas import (
     RegionSummary,
 )
 from planeco_shared.caching import public_cache
+from planeco_shared.codes import REGION_PATTERN, RegionPath
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole
 from planeco_shared.pagination import Page, PageDep
@@ -51,7 +52,6 @@ Version = Annotated[
         examples=["2024-07-24"],
     ),
 ]
-RegionCode = Annotated[str, Path(pattern=r"^\d{2}$", description="INSEE code of a région", examples=["44"])]
 LeverId = Annotated[str, Path(pattern=LEVER_ID_PATTERN, description="Lever id", examples=["augm_voitelec"])]
 
 
@@ -130,7 +130,7 @@ async def list_regions(version: Version, session: SessionDep, _caller: AnyCaller
 )
 async def region_panorama(
     version: Version,
-    code: RegionCode,
+    code: RegionPath,
     session: SessionDep,
     _caller: AnyCaller,
     request: Request,
@@ -149,7 +149,7 @@ async def region_panorama(
     dependencies=[public_cache()],
 )
 async def region_lever(
-    version: Version, code: RegionCode, lever_id: LeverId, session: SessionDep, _caller: AnyCaller
+    version: Version, code: RegionPath, lever_id: LeverId, session: SessionDep, _caller: AnyCaller
 ) -> RegionLeverRead:
     return await service.region_lever(session, version, code, lever_id)
 
@@ -206,7 +206,8 @@ async def compare(
         ),
     ],
     region: Annotated[
-        str | None, Query(pattern=r"^\d{2}$", description="INSEE code of a région; omitted: national sums")
+        str | None,
+        Query(pattern=REGION_PATTERN, description="INSEE code of a région; omitted: national sums"),
     ] = None,
 ) -> ComparisonRead | Response:
     view = await service.compare(session, version, from_version, region)

@@ -118,12 +118,7 @@ async def list_versions(session: AsyncSession, params: PageParams) -> Page[Panor
     repository = PanoramaRepository(session)
     rows, total = await paginate(session, repository.versions_statement(), params)
     latest = await repository.latest_version_id()
-    return Page(
-        items=[_version_read(v, latest) for v in rows],
-        total=total,
-        page=params.page,
-        page_size=params.page_size,
-    )
+    return Page.of([_version_read(v, latest) for v in rows], total, params)
 
 
 async def get_version(session: AsyncSession, version: str) -> PanoramaVersionRead:

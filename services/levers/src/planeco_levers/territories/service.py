@@ -59,7 +59,7 @@ def attach_group(communes: Iterable[Weighted]) -> tuple[str, str]:
 
 
 def _page(items: list[T], total: int, params: PageParams) -> Page[T]:
-    return Page(items=items, total=total, page=params.page, page_size=params.page_size)
+    return Page.of(items, total, params)
 
 
 def _check_query(q: str | None) -> None:
