@@ -1,8 +1,11 @@
 """The session of a request: committed before the response is sent (a commit that fails is the
-response)."""
+response), and on SQLite, writers that queue (one at a time, each reading what the previous committed)
+instead of failing with "database is locked"; one that cannot get its turn in time is a 503."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,18 +13,22 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI, status
+from fastapi import APIRouter, FastAPI, Request, status
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from planeco_shared.app_factory import create_service_app
-from planeco_shared.database import SessionDep, create_engine, create_sessionmaker
+from planeco_shared.database import BUSY, SessionDep, create_engine, create_sessionmaker, write_session
 from planeco_shared.settings import ServiceSettings
 from planeco_shared.testing import (
     TEST_SECRET,
+    all_at_once,
     fresh_database_url,
     running_server,
+    using_postgres,
 )
+
+sqlite_only = pytest.mark.skipif(using_postgres(), reason="SQLite's single writer")
 
 router = APIRouter()
 
@@ -32,10 +39,34 @@ async def add_child(parent_id: int, session: SessionDep) -> None:
     await session.execute(text("INSERT INTO child (parent_id) VALUES (:parent)"), {"parent": parent_id})
 
 
+@router.post("/counter")
+async def increment(session: SessionDep) -> int:
+    # Read, then write what was read plus one: correct only if no other writer commits in between.
+    value = int((await session.execute(text("SELECT value FROM counter"))).scalar_one())
+    await asyncio.sleep(0)  # let the other requests run up to their own read
+    await session.execute(text("UPDATE counter SET value = :value"), {"value": value + 1})
+    return value + 1
+
+
+@router.post("/counter/held")
+async def increment_and_hold(request: Request, session: SessionDep) -> int:
+    await session.execute(text("UPDATE counter SET value = value + 1"))
+    request.app.state.holding.set()
+    await request.app.state.release.wait()
+    return 0
+
+
+@router.get("/counter")
+async def counter(session: SessionDep) -> int:
+    return int((await session.execute(text("SELECT value FROM counter"))).scalar_one())
+
+
 SCHEMA = [
     "CREATE TABLE parent (id INTEGER PRIMARY KEY)",
     "CREATE TABLE child (parent_id INTEGER NOT NULL REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)",
     "INSERT INTO parent (id) VALUES (1)",
+    "CREATE TABLE counter (value INTEGER NOT NULL)",
+    "INSERT INTO counter (value) VALUES (0)",
 ]
 
 
@@ -62,6 +93,7 @@ async def served(
             for statement in SCHEMA:
                 await conn.execute(text(statement))
         app.state.engine, app.state.sessionmaker = engine, create_sessionmaker(engine)
+        app.state.holding, app.state.release = asyncio.Event(), asyncio.Event()
         async with running_server(app, lifespan="off") as url, httpx.AsyncClient(base_url=url) as client:
             yield app, client
     finally:
@@ -87,3 +119,47 @@ async def test_a_commit_that_fails_is_the_response_not_a_201(database_url: str) 
         assert created.status_code == 201, created.text
         # Committed before the client got its 201: another connection sees the row at once.
         assert await read_separately(database_url, "SELECT parent_id FROM child") == [1]
+
+
+@sqlite_only
+async def test_concurrent_writers_queue_and_each_reads_the_previous_commit(database_url: str) -> None:
+    async with served(database_url) as (_, client):
+        responses = await all_at_once(50, lambda: client.post("/api/v1/counter"))
+        assert Counter(r.status_code for r in responses) == {200: 50}, {r.text for r in responses}
+        assert sorted(r.json() for r in responses) == list(range(1, 51))  # no lost update
+        assert (await client.get("/api/v1/counter")).json() == 50
+
+
+@sqlite_only
+async def test_a_writer_that_waits_too_long_for_its_turn_is_a_503_and_readers_do_not_wait(
+    database_url: str,
+) -> None:
+    async with served(database_url, command_timeout=0.2) as (app, client):
+        held = asyncio.create_task(client.post("/api/v1/counter/held"))
+        await app.state.holding.wait()  # that request has its turn and has written, uncommitted
+        read = await client.get("/api/v1/counter")
+        assert read.status_code == 200 and read.json() == 0  # readers see the last commit, unqueued
+        queued = await client.post("/api/v1/counter")
+        assert queued.status_code == 503, queued.text
+        assert queued.headers["retry-after"] == "1"
+        assert queued.json()["detail"] == BUSY
+        app.state.release.set()
+        assert (await held).status_code == 200
+        assert (await client.post("/api/v1/counter")).json() == 2
+
+
+@sqlite_only
+async def test_a_write_lock_held_by_another_process_is_waited_for_then_a_503(database_url: str) -> None:
+    # pool_size=1: the connection whose BEGIN IMMEDIATE timed out is the one the next request reuses.
+    async with served(database_url, command_timeout=0.2, pool_size=1) as (_, client):
+        other_process = create_engine(database_url)  # its own writers' queue, as in another process
+        try:
+            async with write_session(other_process) as session:
+                await session.execute(text("UPDATE counter SET value = 10"))
+                locked_out = await client.post("/api/v1/counter")
+                assert locked_out.status_code == 503, locked_out.text
+                assert locked_out.headers["retry-after"] == "1"
+                assert locked_out.json()["detail"] == BUSY
+        finally:
+            await other_process.dispose()
+        assert (await client.post("/api/v1/counter")).json() == 11
