@@ -14,7 +14,7 @@ from planeco_levers.settings import LeversSettings
 from planeco_levers.territories.crte_import import import_crte_csv
 from planeco_levers.territories.importer import import_territories
 from planeco_shared.cli import add_common_commands, run_async
-from planeco_shared.database import create_engine, create_sessionmaker
+from planeco_shared.database import create_engine, write_session
 from planeco_shared.identity import AuthMethod, Principal, Role
 from planeco_shared.migrations import service_root_of
 from planeco_shared.problems import AppError
@@ -40,7 +40,7 @@ def import_territories_command() -> None:
         engine = create_engine(settings.database_url)
         started = time.perf_counter()
         try:
-            async with create_sessionmaker(engine).begin() as session:
+            async with write_session(engine) as session:
                 report = await import_territories(session)
         finally:
             await engine.dispose()
@@ -65,7 +65,7 @@ def import_crte_command(
         engine = create_engine(LeversSettings().database_url)
         started = time.perf_counter()
         try:
-            async with create_sessionmaker(engine).begin() as session:
+            async with write_session(engine) as session:
                 report = await import_crte_csv(session, content, principal=CLI_PRINCIPAL)
         finally:
             await engine.dispose()
@@ -104,7 +104,7 @@ def import_panorama_command(
         engine = create_engine(LeversSettings().database_url)
         started = time.perf_counter()
         try:
-            async with create_sessionmaker(engine).begin() as session:
+            async with write_session(engine) as session:
                 report = await import_panorama(
                     session,
                     content,
