@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from planeco_levers.panoramas.service import import_shipped_panoramas
 from planeco_levers.territories.importer import import_territories
-from planeco_shared.database import create_engine, create_sessionmaker
+from planeco_shared.database import create_engine, write_session
 from planeco_shared.identity import Principal, Role
 from planeco_shared.migrations import upgrade
 from planeco_shared.server import HTTP_PROTOCOL
@@ -145,7 +145,7 @@ async def ensure_postgres_databases(urls: dict[str, str]) -> None:
 async def load_reference_data(levers_url: str) -> str:
     engine = create_engine(levers_url)
     try:
-        async with create_sessionmaker(engine).begin() as session:
+        async with write_session(engine) as session:
             report = await import_territories(session)
             panoramas = await import_shipped_panoramas(session, principal=DEVSTACK_PRINCIPAL)
     finally:

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from planeco_actions.app import create_app
 from planeco_actions.settings import ActionsSettings
-from planeco_shared.testing import TEST_SECRET, asgi_client, identity_headers, isolated, unused_port
+from planeco_shared.testing import asgi_client, identity_headers, isolated, settings_for_tests, unused_port
 
 ADMIN = identity_headers("admin")
 CENTRE = identity_headers("coordinator", "24")
@@ -247,13 +247,8 @@ async def test_an_update_to_an_unknown_lever_is_a_422_and_changes_nothing(client
 async def test_levers_service_unreachable_is_a_503_and_nothing_is_stored(
     database_url: str, engine: AsyncEngine
 ) -> None:
-    settings = ActionsSettings(
-        database_url=database_url,
-        internal_secret=TEST_SECRET,
-        environment="test",
-        log_json=False,
-        levers_url=f"http://127.0.0.1:{unused_port()}",
-    )
+    unreachable = f"http://127.0.0.1:{unused_port()}"
+    settings = settings_for_tests(ActionsSettings, database_url, levers_url=unreachable)
     app = create_app(settings)
     async with isolated(app, engine), asgi_client(app) as client:
         response = await create(client)

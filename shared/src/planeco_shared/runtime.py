@@ -15,7 +15,7 @@ user's. Endpoints reach it through `RuntimeDep` (or `LeversDep`…), never throu
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Annotated, Self, TypeVar
 
 import httpx
@@ -26,7 +26,7 @@ from planeco_shared.clients.actions import ActionsClient
 from planeco_shared.clients.base import ServiceClient
 from planeco_shared.clients.diagnostic import DiagnosticClient
 from planeco_shared.clients.levers import LeversClient
-from planeco_shared.database import create_engine, create_sessionmaker
+from planeco_shared.database import create_engine, create_sessionmaker, transaction
 from planeco_shared.identity import Authenticated, AuthMethod, Principal, Role
 from planeco_shared.problems import ServiceUnavailable
 from planeco_shared.scopes import ScopeResolver
@@ -94,10 +94,12 @@ class ServiceRuntime:
         self.actions = client(ActionsClient, "actions")
         self.scopes = ScopeResolver(self.levers)
 
-    def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
-        """A session in one transaction, committed on success (CLI commands and jobs; requests use
-        `SessionDep`)."""
-        return self.sessionmaker.begin()
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session that writes, in one transaction committed on success (CLI commands and jobs;
+        requests use `SessionDep`). On SQLite it waits for its turn to write (`database.transaction`)."""
+        async with self.sessionmaker() as session, transaction(session, writes=True):
+            yield session
 
     async def aclose(self) -> None:
         if self._owns_http:
