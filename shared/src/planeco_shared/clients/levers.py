@@ -199,20 +199,10 @@ class LeversClient(ServiceClient):
         )
 
     async def to_physical(
-        self,
-        lever_id: str,
-        *,
-        region: str,
-        version: str,
-        ktco2e: Decimal,
-        principal: Principal | None = None,
+        self, lever_id: str, *, region: str, version: str, ktco2e: Decimal, principal: Principal | None = None
     ) -> Conversion:
-        return await self.get_model(
-            Conversion,
-            f"/api/v1/levers/{lever_id}/convert",
-            principal=principal,
-            params={"region": region, "version": version, "ktco2e": str(ktco2e)},
-        )
+        """ktCO2e → the lever's physical unit, with the région's factors of `version`."""
+        return await self._convert(lever_id, region, version, {"ktco2e": str(ktco2e)}, principal)
 
     async def to_ktco2e(
         self,
@@ -223,9 +213,13 @@ class LeversClient(ServiceClient):
         physical: Decimal,
         principal: Principal | None = None,
     ) -> Conversion:
+        """The lever's physical unit → ktCO2e, with the région's factors of `version`."""
+        return await self._convert(lever_id, region, version, {"physical": str(physical)}, principal)
+
+    async def _convert(
+        self, lever_id: str, region: str, version: str, quantity: dict[str, str], principal: Principal | None
+    ) -> Conversion:
+        params = {"region": region, "version": version} | quantity
         return await self.get_model(
-            Conversion,
-            f"/api/v1/levers/{lever_id}/convert",
-            principal=principal,
-            params={"region": region, "version": version, "physical": str(physical)},
+            Conversion, f"/api/v1/levers/{lever_id}/convert", principal=principal, params=params
         )

@@ -276,44 +276,54 @@ COMMUNE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 async def get_collectivite(session: AsyncSession, identifier: str) -> CollectiviteRead:
     """A SIREN (an EPCI's, else a commune's), a commune's INSEE code or a département's code."""
     repository = TerritoryRepository(session)
-    if SIREN_RE.match(identifier):
-        if await repository.get_epci(identifier) is not None:
-            epci = await get_epci(session, identifier)
-            return CollectiviteRead(
-                level=CollectiviteLevel.epci,
-                code=epci.siren,
-                siren=epci.siren,
-                name=epci.name,
-                regions=epci.regions,
-                departements=epci.departements,
-                epci=None,
-            )
-        commune = await repository.commune_by_siren(identifier)
-    elif COMMUNE_RE.match(identifier):
-        commune = await repository.get_commune(identifier)
-    else:
-        departement = await repository.get_departement(identifier)
-        if departement is None:
-            raise NotFound(f"No collectivité with SIREN or INSEE code {identifier!r}")
-        return CollectiviteRead(
-            level=CollectiviteLevel.departement,
-            code=departement.code,
-            siren=None,
-            name=departement.name,
-            regions=[departement.region_code],
-            departements=[departement.code],
-            epci=None,
+    found: CollectiviteRead | None = None
+    if SIREN_RE.match(identifier) and await repository.get_epci(identifier) is not None:
+        epci = await get_epci(session, identifier)
+        found = _collectivite(
+            CollectiviteLevel.epci, epci.siren, epci.siren, epci.name, epci.regions, epci.departements
         )
-    if commune is None:
+    elif SIREN_RE.match(identifier) or COMMUNE_RE.match(identifier):
+        commune = await (
+            repository.commune_by_siren(identifier)
+            if SIREN_RE.match(identifier)
+            else repository.get_commune(identifier)
+        )
+        if commune is not None:
+            found = _collectivite(
+                CollectiviteLevel.commune,
+                commune.code,
+                commune.siren,
+                commune.name,
+                [commune.region_code],
+                [commune.departement_code],
+                epci=commune.epci_siren,
+            )
+    elif (departement := await repository.get_departement(identifier)) is not None:
+        found = _collectivite(
+            CollectiviteLevel.departement,
+            departement.code,
+            None,
+            departement.name,
+            [departement.region_code],
+            [departement.code],
+        )
+    if found is None:
         raise NotFound(f"No collectivité with SIREN or INSEE code {identifier!r}")
+    return found
+
+
+def _collectivite(
+    level: CollectiviteLevel,
+    code: str,
+    siren: str | None,
+    name: str,
+    regions: list[str],
+    departements: list[str],
+    *,
+    epci: str | None = None,
+) -> CollectiviteRead:
     return CollectiviteRead(
-        level=CollectiviteLevel.commune,
-        code=commune.code,
-        siren=commune.siren,
-        name=commune.name,
-        regions=[commune.region_code],
-        departements=[commune.departement_code],
-        epci=commune.epci_siren,
+        level=level, code=code, siren=siren, name=name, regions=regions, departements=departements, epci=epci
     )
 
 
