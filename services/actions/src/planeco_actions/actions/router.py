@@ -109,7 +109,7 @@ async def update_action(
     "years numbers; null for no value.",
     responses=problem_responses(404),
 )
-async def action_history(
+async def get_action_history(
     action_id: uuid.UUID, session: SessionDep, regions: VisibleRegions, page: PageDep
 ) -> Page[HistoryEntry]:
     return await service.action_history(session, action_id, regions=regions, params=page)

@@ -208,7 +208,7 @@ async def delete_adjustment(
     "intermediate drafts; the published adjustment itself is public.",
     responses=problem_responses(404),
 )
-async def adjustment_history(
+async def get_adjustment_history(
     version: Version,
     code: RegionPath,
     lever_id: LeverId,

@@ -172,7 +172,7 @@ async def _declination(
     openapi_extra=PUBLIC,
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
-async def departements(
+async def decline_to_departements(
     version: Version, code: RegionPath, session: SessionDep, _caller: AnyCaller, options: OptionsDep
 ) -> DeclinationRead | Response:
     return await _declination(session, version, code, DeclinationLevel.departement, options)
@@ -187,7 +187,7 @@ async def departements(
     openapi_extra=PUBLIC,
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
-async def epcis(
+async def decline_to_epcis(
     version: Version, code: RegionPath, session: SessionDep, _caller: AnyCaller, options: OptionsDep
 ) -> DeclinationRead | Response:
     return await _declination(session, version, code, DeclinationLevel.epci, options)
@@ -202,7 +202,7 @@ async def epcis(
     openapi_extra=PUBLIC,
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
-async def crte(
+async def decline_to_crte(
     version: Version, code: RegionPath, session: SessionDep, _caller: AnyCaller, options: OptionsDep
 ) -> DeclinationRead | Response:
     return await _declination(session, version, code, DeclinationLevel.crte, options)
@@ -219,7 +219,7 @@ async def crte(
     openapi_extra=PUBLIC,
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
-async def declination_keys(
+async def list_declination_keys(
     version: Version, code: RegionPath, session: SessionDep, _caller: AnyCaller
 ) -> DeclinationKeysRead:
     return await service.declination_keys(session, version, code)
@@ -237,7 +237,7 @@ KEY_PATH = "/regions/{code}/declination-keys/{lever_id}"
     responses=problem_responses(404, 422),
     openapi_extra=PUBLIC,
 )
-async def get_key(
+async def get_declination_key(
     code: RegionPath,
     lever_id: LeverId,
     level: LevelQuery,
@@ -277,7 +277,7 @@ KEY_BODY: dict[str, Any] = {
     },
     openapi_extra=KEY_BODY | precondition_headers(if_match_required=False),
 )
-async def put_key(
+async def put_declination_key(
     code: RegionPath,
     lever_id: LeverId,
     level: LevelQuery,
@@ -337,7 +337,7 @@ async def put_key(
     responses=problem_responses(403, 404, 412, 422, 428),
     openapi_extra=IF_MATCH_REQUIRED,
 )
-async def delete_key(
+async def delete_declination_key(
     code: RegionPath,
     lever_id: LeverId,
     level: LevelQuery,

@@ -99,7 +99,7 @@ async def list_sectors(
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def list_groups(
+async def list_lever_groups(
     session: SessionDep, _caller: AnyCaller, version: VersionQuery = None
 ) -> list[TermRead]:
     return await service.list_groups(session, version)
@@ -135,7 +135,7 @@ async def get_lever(
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def convert(
+async def convert_quantity(
     lever_id: LeverId,
     session: SessionDep,
     _caller: AnyCaller,

@@ -81,7 +81,9 @@ async def respond(
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def list_versions(session: SessionDep, _caller: AnyCaller, page: PageDep) -> Page[PanoramaVersionRead]:
+async def list_panorama_versions(
+    session: SessionDep, _caller: AnyCaller, page: PageDep
+) -> Page[PanoramaVersionRead]:
     return await service.list_versions(session, page)
 
 
@@ -93,7 +95,9 @@ async def list_versions(session: SessionDep, _caller: AnyCaller, page: PageDep) 
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def get_version(version: Version, session: SessionDep, _caller: AnyCaller) -> PanoramaVersionRead:
+async def get_panorama_version(
+    version: Version, session: SessionDep, _caller: AnyCaller
+) -> PanoramaVersionRead:
     return await service.get_version(session, version)
 
 
@@ -105,7 +109,9 @@ async def get_version(version: Version, session: SessionDep, _caller: AnyCaller)
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def list_regions(version: Version, session: SessionDep, _caller: AnyCaller) -> list[RegionSummary]:
+async def list_panorama_regions(
+    version: Version, session: SessionDep, _caller: AnyCaller
+) -> list[RegionSummary]:
     return await service.list_regions(session, version)
 
 
@@ -128,7 +134,7 @@ async def list_regions(version: Version, session: SessionDep, _caller: AnyCaller
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def region_panorama(
+async def get_region_panorama(
     version: Version,
     code: RegionPath,
     session: SessionDep,
@@ -148,7 +154,7 @@ async def region_panorama(
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def region_lever(
+async def get_region_lever(
     version: Version, code: RegionPath, lever_id: LeverId, session: SessionDep, _caller: AnyCaller
 ) -> RegionLeverRead:
     return await service.region_lever(session, version, code, lever_id)
@@ -167,7 +173,7 @@ async def region_lever(
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def national(
+async def get_national_panorama(
     version: Version,
     session: SessionDep,
     _caller: AnyCaller,
@@ -193,7 +199,7 @@ async def national(
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def compare(
+async def compare_panorama_versions(
     version: Version,
     session: SessionDep,
     _caller: AnyCaller,

@@ -275,7 +275,7 @@ async def get_crte(
         }
     },
 )
-async def import_crte(
+async def import_crtes(
     request: Request,
     session: SessionDep,
     principal: Annotated[Principal, Depends(RequireRole(Role.coordinator))],
