@@ -123,6 +123,16 @@ def identity_headers(
     return {IDENTITY_HEADER: encode_identity(principal, TEST_SECRET)}
 
 
+def as_requested(url: str, params: dict[str, str]) -> dict[str, Any]:
+    """`client.get(**as_requested(url, params))`: the read in the representation `params["format"]`
+    names: `json` (or none) is the read itself, any other format its file export (`…/export`)."""
+    params = dict(params)
+    if params.get("format", "json") == "json":
+        params.pop("format", None)
+        return {"url": url, "params": params}
+    return {"url": url + "/export", "params": params}
+
+
 def asgi_client(app: Any, **headers: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers)
 
