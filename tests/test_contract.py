@@ -107,7 +107,7 @@ def test_every_history_reads_as_the_one_shared_shape_and_no_schema_clashed() -> 
         if path.endswith("/history")
     }
     assert len(histories) == 2  # an action's, a région's adjustment of a lever
-    assert set(histories.values()) == {"#/components/schemas/Page_HistoryEntry_"}
+    assert set(histories.values()) == {"#/components/schemas/HistoryEntryPage"}
     schemas = document["components"]["schemas"]
     # merge() prefixes the service's name to a schema that clashes: none may have needed it.
     prefixes = [service.capitalize() for service in ("levers", "diagnostic", "actions")]

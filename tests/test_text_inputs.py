@@ -29,7 +29,7 @@ NUL = "\u0000"
         ),
         (
             "PUT",
-            "/api/v1/panoramas/regions/24/declination-keys/augm_haies",
+            "/api/v1/declination-keys/regions/24/augm_haies",
             {"level": "departement", "name": f"SAU{NUL}"},
             None,
             ["query", "name"],

@@ -280,19 +280,19 @@ crte-41-blois,CRTE Blois,41018
 
 
 async def test_crte_are_declined_by_their_population_once_uploaded(client: httpx.AsyncClient) -> None:
-    url = f"/api/v1/panoramas/{VERSION}/regions/24/crte"
+    url = f"/api/v1/panoramas/{VERSION}/regions/24/crtes"
     missing = await client.get(url, headers=ANONYMOUS)
     assert missing.status_code == 409, missing.text
     assert missing.json()["code"] == "no-crte"
-    assert "/api/v1/territories/crte/imports" in missing.json()["detail"]
+    assert "/api/v1/territories/crtes/imports" in missing.json()["detail"]
 
     uploaded = await client.post(
-        "/api/v1/territories/crte/imports",
+        "/api/v1/territories/crtes/imports",
         content=CENTRE_CRTE.encode(),
         headers=identity_headers("coordinator", "24") | {"content-type": "text/csv"},
     )
     assert uploaded.status_code == 200, uploaded.text
-    crtes = (await get(client, "/api/v1/territories/crte", region="24"))["items"]
+    crtes = (await get(client, "/api/v1/territories/crtes", region="24"))["items"]
     weights = {crte["id"]: crte["population"] for crte in crtes}
     assert len(weights) == 4 and all(weights.values())
     for precision in ("0.1", "0.01"):

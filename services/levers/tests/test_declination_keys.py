@@ -22,7 +22,7 @@ ADMIN = identity_headers("admin")
 CENTRE = identity_headers("coordinator", "24", subject="oidc:marie.centre")
 NORMANDIE = identity_headers("coordinator", "28")
 ANONYMOUS = identity_headers("anonymous")
-KEY = "/api/v1/panoramas/regions/24/declination-keys/augm_haies"
+KEY = "/api/v1/declination-keys/regions/24/augm_haies"
 DEPARTEMENTS = f"/api/v1/panoramas/{VERSION}/regions/24/departements"
 # Utilised agricultural area (ha) by département of Centre-Val de Loire: a better key for hedges.
 SAU_CSV = "code;value\n18;460000\n28;480000\n36;440000\n37;350000\n41;370000\n45;390000\n"
@@ -316,17 +316,17 @@ async def test_only_the_regions_coordinators_and_admins_upload(
 @pytest.mark.parametrize(
     ("url", "params", "content_type", "status"),
     [
-        ("/api/v1/panoramas/regions/24/declination-keys/nope", {"level": "departement"}, "text/csv", 404),
+        ("/api/v1/declination-keys/regions/24/nope", {"level": "departement"}, "text/csv", 404),
         (
-            "/api/v1/panoramas/regions/24/declination-keys/co2_voitelec",
+            "/api/v1/declination-keys/regions/24/co2_voitelec",
             {"level": "departement"},
             "text/csv",
             404,
         ),
-        ("/api/v1/panoramas/regions/24/declination-keys/augm_haies", {"level": "crte"}, "text/csv", 422),
-        ("/api/v1/panoramas/regions/24/declination-keys/augm_haies", {}, "text/csv", 422),
+        ("/api/v1/declination-keys/regions/24/augm_haies", {"level": "crte"}, "text/csv", 422),
+        ("/api/v1/declination-keys/regions/24/augm_haies", {}, "text/csv", 422),
         (
-            "/api/v1/panoramas/regions/24/declination-keys/augm_haies",
+            "/api/v1/declination-keys/regions/24/augm_haies",
             {"level": "departement"},
             "application/json",
             415,

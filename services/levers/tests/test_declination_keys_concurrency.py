@@ -17,7 +17,7 @@ from planeco_shared.database import create_sessionmaker
 from planeco_shared.testing import all_at_once, committing_client, identity_headers, settings_for_tests
 
 CENTRE = identity_headers("coordinator", "24")
-KEY = "/api/v1/panoramas/regions/24/declination-keys/augm_haies"
+KEY = "/api/v1/declination-keys/regions/24/augm_haies"
 PARAMS = {"level": "departement", "name": "SAU 2020"}
 CLIENTS = 50
 

@@ -144,12 +144,12 @@ async def test_crte_rows_say_crte_id(client: httpx.AsyncClient) -> None:
         "crte-41-blois,CRTE Blois,41018\n"
     )
     uploaded = await client.post(
-        "/api/v1/territories/crte/imports",
+        "/api/v1/territories/crtes/imports",
         content=crte.encode(),
         headers=identity_headers("coordinator", "24") | {"content-type": "text/csv"},
     )
     assert uploaded.status_code == 200, uploaded.text
-    response = await get(client, f"{BASE}/24/crte", format="xlsx", lever="augm_voitelec")
+    response = await get(client, f"{BASE}/24/crtes", format="xlsx", lever="augm_voitelec")
     assert response.headers["content-disposition"].endswith('-region-24-crte-augm_voitelec.xlsx"')
     exported = read_xlsx_export(response.content)
     children = [row for row in exported.rows if row["row_type"] == "child"]
@@ -161,7 +161,7 @@ async def test_crte_rows_say_crte_id(client: httpx.AsyncClient) -> None:
 @pytest.mark.parametrize(
     ("url", "params", "status", "code"),
     [
-        (f"{BASE}/24/crte", {}, 409, "no-crte"),
+        (f"{BASE}/24/crtes", {}, 409, "no-crte"),
         (f"{BASE}/99/departements", {}, 404, "not-found"),
         (DEPARTEMENTS.replace(VERSION, "2099-01-01"), {}, 404, "not-found"),
         (DEPARTEMENTS, {"lever": "no_such_lever"}, 404, "not-found"),

@@ -16,7 +16,7 @@ ADMIN = identity_headers("admin")
 CENTRE = identity_headers("coordinator", "24")
 NORMANDIE = identity_headers("coordinator", "28")
 ANONYMOUS = identity_headers("anonymous")
-IMPORTS = "/api/v1/territories/crte/imports"
+IMPORTS = "/api/v1/territories/crtes/imports"
 
 CENTRE_CSV = """crte_id,crte_name,member
 crte-45-orleans,CRTE Orléans Métropole,244500468
@@ -43,7 +43,7 @@ async def upload(
 
 async def crte_ids(client: httpx.AsyncClient, region: str | None = None) -> list[str]:
     params = {"region": region} if region else {}
-    response = await client.get("/api/v1/territories/crte", params=params, headers=ANONYMOUS)
+    response = await client.get("/api/v1/territories/crtes", params=params, headers=ANONYMOUS)
     assert response.status_code == 200, response.text
     return [c["id"] for c in response.json()["items"]]
 
@@ -82,7 +82,7 @@ async def test_coordinator_uploads_the_crte_of_their_region(app: FastAPI, client
     ]
     assert await crte_ids(client, "28") == []
 
-    est = (await client.get("/api/v1/territories/crte/crte-45-est", headers=ANONYMOUS)).json()
+    est = (await client.get("/api/v1/territories/crtes/crte-45-est", headers=ANONYMOUS)).json()
     assert est == {
         "id": "crte-45-est",
         "name": "CRTE Montargois-Giennois",
@@ -100,9 +100,9 @@ async def test_coordinator_uploads_the_crte_of_their_region(app: FastAPI, client
         ],
     }
     # The Dreux agglomeration reaches into Normandie, but most of its population is in Centre-Val de Loire.
-    dreux = (await client.get("/api/v1/territories/crte/crte-28-dreux", headers=ANONYMOUS)).json()
+    dreux = (await client.get("/api/v1/territories/crtes/crte-28-dreux", headers=ANONYMOUS)).json()
     assert (dreux["region"], dreux["population"], dreux["commune_count"]) == ("24", 116271, 81)
-    blois = (await client.get("/api/v1/territories/crte/crte-41-blois", headers=ANONYMOUS)).json()
+    blois = (await client.get("/api/v1/territories/crtes/crte-41-blois", headers=ANONYMOUS)).json()
     assert blois["members"] == [{"kind": "commune", "code": "41018", "name": "Blois", "population": 47219}]
 
     [entry] = await audit_entries(app)
@@ -144,7 +144,7 @@ async def test_reupload_is_idempotent_and_replaces_the_region_set(
     assert changed.status_code == 200, changed.text
     assert (changed.json()["updated"], changed.json()["deleted"]) == (["crte-41-blois"], ["crte-45-est"])
     assert await crte_ids(client) == ["crte-28-dreux", "crte-41-blois", "crte-45-orleans"]
-    missing = await client.get("/api/v1/territories/crte/crte-45-est", headers=ANONYMOUS)
+    missing = await client.get("/api/v1/territories/crtes/crte-45-est", headers=ANONYMOUS)
     assert missing.status_code == 404
     latest = (await audit_entries(app))[-1].changes
     assert set(latest) == {"crte-41-blois", "crte-45-est"}
@@ -281,7 +281,7 @@ async def test_unreadable_uploads_are_problems(client: httpx.AsyncClient) -> Non
 
 async def test_crte_upload_refuses_other_media_types(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/api/v1/territories/crte/imports",
+        "/api/v1/territories/crtes/imports",
         content=b'{"crte": []}',
         headers=identity_headers("admin") | {"content-type": "application/json"},
     )

@@ -39,10 +39,10 @@ async def test_reimport_changes_nothing_but_removes_what_vanished(
         await session.commit()
     csv = "crte_id,crte_name,member\ncrte-45,CRTE Orléans,244500468\ncrte-45,CRTE Orléans,45999\n"
     uploaded = await client.post(
-        "/api/v1/territories/crte/imports", content=csv, headers=CENTRE | {"content-type": "text/csv"}
+        "/api/v1/territories/crtes/imports", content=csv, headers=CENTRE | {"content-type": "text/csv"}
     )
     assert uploaded.status_code == 200, uploaded.text
-    crte = (await client.get("/api/v1/territories/crte/crte-45", headers=ANONYMOUS)).json()
+    crte = (await client.get("/api/v1/territories/crtes/crte-45", headers=ANONYMOUS)).json()
     assert crte["population"] == 297350 + 1000
 
     async with runtime_of(app).sessionmaker() as session:
@@ -59,5 +59,5 @@ async def test_reimport_changes_nothing_but_removes_what_vanished(
 
     assert (await client.get("/api/v1/territories/regions", headers=ANONYMOUS)).json() == before
     assert (await client.get("/api/v1/territories/communes/45999", headers=ANONYMOUS)).status_code == 404
-    crte = (await client.get("/api/v1/territories/crte/crte-45", headers=ANONYMOUS)).json()
+    crte = (await client.get("/api/v1/territories/crtes/crte-45", headers=ANONYMOUS)).json()
     assert (crte["population"], [m["code"] for m in crte["members"]]) == (297350, ["244500468"])

@@ -186,7 +186,7 @@ async def test_pagination_is_stable_and_complete(client: httpx.AsyncClient) -> N
         "/epcis/123456789",
         "/epts/244500468",
         "/communes/99999",
-        "/crte/none",
+        "/crtes/none",
     ],
 )
 async def test_unknown_code_is_a_404_problem(client: httpx.AsyncClient, path: str) -> None:
@@ -214,7 +214,7 @@ async def test_unknown_code_is_a_404_problem(client: httpx.AsyncClient, path: st
         ("/epcis", {"nature": "METRO"}),
         ("/epcis", {"nature": "EPT"}),
         ("/departements", {"region": "2"}),
-        ("/crte", {"region": "ab"}),
+        ("/crtes", {"region": "ab"}),
         ("/communes", {"page_size": 501}),
         ("/communes", {"page": 0}),
     ],

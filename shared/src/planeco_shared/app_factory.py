@@ -14,23 +14,20 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
-from pydantic.json_schema import models_json_schema
 from starlette.middleware import Middleware
 
-from planeco_shared import health
+from planeco_shared import contract, health
 from planeco_shared.caching import ConditionalGetMiddleware, verify_public_caching
 from planeco_shared.identity import IdentityVerifier
 from planeco_shared.logging import configure_logging
 from planeco_shared.metrics import Metrics, MetricsMiddleware
-from planeco_shared.problems import Problem, install_problem_handlers, problem_responses
+from planeco_shared.problems import install_problem_handlers
 from planeco_shared.request_id import RequestIdMiddleware
 from planeco_shared.runtime import ServiceRuntime, install_runtime
 from planeco_shared.server import freeze_startup_objects
 from planeco_shared.settings import ServiceSettings
 
 API_PREFIX = "/api/v1"
-SCHEMA_REF = "#/components/schemas/{model}"
 
 StartupHook = Callable[[FastAPI], Awaitable[None]]
 
@@ -42,6 +39,7 @@ def create_service_app(
     description: str,
     settings: ServiceSettings,
     routers: Sequence[APIRouter],
+    tags: dict[str, str] | None = None,
     version: str = "0.1.0",
     on_startup: StartupHook | None = None,
     on_shutdown: StartupHook | None = None,
@@ -73,9 +71,10 @@ def create_service_app(
             Middleware(MetricsMiddleware, metrics=metrics),
             Middleware(ConditionalGetMiddleware),  # ETag/304 for routes with public_cache() only
         ],
+        openapi_tags=[{"name": tag, "description": text} for tag, text in (tags or {}).items()],
         docs_url="/docs",
         redoc_url=None,
-        generate_unique_id_function=operation_id,
+        generate_unique_id_function=contract.operation_id,
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -86,74 +85,23 @@ def create_service_app(
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     verify_public_caching(app)
-    document_problems(app)
+    document_contract(app)
     return app
 
 
-def operation_id(route: APIRoute) -> str:
-    """The operation's name in generated clients: its endpoint function's, in camelCase
-    (`get_region_panorama` → `getRegionPanorama`): short, stable, unique across the merged contract."""
-    head, *rest = route.name.split("_")
-    return head + "".join(word.capitalize() for word in rest)
-
-
-def document_problems(app: FastAPI) -> None:
-    """FastAPI documents validation failures as `HTTPValidationError` JSON; ours are problem details."""
+def document_contract(app: FastAPI) -> None:
+    """The service's OpenAPI document, with the contract's conventions applied (`planeco_shared.contract`)."""
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = get_openapi(
-            title=app.title,
-            version=app.version,
-            description=app.description,
-            routes=app.routes,
-            tags=app.openapi_tags,
-        )
-        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-        _, definitions = models_json_schema(
-            [(Problem, "validation")], ref_template="#/components/schemas/{model}"
-        )
-        for name, model_schema in definitions.get("$defs", {}).items():
-            schemas.setdefault(name, model_schema)
-        for item in schema.get("paths", {}).values():
-            for operation in item.values():
-                if not isinstance(operation, dict):
-                    continue
-                responses = operation.setdefault("responses", {})
-                if "422" in responses:
-                    responses["422"] = problem_responses(422)[422]
-                # A body that is not even text (invalid UTF-8) is a 400 problem; malformed JSON is a 422.
-                if "application/json" in operation.get("requestBody", {}).get("content", {}):
-                    responses.setdefault("400", problem_responses(400)[400])
-        _document_decimal_strings(schemas)
-        _document_decimal_strings(schema.get("paths", {}))  # query parameters too
-        for unused in ("HTTPValidationError", "ValidationError"):
-            schemas.pop(unused, None)
-        app.openapi_schema = schema
-        return schema
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                tags=app.openapi_tags,
+            )
+            app.openapi_schema = contract.finish(document, cached=contract.cached_operations(app))
+        return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-# What a Decimal input accepts as a string, in plain notation: pydantic documents `{"type": "string"}`
-# alone, which would promise that any string is a number.
-DECIMAL_STRING_PATTERN = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
-
-
-def _document_decimal_strings(node: Any) -> None:
-    """In every `anyOf` of a number and a bare string (pydantic's shape for a Decimal input), give the
-    string its pattern."""
-    if isinstance(node, dict):
-        branches = node.get("anyOf")
-        if isinstance(branches, list) and any(
-            isinstance(b, dict) and b.get("type") == "number" for b in branches
-        ):
-            for branch in branches:
-                if isinstance(branch, dict) and branch.get("type") == "string" and len(branch) == 1:
-                    branch["pattern"] = DECIMAL_STRING_PATTERN
-        for value in node.values():
-            _document_decimal_strings(value)
-    elif isinstance(node, list):
-        for value in node:
-            _document_decimal_strings(value)

@@ -188,7 +188,7 @@ async def _send_not_modified(send: Send, headers: list[tuple[bytes, bytes]]) -> 
     await send({"type": "http.response.body", "body": b""})
 
 
-def _public_cache_routes(app: FastAPI) -> Iterator[Any]:
+def public_cache_routes(app: FastAPI) -> Iterator[Any]:
     for route in iter_routes(app):
         dependant = getattr(route, "dependant", None)
         pending = list(dependant.dependencies) if dependant is not None else []
@@ -204,7 +204,7 @@ def verify_public_caching(app: FastAPI) -> None:
     """Refuse to build an app where `public_cache` sits on a non-public or non-GET route."""
     wrong = [
         f"{sorted(route.methods)} {route.path}"
-        for route in _public_cache_routes(app)
+        for route in public_cache_routes(app)
         if (route.openapi_extra or {}).get("security") != [] or not set(route.methods) <= CACHEABLE_METHODS
     ]
     if wrong:

@@ -15,5 +15,9 @@ def create_app(settings: ActionsSettings | None = None) -> FastAPI:
             "COP actions and roadmaps, debate, support measures, aids (Aides-territoires), follow-up."
         ),
         settings=settings or ActionsSettings(),
+        tags={
+            "actions": "The COP actions of the roadmaps: who carries them, when, for which lever, with "
+            "what expected impact, and their history."
+        },
         routers=[actions_router],
     )

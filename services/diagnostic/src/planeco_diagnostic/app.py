@@ -13,5 +13,6 @@ def create_app(settings: DiagnosticSettings | None = None) -> FastAPI:
         title="planeco diagnostic",
         description="Questionnaire templates, campaigns, invitations, responses, response rates, syntheses.",
         settings=settings or DiagnosticSettings(),
+        tags={"questionnaires": "The questionnaire templates of the diagnostic, national or a région's own."},
         routers=[questionnaires_router],
     )

@@ -11,6 +11,8 @@ import copy
 import json
 from typing import Any
 
+from planeco_shared.contract import REQUEST_ID, rewrite_refs
+
 SERVICE_ORDER = ("levers", "diagnostic", "actions")
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
 
@@ -41,19 +43,24 @@ planification écologique): territories and levers, the diagnostic, the roadmaps
 """
 
 
-def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
-    if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            if key == "$ref" and isinstance(value, str) and value.startswith("#/components/schemas/"):
-                name = value.rsplit("/", 1)[1]
-                out[key] = "#/components/schemas/" + renames.get(name, name)
-            else:
-                out[key] = _rewrite_refs(value, renames)
-        return out
-    if isinstance(node, list):
-        return [_rewrite_refs(item, renames) for item in node]
-    return node
+# What the gateway itself may answer on any operation: the service broke (502) or was too slow (504).
+GATEWAY_FAILURES = {
+    "502": "Bad gateway: the service answered something that is not HTTP, or closed the connection",
+    "504": "Gateway timeout: the service did not answer in time",
+}
+
+
+def _document_gateway_failures(operation: dict[str, Any]) -> None:
+    responses = operation.setdefault("responses", {})
+    for status, description in GATEWAY_FAILURES.items():
+        responses.setdefault(
+            status,
+            {
+                "description": description,
+                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                "headers": {"X-Request-ID": REQUEST_ID},
+            },
+        )
 
 
 def merge(documents: dict[str, dict[str, Any]], *, version: str = "0.1.0") -> dict[str, Any]:
@@ -73,13 +80,14 @@ def merge(documents: dict[str, dict[str, Any]], *, version: str = "0.1.0") -> di
             if name in schemas and schemas[name] != schema
         }
         for name, schema in own_schemas.items():
-            schemas[renames.get(name, name)] = _rewrite_refs(schema, renames)
-        for path, item in _rewrite_refs(doc.get("paths", {}), renames).items():
+            schemas[renames.get(name, name)] = rewrite_refs(schema, renames)
+        for path, item in rewrite_refs(doc.get("paths", {}), renames).items():
             if path in paths:
                 raise ValueError(f"path {path} is declared by two services")
             for method, operation in item.items():
                 if method in HTTP_METHODS:
                     operation.setdefault("x-service", service)
+                    _document_gateway_failures(operation)
                     operation_id = operation.get("operationId")
                     if operation_id is not None and operation_id in operation_ids:
                         raise ValueError(f"operationId {operation_id} is used by two operations")
@@ -97,7 +105,13 @@ def merge(documents: dict[str, dict[str, Any]], *, version: str = "0.1.0") -> di
                         tags.append({"name": tag, "x-service": service})
     return {
         "openapi": "3.1.0",
-        "info": {"title": "planeco API", "version": version, "description": DESCRIPTION},
+        "info": {
+            "title": "planeco API",
+            "version": version,
+            "description": DESCRIPTION,
+            # The figures the API publishes are open data; the SGPE's and INSEE's sources say theirs.
+            "license": {"name": "Licence Ouverte 2.0 (Etalab)", "identifier": "etalab-2.0"},
+        },
         "servers": [{"url": "/"}],
         "security": [{"ApiKey": []}, {"Bearer": []}],
         "tags": tags,

@@ -10,6 +10,7 @@ AREAS: dict[str, str] = {
     "levers": "levers",
     "sectors": "levers",
     "panoramas": "levers",
+    "declination-keys": "levers",
     # diagnostic
     "questionnaires": "diagnostic",
     "campaigns": "diagnostic",

@@ -56,7 +56,7 @@ def import_territories_command() -> None:
 def import_crte_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV: crte_id,crte_name,member")],
 ) -> None:
-    """Replace the CRTE sets of the régions FILE covers (rules of POST /territories/crte/imports)."""
+    """Replace the CRTE sets of the régions FILE covers (rules of POST /territories/crtes/imports)."""
     content = file.read_bytes()
 
     async def run() -> str:

@@ -154,7 +154,7 @@ class LeversClient(ServiceClient):
         return await self.get_model(Commune, f"/api/v1/territories/communes/{code}", principal=principal)
 
     async def get_crte(self, crte_id: str, *, principal: Principal | None = None) -> Crte:
-        return await self.get_model(Crte, f"/api/v1/territories/crte/{crte_id}", principal=principal)
+        return await self.get_model(Crte, f"/api/v1/territories/crtes/{crte_id}", principal=principal)
 
     async def get_collectivite(self, identifier: str, *, principal: Principal | None = None) -> Collectivite:
         """A collectivité by SIREN or INSEE code, with the régions and départements it lies in."""

@@ -48,7 +48,7 @@ LeverFilter = Annotated[
     Query(
         alias="lever",
         description="Only these levers (repeat the parameter for several); unknown ids answer 404",
-        examples=["augm_voitelec"],
+        examples=[["augm_voitelec"]],
     ),
 ]
 BasisQuery = Annotated[
@@ -64,7 +64,7 @@ LevelQuery = Annotated[UploadLevel, Query(description="Départements or EPCI of 
 RULES = """
 **Key.** Each lever is declined with its key (returned with the figures as `key`): the population by default
 (INSEE population municipale 2023, COG 2026, summed from the communes), or the key the région uploaded for the
-lever at this level (`PUT /api/v1/panoramas/regions/{code}/declination-keys/{lever_id}`). A custom key that
+lever at this level (`PUT /api/v1/declination-keys/regions/{code}/{lever_id}`). A custom key that
 no longer lists exactly the région's current children is not used (population applies; `key.note` says so).
 
 **Objective.** By default the panorama's (`basis=official`). With `basis=adjusted`, a lever for which the
@@ -109,7 +109,7 @@ receives a share of its attachment région's objectives only, weighted by its wh
 EPCI (four islands) are not covered.
 """
 
-CRTE_TEXT = """The children are the CRTE of the région, uploaded with `POST /api/v1/territories/crte/imports`
+CRTE_TEXT = """The children are the CRTE of the région, uploaded with `POST /api/v1/territories/crtes/imports`
 (409 `no-crte` when none is). CRTE are always declined by population: the communes each CRTE covers, directly
 or through its member EPCI; communes in no CRTE are not covered.
 """
@@ -220,7 +220,7 @@ _export(
 
 
 @router.get(
-    "/{version}/regions/{code}/crte",
+    "/{version}/regions/{code}/crtes",
     response_model=DeclinationRead,
     summary="Each lever's objective declined to the CRTE uploaded for the région (public)",
     description=CRTE_TEXT + RULES,
@@ -235,7 +235,7 @@ async def decline_to_crte(
 
 
 _export(
-    "/{version}/regions/{code}/crte",
+    "/{version}/regions/{code}/crtes",
     decline_to_crte,
     "export_crte_declination",
     "CRTE uploaded for the région",
@@ -259,10 +259,13 @@ async def list_declination_keys(
     return await service.declination_keys(session, version, code)
 
 
-KEY_PATH = "/regions/{code}/declination-keys/{lever_id}"
+# A région's own keys apply to every panorama version: their own area, beside the versioned reads (under
+# /panoramas, `/regions/…` would be ambiguous with `/{version}/…`).
+keys_router = APIRouter(prefix="/declination-keys", tags=["declination"], responses=problem_responses(401))
+KEY_PATH = "/regions/{code}/{lever_id}"
 
 
-@router.get(
+@keys_router.get(
     KEY_PATH,
     response_model=CustomKeyRead,
     summary="A key uploaded by the région, with its values and when (public)",
@@ -299,7 +302,7 @@ KEY_BODY: dict[str, Any] = {
 }
 
 
-@router.put(
+@keys_router.put(
     KEY_PATH,
     response_model=CustomKeyRead,
     status_code=status.HTTP_200_OK,
@@ -356,13 +359,13 @@ async def put_declination_key(
     if created:
         response.status_code = status.HTTP_201_CREATED
         response.headers["Location"] = (
-            f"/api/v1/panoramas/regions/{code}/declination-keys/{lever_id}?level={level.value}"
+            f"/api/v1/declination-keys/regions/{code}/{lever_id}?level={level.value}"
         )
     response.headers["ETag"] = service.key_etag(key)
     return await service.custom_key_read(session, key)
 
 
-@router.delete(
+@keys_router.delete(
     KEY_PATH,
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete the région's own key: the lever returns to population (coordinator of the région, admin)",

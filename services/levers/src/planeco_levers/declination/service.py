@@ -224,7 +224,7 @@ async def _children(
         if level is DeclinationLevel.crte:
             raise Conflict(
                 f"No CRTE has been uploaded for région {region.code} {region.name}: a coordinator uploads "
-                "them with POST /api/v1/territories/crte/imports",
+                "them with POST /api/v1/territories/crtes/imports",
                 code="no-crte",
             )
         raise Conflict(f"Région {region.code} has no {LEVEL_LABELS[level]}", code="no-children")

@@ -228,7 +228,7 @@ async def get_collectivite(
 
 
 @router.get(
-    "/crte",
+    "/crtes",
     response_model=Page[CrteRead],
     summary="List CRTE perimeters (public)",
     openapi_extra=PUBLIC,
@@ -241,7 +241,7 @@ async def list_crtes(
 
 
 @router.get(
-    "/crte/{crte_id}",
+    "/crtes/{crte_id}",
     response_model=CrteDetail,
     summary="One CRTE, with its member EPCI and communes (public)",
     openapi_extra=PUBLIC,
@@ -257,7 +257,7 @@ async def get_crte(
 
 
 @router.post(
-    "/crte/imports",
+    "/crtes/imports",
     response_model=CrteImportReport,
     summary="Replace the CRTE perimeters of one's région from a CSV (coordinators, admins)",
     description="Send the file as the request body with `Content-Type: text/csv` (at most 10 MiB).\n\n"
