@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
@@ -31,7 +31,7 @@ from planeco_shared.problems import NotFound, PreconditionFailed, problem_respon
 from planeco_shared.scopes import Territory, ensure_may_act_on
 from planeco_shared.tabular import add_export_route
 from planeco_shared.text import FreeText
-from planeco_shared.uploads import CSV_MEDIA_TYPES, read_upload
+from planeco_shared.uploads import CSV_MEDIA_TYPES, csv_request_body, read_upload
 
 router = APIRouter(prefix="/panoramas", tags=["declination"], responses=problem_responses(401))
 
@@ -292,14 +292,7 @@ async def get_declination_key(
     return await service.custom_key_read(session, key)
 
 
-KEY_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "text/csv": {"schema": {"type": "string"}, "example": "code;value\n18;1200.5\n28;987\n36;0\n"}
-        },
-    }
-}
+KEY_BODY = csv_request_body("code;value\n18;1200.5\n28;987\n36;0\n")
 
 
 @keys_router.put(

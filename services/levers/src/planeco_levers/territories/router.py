@@ -41,7 +41,7 @@ from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole, R
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import problem_responses
 from planeco_shared.text import FreeText
-from planeco_shared.uploads import CSV_MEDIA_TYPES, read_upload
+from planeco_shared.uploads import CSV_MEDIA_TYPES, csv_request_body, read_upload
 
 router = APIRouter(prefix="/territories", tags=["territories"], responses=problem_responses(401))
 
@@ -263,17 +263,9 @@ async def get_crte(
     description="Send the file as the request body with `Content-Type: text/csv` (at most 10 MiB).\n\n"
     + CSV_FORMAT,
     responses=problem_responses(403, 413, 415, 422),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "text/csv": {
-                    "schema": {"type": "string"},
-                    "example": "crte_id,crte_name,member\ncrte-45-orleans,CRTE Orléans Métropole,244500468\n",
-                }
-            },
-        }
-    },
+    openapi_extra=csv_request_body(
+        "crte_id,crte_name,member\ncrte-45-orleans,CRTE Orléans Métropole,244500468\n"
+    ),
 )
 async def import_crtes(
     request: Request,
