@@ -47,7 +47,7 @@ def main_reads(public: Client) -> None:
     assert isinstance(lever, RegionLeverRead)
     comparison = compare_panorama_versions.sync(VERSION, client=public, from_="2024-04-08", region="24")
     assert isinstance(comparison, ComparisonRead)
-    declined = decline_to_departements.sync(VERSION, "24", client=public, lever=["augm_voitelec"])
+    declined = decline_to_departements.sync(VERSION, "24", client=public, lever_id=["augm_voitelec"])
     assert isinstance(declined, DeclinationRead)
     shares = {child.code: child.objective_ktco2e for child in declined.levers[0].children}
     conversion = convert_quantity.sync("augm_voitelec", client=public, region="24", ktco2e="100")

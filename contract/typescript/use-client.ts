@@ -23,7 +23,7 @@ export async function mainReads(): Promise<void> {
   const regions = await api.GET("/api/v1/territories/regions", { params: { query: { page_size: 20 } } });
   const names: string[] = regions.data?.items.map((region) => region.name) ?? [];
   const declined = await api.GET("/api/v1/panoramas/{version}/regions/{code}/departements", {
-    params: { path: { version: VERSION, code: "24" }, query: { lever: ["augm_voitelec"], precision: "0.1" } },
+    params: { path: { version: VERSION, code: "24" }, query: { lever_id: ["augm_voitelec"], precision: "0.1" } },
   });
   const shares = declined.data?.levers[0]?.children.map((child) => [child.code, child.objective_ktco2e]);
   const lever = await api.GET("/api/v1/panoramas/{version}/regions/{code}/levers/{lever_id}", {

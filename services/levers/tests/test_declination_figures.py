@@ -183,7 +183,7 @@ async def test_an_epci_spanning_two_regions_is_declined_in_its_attachment_region
         for region in epci["regions"]:
             if region not in declined:
                 url = f"/api/v1/panoramas/{VERSION}/regions/{region}/epcis"
-                body = await get(client, url, lever="augm_voitelec")
+                body = await get(client, url, lever_id="augm_voitelec")
                 declined[region] = {c["code"] for c in body["levers"][0]["children"]}
             assert (epci["siren"] in declined[region]) is (region == epci["region"]), (epci["siren"], region)
 
@@ -227,7 +227,7 @@ async def test_physical_units_are_classified_additive_or_intensive_in_every_vers
 
 async def test_lever_filter_and_precision(client: httpx.AsyncClient) -> None:
     url = f"/api/v1/panoramas/{VERSION}/regions/24/departements"
-    body = await get(client, url, lever=["augm_haies", "augm_voitelec"], precision="0.001")
+    body = await get(client, url, lever_id=["augm_haies", "augm_voitelec"], precision="0.001")
     assert [lever["lever_id"] for lever in body["levers"]] == ["augm_voitelec", "augm_haies"]
     assert body["lever_count"] == 2
     assert body["precision"] == "0.001"
@@ -241,8 +241,8 @@ async def test_lever_filter_and_precision(client: httpx.AsyncClient) -> None:
     [
         ("/api/v1/panoramas/2020-01-01/regions/24/departements", {}, 404, "not-found"),
         ("/api/v1/panoramas/2024-07-24/regions/99/departements", {}, 404, "not-found"),
-        ("/api/v1/panoramas/2024-07-24/regions/24/departements", {"lever": "nope"}, 404, "not-found"),
-        ("/api/v1/panoramas/2024-07-24/regions/04/epcis", {"lever": "augm_haies"}, 404, "not-found"),
+        ("/api/v1/panoramas/2024-07-24/regions/24/departements", {"lever_id": "nope"}, 404, "not-found"),
+        ("/api/v1/panoramas/2024-07-24/regions/04/epcis", {"lever_id": "augm_haies"}, 404, "not-found"),
         (
             "/api/v1/panoramas/2024-07-24/regions/24/departements",
             {"precision": "0.5"},
@@ -347,12 +347,14 @@ async def test_the_regions_own_objective_is_declined_on_request(client: httpx.As
     stated = adjusted.json()
     url = f"/api/v1/panoramas/{VERSION}/regions/24/departements"
 
-    official = await get(client, url, lever=["augm_voitelec", "augm_haies"])
+    official = await get(client, url, lever_id=["augm_voitelec", "augm_haies"])
     assert official["basis"] == "official"
     assert {lever["region"]["basis"] for lever in official["levers"]} == {"official"}
     assert official["levers"][0]["region"]["objective_ktco2e"] == str(FILE["24"]["augm_voitelec"]["objCO2"])
 
-    body = await get(client, url, lever=["augm_voitelec", "augm_haies"], basis="adjusted", precision="0.01")
+    body = await get(
+        client, url, lever_id=["augm_voitelec", "augm_haies"], basis="adjusted", precision="0.01"
+    )
     voitelec, haies = body["levers"]
     assert body["basis"] == "adjusted"
     assert (haies["region"]["basis"], haies["region"]["anchored_version"]) == ("official", None)

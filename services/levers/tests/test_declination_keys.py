@@ -48,7 +48,7 @@ async def put(
 
 async def haies(client: httpx.AsyncClient, precision: str = "0.1") -> dict[str, Any]:
     response = await client.get(
-        DEPARTEMENTS, params={"lever": "augm_haies", "precision": precision}, headers=ANONYMOUS
+        DEPARTEMENTS, params={"lever_id": "augm_haies", "precision": precision}, headers=ANONYMOUS
     )
     assert response.status_code == 200, response.text
     lever: dict[str, Any] = response.json()["levers"][0]
@@ -116,7 +116,7 @@ async def test_an_uploaded_key_changes_the_split_and_is_audited(
     assert {c["code"]: c["objective_ktco2e"] for c in after["children"]}["45"] != loiret
 
     # other levers and other levels keep population
-    response = await client.get(DEPARTEMENTS, params={"lever": "augm_voitelec"}, headers=ANONYMOUS)
+    response = await client.get(DEPARTEMENTS, params={"lever_id": "augm_voitelec"}, headers=ANONYMOUS)
     assert response.json()["levers"][0]["key"]["kind"] == "default"
     keys = (
         await client.get(f"/api/v1/panoramas/{VERSION}/regions/24/declination-keys", headers=ANONYMOUS)
@@ -354,7 +354,7 @@ async def test_an_epci_key_declines_the_epci(client: httpx.AsyncClient, engine: 
     created = await put(client, csv, level="epci", name="uniform")
     assert created.status_code == 201, created.text
     response = await client.get(
-        f"/api/v1/panoramas/{VERSION}/regions/24/epcis", params={"lever": "augm_haies"}, headers=ANONYMOUS
+        f"/api/v1/panoramas/{VERSION}/regions/24/epcis", params={"lever_id": "augm_haies"}, headers=ANONYMOUS
     )
     lever = response.json()["levers"][0]
     assert lever["key"]["name"] == "uniform" and lever["key"]["level"] == "epci"

@@ -115,7 +115,7 @@ async def test_departements_export_equals_the_json_view(client: httpx.AsyncClien
 
 
 async def test_epci_rows_say_siren_and_options_name_the_file(client: httpx.AsyncClient) -> None:
-    params = {"precision": "0.01", "basis": "adjusted", "lever": "augm_vélotc"}
+    params = {"precision": "0.01", "basis": "adjusted", "lever_id": "augm_vélotc"}
     body = (await get(client, f"{BASE}/24/epcis", **params)).json()
     response = await get(client, f"{BASE}/24/epcis", format="csv", decimal="point", **params)
     assert response.headers["content-disposition"] == (
@@ -133,7 +133,7 @@ async def test_epci_rows_say_siren_and_options_name_the_file(client: httpx.Async
     assert all(len(row["territory_code"]) == 9 for row in children)
     assert {row["lever_id"] for row in exported.rows if row["lever_id"]} == {"augm_vélotc"}
     assert exported.metadata["json_view"] == [
-        f"{BASE}/24/epcis?precision=0.01&basis=adjusted&lever=augm_v%C3%A9lotc"
+        f"{BASE}/24/epcis?precision=0.01&basis=adjusted&lever_id=augm_v%C3%A9lotc"
     ]
 
 
@@ -149,7 +149,7 @@ async def test_crte_rows_say_crte_id(client: httpx.AsyncClient) -> None:
         headers=identity_headers("coordinator", "24") | {"content-type": "text/csv"},
     )
     assert uploaded.status_code == 200, uploaded.text
-    response = await get(client, f"{BASE}/24/crtes", format="xlsx", lever="augm_voitelec")
+    response = await get(client, f"{BASE}/24/crtes", format="xlsx", lever_id="augm_voitelec")
     assert response.headers["content-disposition"].endswith('-region-24-crte-augm_voitelec.xlsx"')
     exported = read_xlsx_export(response.content)
     children = [row for row in exported.rows if row["row_type"] == "child"]
@@ -164,7 +164,7 @@ async def test_crte_rows_say_crte_id(client: httpx.AsyncClient) -> None:
         (f"{BASE}/24/crtes", {}, 409, "no-crte"),
         (f"{BASE}/99/departements", {}, 404, "not-found"),
         (DEPARTEMENTS.replace(VERSION, "2099-01-01"), {}, 404, "not-found"),
-        (DEPARTEMENTS, {"lever": "no_such_lever"}, 404, "not-found"),
+        (DEPARTEMENTS, {"lever_id": "no_such_lever"}, 404, "not-found"),
         (DEPARTEMENTS, {"precision": "0.5"}, 422, "validation-error"),
         (DEPARTEMENTS, {"format": "ods"}, 422, "validation-error"),
     ],

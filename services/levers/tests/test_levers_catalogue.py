@@ -85,7 +85,7 @@ async def test_one_lever_says_which_versions_have_it(client: httpx.AsyncClient) 
 
 
 async def test_sectors_and_groups_are_listed_per_version(client: httpx.AsyncClient) -> None:
-    sectors = await get(client, "/api/v1/levers/sectors")
+    sectors = (await get(client, "/api/v1/levers/sectors"))["items"]
     assert [s["id"] for s in sectors] == [
         "transport-voyageurs",
         "transport-marchandises",
@@ -99,8 +99,8 @@ async def test_sectors_and_groups_are_listed_per_version(client: httpx.AsyncClie
         "agriculture-forets-sols",
     ]
     assert sum(s["lever_count"] for s in sectors) == 42
-    assert len(await get(client, "/api/v1/levers/sectors", version="2023-11-14")) == 8
-    groups = await get(client, "/api/v1/levers/groups")
+    assert len((await get(client, "/api/v1/levers/sectors", version="2023-11-14"))["items"]) == 8
+    groups = (await get(client, "/api/v1/levers/groups"))["items"]
     assert {g["label"] for g in groups} == {
         "Mieux se déplacer",
         "Mieux se loger",

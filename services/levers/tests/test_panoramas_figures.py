@@ -63,7 +63,7 @@ async def get(client: httpx.AsyncClient, url: str, **params: str) -> Any:
 @pytest.mark.parametrize("version", VERSIONS)
 async def test_every_lever_of_every_region_equals_the_file(client: httpx.AsyncClient, version: str) -> None:
     expected = rows_by_region(version)
-    regions = await get(client, f"/api/v1/panoramas/{version}/regions")
+    regions = (await get(client, f"/api/v1/panoramas/{version}/regions"))["items"]
     assert sorted(r["code"] for r in regions) == sorted(expected)
     checked = 0
     for code, levers in expected.items():
@@ -107,7 +107,7 @@ async def test_national_sums_are_exact_sums_of_the_regions(client: httpx.AsyncCl
     assert body["region_count"] == 18
     # And the national value equals the sum of what the région reads return.
     region_sums: dict[str, Decimal] = defaultdict(Decimal)
-    for region in await get(client, f"/api/v1/panoramas/{version}/regions"):
+    for region in (await get(client, f"/api/v1/panoramas/{version}/regions"))["items"]:
         for item in (await get(client, f"/api/v1/panoramas/{version}/regions/{region['code']}"))["levers"]:
             region_sums[item["lever_id"]] += Decimal(item["objective_ktco2e"])
     assert region_sums == sums

@@ -116,7 +116,7 @@ async def test_a_new_release_imports_the_same_way_and_becomes_the_default(client
     assert await version_ids(client) == ["2025-01-01", "2024-07-24", "2024-04-08", "2023-11-14"]
     levers = (await client.get("/api/v1/levers", headers=ANONYMOUS)).json()
     assert {item["version"] for item in levers["items"]} == {"2025-01-01"}
-    sectors = (await client.get("/api/v1/levers/sectors", headers=ANONYMOUS)).json()
+    sectors = (await client.get("/api/v1/levers/sectors", headers=ANONYMOUS)).json()["items"]
     assert [s["id"] for s in sectors][-1] == "numerique"  # unknown sectors come after the known ones
     assert "dechets" in {s["id"] for s in sectors}
     compare = await client.get(

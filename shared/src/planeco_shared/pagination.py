@@ -24,6 +24,11 @@ class Page(BaseModel, Generic[T]):
     page_size: int
 
     @classmethod
+    def of_all(cls, items: list[T], params: PageParams) -> Page[T]:
+        """The requested page of a short list built in memory (every list has the same envelope)."""
+        return cls.of(items[params.offset : params.offset + params.page_size], len(items), params)
+
+    @classmethod
     def of(cls, items: list[T], total: int, params: PageParams) -> Page[T]:
         """The page a list endpoint answers: these items, the total, and the page asked for."""
         return cls(items=items, total=total, page=params.page, page_size=params.page_size)

@@ -46,7 +46,7 @@ PrecisionQuery = Annotated[
 LeverFilter = Annotated[
     list[str] | None,
     Query(
-        alias="lever",
+        alias="lever_id",
         description="Only these levers (repeat the parameter for several); unknown ids answer 404",
         examples=[["augm_voitelec"]],
     ),
@@ -99,7 +99,7 @@ The file has, for each lever, a `region` row (the région's figures at `precisio
 `*_exact` columns) then one `child` row per child (`weight`, `share`, declined figures); then a
 `child_total` row per child and a `region_total` row. `territory_type` (`région`, `département`, `EPCI`,
 `CRTE`) and `code_type` (`INSEE`, `SIREN`, `CRTE id`) say what each code is. Options that are not the
-defaults (`basis`, `precision`, `lever`) are in the file name and the metadata.
+defaults (`basis`, `precision`, `lever_id`) are in the file name and the metadata.
 """
 )
 

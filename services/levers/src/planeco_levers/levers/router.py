@@ -79,30 +79,30 @@ async def list_levers(
 
 @router.get(
     "/sectors",
-    response_model=list[TermRead],
+    response_model=Page[TermRead],
     summary="The sectors of a panorama version, with their lever counts (public)",
     responses=problem_responses(404),
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
 async def list_sectors(
-    session: SessionDep, _caller: AnyCaller, version: VersionQuery = None
-) -> list[TermRead]:
-    return await service.list_sectors(session, version)
+    session: SessionDep, _caller: AnyCaller, page: PageDep, version: VersionQuery = None
+) -> Page[TermRead]:
+    return Page.of_all(await service.list_sectors(session, version), page)
 
 
 @router.get(
     "/groups",
-    response_model=list[TermRead],
+    response_model=Page[TermRead],
     summary="The thématiques (« Mieux se déplacer »…) of a panorama version, with lever counts (public)",
     responses=problem_responses(404),
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
 async def list_lever_groups(
-    session: SessionDep, _caller: AnyCaller, version: VersionQuery = None
-) -> list[TermRead]:
-    return await service.list_groups(session, version)
+    session: SessionDep, _caller: AnyCaller, page: PageDep, version: VersionQuery = None
+) -> Page[TermRead]:
+    return Page.of_all(await service.list_groups(session, version), page)
 
 
 @router.get(

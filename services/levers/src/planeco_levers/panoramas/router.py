@@ -75,16 +75,16 @@ async def get_panorama_version(
 
 @router.get(
     "/{version}/regions",
-    response_model=list[RegionSummary],
+    response_model=Page[RegionSummary],
     summary="The régions of a version with their lever count and total (public)",
     responses=problem_responses(404),
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
 async def list_panorama_regions(
-    version: Version, session: SessionDep, _caller: AnyCaller
-) -> list[RegionSummary]:
-    return await service.list_regions(session, version)
+    version: Version, session: SessionDep, _caller: AnyCaller, page: PageDep
+) -> Page[RegionSummary]:
+    return Page.of_all(await service.list_regions(session, version), page)
 
 
 @router.get(
