@@ -246,3 +246,24 @@ async def test_national_compare_lists_added_and_removed_levers(client: httpx.Asy
     assert Decimal(body["from_total_ktco2e"]) == old_total
     assert Decimal(body["to_total_ktco2e"]) == new_total
     assert Decimal(body["difference_ktco2e"]) == new_total - old_total
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/regions/24",
+        "/regions/24/levers/augm_voitelec",
+        "/national",
+        "/regions/24/departements",
+        "/regions/24/adjustments",
+        "/regions",
+    ],
+)
+async def test_latest_is_the_most_recent_version_everywhere(client: httpx.AsyncClient, path: str) -> None:
+    latest = await client.get(f"/api/v1/panoramas/latest{path}", headers=ANONYMOUS)
+    dated = await client.get(f"/api/v1/panoramas/2024-07-24{path}", headers=ANONYMOUS)
+    assert latest.status_code == dated.status_code == 200, latest.text
+    assert latest.json() == dated.json()
+    file = await client.get("/api/v1/panoramas/latest/regions/24/export?format=csv", headers=ANONYMOUS)
+    assert file.status_code == 200
+    assert "2024-07-24" in file.headers["content-disposition"]

@@ -15,7 +15,8 @@ from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from planeco_levers.adjustments import service
 from planeco_levers.adjustments.schemas import AdjustmentPut, AdjustmentRead
-from planeco_levers.panoramas.importer import LEVER_ID_PATTERN, VERSION_PATTERN
+from planeco_levers.panoramas.importer import LEVER_ID_PATTERN
+from planeco_levers.panoramas.router import Version
 from planeco_shared.codes import RegionPath
 from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, precondition_headers
 from planeco_shared.database import SessionDep
@@ -34,15 +35,6 @@ from planeco_shared.scopes import Territory, ensure_may_act_on
 
 router = APIRouter(prefix="/panoramas", tags=["adjustments"], responses=problem_responses(401))
 
-Version = Annotated[
-    str,
-    Path(
-        pattern=f"^(latest|{VERSION_PATTERN.strip('^$')})$",
-        description="Panorama version (the SGPE release date), or `latest` for the most recent one. Writes "
-        "anchor the adjustment on it: its ratio and 2019 value convert the figures",
-        examples=["2024-07-24"],
-    ),
-]
 LeverId = Annotated[str, Path(pattern=LEVER_ID_PATTERN, description="Lever id", examples=["augm_voitelec"])]
 Coordinator = Annotated[Principal, Depends(RequireRole(Role.coordinator))]
 

@@ -37,7 +37,6 @@ from planeco_shared.models import utcnow
 from planeco_shared.pagination import Page, PageParams, paginate
 from planeco_shared.problems import FieldError, NotFound, UnprocessableEntity
 
-LATEST = "latest"
 # The fields the history shows, in this order.
 AUDITED = (
     "anchored_version",
@@ -58,12 +57,7 @@ def adjustment_etag(adjustment: RegionAdjustment) -> str:
 
 
 async def resolve_version(session: AsyncSession, version: str) -> str:
-    """`latest` → the most recent imported version; a version id → itself (404 when unknown)."""
-    if version == LATEST:
-        latest = await PanoramaRepository(session).latest_version_id()
-        if latest is None:
-            raise NotFound("No panorama version is imported yet")
-        return latest
+    """The version (`latest` already resolved by the route, `panoramas.router.Version`); 404 when unknown."""
     await require_version(session, version)
     return version
 

@@ -26,7 +26,7 @@ from planeco_shared.codes import REGION_PATTERN, RegionPath
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole
 from planeco_shared.pagination import Page, PageDep
-from planeco_shared.problems import problem_responses
+from planeco_shared.problems import NotFound, problem_responses
 from planeco_shared.tabular import add_export_route
 from planeco_shared.text import FreeText
 from planeco_shared.uploads import JSON_MEDIA_TYPES, read_upload
@@ -35,14 +35,32 @@ MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 router = APIRouter(prefix="/panoramas", tags=["panoramas"], responses=problem_responses(401))
 
-Version = Annotated[
-    str,
-    Path(
-        pattern=VERSION_PATTERN,
-        description="Panorama version: the SGPE release date",
-        examples=["2024-07-24"],
-    ),
-]
+LATEST = "latest"
+
+
+async def path_version(
+    session: SessionDep,
+    version: Annotated[
+        str,
+        Path(
+            pattern=f"^({LATEST}|{VERSION_PATTERN.strip('^$')})$",
+            description="Panorama version: the SGPE release date, or `latest` for the most recent one (the "
+            "response's `version` says which)",
+            examples=["2024-07-24"],
+        ),
+    ],
+) -> str:
+    """`latest` → the most recent imported version; a date stays as is (an unknown one is a 404 later)."""
+    if version != LATEST:
+        return version
+    latest = await service.latest_version(session)
+    if latest is None:
+        raise NotFound("No panorama version is imported yet")
+    return latest
+
+
+# Every route under /panoramas/{version}/… takes the version through it (adjustments and declination too).
+Version = Annotated[str, Depends(path_version)]
 LeverId = Annotated[str, Path(pattern=LEVER_ID_PATTERN, description="Lever id", examples=["augm_voitelec"])]
 
 

@@ -88,6 +88,10 @@ async def resolve_version(session: AsyncSession, version: str | None) -> str | N
     return version
 
 
+async def latest_version(session: AsyncSession) -> str | None:
+    return await PanoramaRepository(session).latest_version_id()
+
+
 async def require_version(session: AsyncSession, version: str) -> PanoramaVersion:
     found = await PanoramaRepository(session).get_version(version)
     if found is None:
