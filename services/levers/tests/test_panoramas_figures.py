@@ -194,7 +194,7 @@ async def test_unknown_or_malformed_references_are_problems(client: httpx.AsyncC
         "/api/v1/panoramas/2024-07-24/regions/44/levers/no_such_lever": 404,
         "/api/v1/panoramas/2024-13-01/regions/44": 422,
         "/api/v1/panoramas/2024-07-24/regions/PACA": 422,
-        "/api/v1/panoramas/latest/national": 422,
+        "/api/v1/panoramas/newest/national": 422,  # `latest` is the alias, nothing else
         "/api/v1/panoramas/2024-07-24/compare?from=2019-01-01": 404,
         "/api/v1/panoramas/2024-07-24/compare": 422,
     }
