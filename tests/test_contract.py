@@ -148,3 +148,31 @@ def test_merge_renames_clashing_schemas_and_rewrites_their_references() -> None:
         "schema"
     ]
     assert ref == {"$ref": "#/components/schemas/ActionsItem"}
+
+
+def test_every_example_validates_against_its_schema_and_every_json_response_has_one() -> None:
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    document = contract()
+    resource = Resource.from_contents(document, default_specification=DRAFT202012)
+    registry: Registry[Any] = Registry().with_resource("urn:planeco", resource)
+    checked, missing = 0, []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation.get("responses", {}).items():
+                media = response.get("content", {}).get("application/json")
+                if media is None:
+                    continue
+                if "example" not in media:
+                    missing.append(f"{method} {path} {status}")
+                    continue
+                schema = media["schema"]
+                if "$ref" in schema:
+                    schema = {"$ref": "urn:planeco" + schema["$ref"]}
+                errors = list(Draft202012Validator(schema, registry=registry).iter_errors(media["example"]))
+                assert not errors, (method, path, status, [e.message for e in errors][:3])
+                checked += 1
+    assert missing == []
+    assert checked > 40

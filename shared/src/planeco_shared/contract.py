@@ -9,6 +9,8 @@ document says everything they need and nothing they would misread:
 - list envelopes are named `XPage` (`ActionReadPage`), not pydantic's `Page_ActionRead_`;
 - a request body's field that has a server default is documented as such, without `default` in the schema:
   openapi-typescript's default mode turns any field with a `default` into a required one;
+- each JSON response carries an example, composed from its fields' own examples (a plausible value where a
+  field has none); a test validates every example against its schema;
 - responses declare their headers: `X-Request-ID` on all, `ETag` and `Cache-Control` (and the 304) on cached
   public reads, `ETag` where a resource is updated with `If-Match`, `Location` on a 201, `Retry-After` on
   the 503 that any operation may answer when the database is unavailable.
@@ -93,6 +95,7 @@ def finish(document: dict[str, Any], *, cached: set[tuple[str, str]]) -> dict[st
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     _document_request_defaults(document)
+    _add_response_examples(document)
     return rename_schemas(
         document, {name: f"{match[1]}Page" for name in schemas if (match := _PAGE_NAME.match(name))}
     )
@@ -210,3 +213,71 @@ def _document_request_defaults(document: dict[str, Any]) -> None:
                 shown = "none" if default is None else f"`{default}`" if default != "" else "empty"
                 text = field.get("description", "")
                 field["description"] = (text + " " if text else "") + f"Default: {shown}."
+
+
+# Values a string field without an example may take, tried in order against its pattern.
+_PLAUSIBLE_CODES = ("24", "0", "2024-07-24", "45234", "244500468", "augm_voitelec")
+_FORMATS = {
+    "date-time": "2026-12-01T10:00:00Z",
+    "date": "2026-12-01",
+    "uuid": "0b9f6c1e-6d0a-4b8e-9d7c-2f1e3a4b5c6d",
+    "uri": "https://planeco.beta.gouv.fr/",
+}
+
+
+def _add_response_examples(document: dict[str, Any]) -> None:
+    schemas: dict[str, Any] = document["components"]["schemas"]
+    for _path, _method, operation in _operations(document):
+        for status, response in operation.get("responses", {}).items():
+            media = response.get("content", {}).get("application/json")
+            if media is None or "example" in media or not status.startswith("2"):
+                continue
+            example = example_of(media.get("schema", {}), schemas)
+            if example is not None:
+                media["example"] = example
+
+
+def example_of(schema: dict[str, Any], schemas: dict[str, Any], depth: int = 0) -> Any:
+    """A value of `schema` built from its examples (None when there is nothing sensible to show)."""
+    if depth > 12:
+        return None
+    if "$ref" in schema:
+        return example_of(schemas.get(schema["$ref"].removeprefix(SCHEMA_REF), {}), schemas, depth + 1)
+    if schema.get("examples"):
+        return schema["examples"][0]
+    if "example" in schema:
+        return schema["example"]
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            branches = [b for b in schema[key] if b.get("type") != "null"] or schema[key]
+            return example_of(branches[0], schemas, depth + 1)
+    if "allOf" in schema:
+        return example_of(schema["allOf"][0], schemas, depth + 1)
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        return {
+            name: example_of(field, schemas, depth + 1)
+            for name, field in schema.get("properties", {}).items()
+            if name in schema.get("required", []) or "examples" in field
+        }
+    if kind == "array":
+        item = example_of(schema.get("items", {}), schemas, depth + 1)
+        return [] if item is None else [item]
+    if kind == "string":
+        if schema.get("format") in _FORMATS:
+            return _FORMATS[schema["format"]]
+        pattern = schema.get("pattern")
+        if pattern is None:
+            return "string"
+        return next((v for v in _PLAUSIBLE_CODES if re.search(pattern, v)), None)
+    if kind == "integer":
+        return max(0, schema.get("minimum", 0))
+    if kind == "number":
+        return 0
+    if kind == "boolean":
+        return True
+    return None
