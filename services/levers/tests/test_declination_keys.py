@@ -82,7 +82,7 @@ async def test_an_uploaded_key_changes_the_split_and_is_audited(
     assert created.headers["location"] == f"{KEY}?level=departement"
     etag = created.headers["etag"]
     body = created.json()
-    assert body["version"] == 1
+    assert body["revision"] == 1
     assert "uploaded_by" not in body  # public: who uploaded it is in the audit trail only (below)
     assert body["name"] == "SAU 2020" and body["source"] == "Agreste, recensement agricole 2020"
     assert {v["code"]: Decimal(v["value"]) for v in body["values"]} == SAU
@@ -166,7 +166,7 @@ async def test_replacing_needs_the_current_etag(app: FastAPI, client: httpx.Asyn
         client, SAU_CSV.replace("390000", "1"), headers=CENTRE | {"if-match": first.headers["etag"]}
     )
     assert replaced.status_code == 200, replaced.text
-    assert replaced.json()["version"] == 2
+    assert replaced.json()["revision"] == 2
     assert replaced.headers["etag"] != first.headers["etag"]
 
     stale = await put(client, SAU_CSV, headers=CENTRE | {"if-match": first.headers["etag"]})

@@ -50,7 +50,7 @@ async def test_fifty_replacements_from_one_etag_give_one_200_and_49_412(
             assert {r.json()["code"] for r in responses if r.status_code == 412} == {"precondition-failed"}
             (winner,) = (r for r in responses if r.status_code == 200)
             read = await client.get(KEY, params={"level": "departement"})
-            assert read.json()["version"] == 2
+            assert read.json()["revision"] == 2
             assert read.json()["values"] == winner.json()["values"]
     finally:
         async with create_sessionmaker(engine).begin() as session:

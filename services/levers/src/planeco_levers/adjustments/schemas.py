@@ -129,7 +129,7 @@ class AdjustedFigures(BaseModel):
 
 
 class AdjustmentRead(AdjustedFigures):
-    region_code: str = Field(examples=["44"])
+    region: str = Field(description="INSEE code of the région", examples=["44"])
     lever_id: str = Field(examples=["augm_voitelec"])
     unit: str | None = Field(description="The physical unit in the anchored version (null: none)")
     ratio: ExactDecimal = Field(

@@ -99,7 +99,7 @@ def _audit_state(adjustment: RegionAdjustment | None) -> dict[str, str | None]:
 def adjustment_read(adjustment: RegionAdjustment, read_version: str) -> AdjustmentRead:
     return AdjustmentRead(
         **adjusted_figures(adjustment, read_version).model_dump(),
-        region_code=adjustment.region_code,
+        region=adjustment.region_code,
         lever_id=adjustment.lever_id,
         unit=one_line(adjustment.unit_physical) if adjustment.has_physical_unit else None,
         ratio=adjustment.ratio,

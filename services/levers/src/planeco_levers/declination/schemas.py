@@ -178,5 +178,5 @@ class CustomKeyRead(BaseModel):
     name: str
     source: str | None
     uploaded_at: dt.datetime
-    version: int = Field(description="Incremented by each change; the ETag carries it")
+    revision: int = Field(description="Incremented by each change; the ETag carries it")
     values: list[KeyValueRead]

@@ -430,7 +430,7 @@ async def custom_key_read(session: AsyncSession, key: DeclinationKey) -> CustomK
         name=key.name,
         source=key.source,
         uploaded_at=key.uploaded_at,
-        version=key.version,
+        revision=key.version,
         values=[
             KeyValueRead(code=code, name=names.get(code, "(no longer a child of the région)"), value=value)
             for code, value in values.items()
