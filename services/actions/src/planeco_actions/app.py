@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from planeco_actions.actions.router import router as actions_router
+from planeco_actions.jobs import JOBS
 from planeco_actions.settings import ActionsSettings
 from planeco_shared.app_factory import create_service_app
 
@@ -15,5 +16,6 @@ def create_app(settings: ActionsSettings | None = None) -> FastAPI:
             "COP actions and roadmaps, debate, support measures, aids (Aides-territoires), follow-up."
         ),
         settings=settings or ActionsSettings(),
+        jobs=JOBS,
         routers=[actions_router],
     )

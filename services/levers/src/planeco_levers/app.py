@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from planeco_levers.adjustments.router import router as adjustments_router
 from planeco_levers.declination.router import router as declination_router
+from planeco_levers.jobs import JOBS
 from planeco_levers.levers.router import router as levers_router
 from planeco_levers.panoramas.router import router as panoramas_router
 from planeco_levers.settings import LeversSettings
@@ -20,5 +21,6 @@ def create_app(settings: LeversSettings | None = None) -> FastAPI:
             "regional adjustments."
         ),
         settings=settings or LeversSettings(),
+        jobs=JOBS,
         routers=[territories_router, levers_router, panoramas_router, declination_router, adjustments_router],
     )

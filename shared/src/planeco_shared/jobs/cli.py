@@ -19,6 +19,7 @@ from planeco_shared.jobs.registry import JobConfigError, JobRegistry
 from planeco_shared.jobs.repository import last_runs
 from planeco_shared.jobs.runner import JobResult, run_job
 from planeco_shared.jobs.schedule import Scheduler, next_fire
+from planeco_shared.logging import configure_logging
 from planeco_shared.models import utcnow
 from planeco_shared.problems import AppError
 from planeco_shared.runtime import ServiceRuntime
@@ -72,6 +73,7 @@ def run_from_cli(
 ) -> None:
     """Run a job to the end, print its outcome, exit with its code (typer.Exit unless it succeeded)."""
     schedules_or_exit(registry, settings)
+    configure_logging(level=settings.log_level, json=settings.log_json, service=registry.service)
 
     async def run() -> JobResult:
         async with ServiceRuntime.open(registry.service, settings) as runtime:
@@ -167,6 +169,7 @@ def add_job_commands(
         if not any(schedules.values()):
             typer.echo(f"no job of {service} has a schedule: nothing to do")
             return
+        configure_logging(level=settings.log_level, json=settings.log_json, service=service)
         asyncio.run(run_scheduler(registry, settings, schedules))
 
 
