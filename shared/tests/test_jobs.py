@@ -189,6 +189,51 @@ async def test_an_unexpected_error_is_recorded_without_its_text(runtime: Service
     assert "secret" not in record.message
 
 
+async def test_a_run_cancelled_by_a_stopping_process_is_recorded_as_interrupted(
+    runtime: ServiceRuntime,
+) -> None:
+    gates["slow-a"], started["slow-a"] = asyncio.Event(), asyncio.Event()
+    task = run(runtime, "slow-a")
+    await started["slow-a"].wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with runtime.transaction() as session:
+        (record,) = (
+            await session.execute(
+                select(JobRun).where(JobRun.job == "slow-a").order_by(JobRun.started_at.desc()).limit(1)
+            )
+        ).scalars()
+    assert (record.outcome, record.message) == (
+        "failed",
+        "interrupted: the process was stopped during the run",
+    )
+    gates["slow-a"].set()
+    assert (await run_job(runtime, JOBS, "slow-a", trigger=JobTrigger.cli, started_by="t")).outcome is (
+        JobOutcome.succeeded
+    )  # the lock was released
+
+
+async def test_a_file_argument_that_cannot_be_read_fails_the_run_naming_it(runtime: ServiceRuntime) -> None:
+    async def read(context: JobContext) -> None:
+        await context.read_file("file")
+
+    registry = JobRegistry(
+        "testsvc", JobRun, [Job("read", "reads", read, parameters=(Parameter("file", "f", True),))]
+    )
+    result = await run_job(
+        runtime,
+        registry,
+        "read",
+        trigger=JobTrigger.cli,
+        started_by="t",
+        arguments={"file": "/nonexistent/x.csv"},
+    )
+    assert result.outcome is JobOutcome.failed
+    assert result.message == "Cannot read /nonexistent/x.csv: No such file or directory"
+    assert result.errors == [{"item": "arguments file", "message": "cannot read the file", "type": "file"}]
+
+
 async def test_item_errors_are_bounded_and_counted(runtime: ServiceRuntime) -> None:
     result = await run_job(runtime, JOBS, "many-errors", trigger=JobTrigger.cli, started_by="test")
     record = await stored(runtime, result.run_id)

@@ -4,11 +4,13 @@ and the API (`planeco_shared.jobs.runner.run_job`)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from planeco_shared.identity import AuthMethod, Principal, Role
 from planeco_shared.jobs.models import JobRunMixin, JobTrigger
 from planeco_shared.jobs.schedule import parse_schedule
+from planeco_shared.problems import FieldError, UnprocessableEntity
 
 if TYPE_CHECKING:
     from planeco_shared.runtime import ServiceRuntime
@@ -80,8 +83,17 @@ class JobContext:
             return
         self.errors.append({"item": item, "message": message, "type": type})
 
-    def argument(self, name: str, default: str | None = None) -> str | None:
-        return self.arguments.get(name, default)
+    async def read_file(self, argument: str) -> bytes:
+        """The content of the file an argument names (read off the event loop); a missing or unreadable
+        file fails the run with a 422-style error naming the argument."""
+        path = Path(self.arguments[argument])
+        try:
+            return await asyncio.to_thread(path.read_bytes)
+        except OSError as error:
+            raise UnprocessableEntity(
+                f"Cannot read {path}: {error.strerror}",
+                errors=[FieldError(loc=["arguments", argument], msg="cannot read the file", type="file")],
+            ) from error
 
 
 # Counts the job returns are added to those it recorded with `context.count`.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,7 +19,7 @@ async def import_panorama_job(context: JobContext) -> Mapping[str, int]:
             "give version=YYYY-MM-DD (no date in the file name)",
             errors=[FieldError(loc=["arguments", "version"], msg="missing", type="missing")],
         )
-    content = await asyncio.to_thread(path.read_bytes)
+    content = await context.read_file("file")
     async with context.transaction() as session:
         report = await import_panorama(
             session,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
-from pathlib import Path
 
 from planeco_levers.territories.crte_import import import_crte_csv
 from planeco_levers.territories.importer import ImportReport, import_territories
@@ -39,7 +37,7 @@ async def import_territories_job(context: JobContext) -> Mapping[str, int]:
 
 
 async def import_crte_job(context: JobContext) -> Mapping[str, int]:
-    content = await asyncio.to_thread(Path(context.arguments["file"]).read_bytes)
+    content = await context.read_file("file")
     async with context.transaction() as session:
         report = await import_crte_csv(session, content, principal=context.principal)
     context.message = (
