@@ -11,8 +11,9 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
 from openpyxl import load_workbook
+from pydantic import BaseModel
 
 from planeco_shared import tabular
 from planeco_shared.app_factory import create_service_app
@@ -24,13 +25,11 @@ from planeco_shared.tabular import (
     DecimalMark,
     Kind,
     Metadata,
-    RepresentationDep,
     Table,
+    add_export_route,
     ascii_filename,
     excel_decimal,
     number_format,
-    tabular_response,
-    tabular_responses,
     to_csv,
     to_xlsx,
 )
@@ -203,25 +202,44 @@ def build_table() -> Table:
     return TABLE
 
 
-@router.get(
+class Rows(BaseModel):
+    rows: int
+
+
+@router.get("/public", openapi_extra=PUBLIC, dependencies=[public_cache()])
+async def public_table(_caller: AnyCaller) -> Rows:
+    return Rows(rows=4)
+
+
+add_export_route(
+    router,
     "/public",
+    public_table,
+    name="export_public_table",
+    summary="The table as a file",
+    filename=lambda _view, _arguments: "démo table",
+    table=lambda _view: build_table(),
+    token=lambda _view: b"v1",
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
-    responses=tabular_responses("The table"),
 )
-async def public_table(request: Request, _caller: AnyCaller, representation: RepresentationDep) -> Response:
-    if not representation.is_file:
-        return Response(b'{"rows": 4}', media_type="application/json")
-    return await tabular_response(
-        request, representation, filename="démo table", token=b"v1", build=build_table
-    )
 
 
 @router.get("/private")
-async def private_table(
-    request: Request, _caller: Authenticated, representation: RepresentationDep
-) -> Response:
-    return await tabular_response(request, representation, filename="private", token=b"v1", build=build_table)
+async def private_table(_caller: Authenticated) -> Rows:
+    return Rows(rows=4)
+
+
+add_export_route(
+    router,
+    "/private",
+    private_table,
+    name="export_private_table",
+    summary="The private table as a file",
+    filename=lambda _view, _arguments: "private",
+    table=lambda _view: build_table(),
+    token=lambda _view: b"v1",
+)
 
 
 @pytest.fixture(scope="module")
@@ -246,35 +264,37 @@ async def test_files_are_attachments_with_their_own_weak_etag(client: httpx.Asyn
         ("csv", "text/csv; charset=utf-8; header=present"),
         ("xlsx", tabular.XLSX_MEDIA_TYPE),
     ):
-        response = await client.get("/api/v1/tables/public", params={"format": fmt})
+        response = await client.get("/api/v1/tables/public/export", params={"format": fmt})
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == media_type
         assert response.headers["content-disposition"] == f'attachment; filename="demo-table.{fmt}"'
         assert response.headers["cache-control"] == "public, max-age=300, must-revalidate"
         etags[fmt] = response.headers["etag"]
         assert etags[fmt].startswith(f'W/"{fmt}-')
-    point = await client.get("/api/v1/tables/public", params={"format": "csv", "decimal": "point"})
+    point = await client.get("/api/v1/tables/public/export", params={"format": "csv", "decimal": "point"})
     etags["point"] = point.headers["etag"]
     json_view = await client.get("/api/v1/tables/public")
     assert json_view.json() == {"rows": 4}
     etags["json"] = json_view.headers["etag"]
     assert len(set(etags.values())) == 4
-    exported = read_csv_export((await client.get("/api/v1/tables/public?format=csv&x=1")).content)
+    exported = read_csv_export((await client.get("/api/v1/tables/public/export?format=csv&x=1")).content)
     assert exported.metadata["json_view"] == ["/api/v1/tables/public?x=1"]
 
 
 async def test_a_current_copy_gets_304_without_building_the_file(client: httpx.AsyncClient) -> None:
     for fmt in ("csv", "xlsx"):
-        first = await client.get("/api/v1/tables/public", params={"format": fmt})
+        first = await client.get("/api/v1/tables/public/export", params={"format": fmt})
         builds.clear()
         again = await client.get(
-            "/api/v1/tables/public", params={"format": fmt}, headers={"if-none-match": first.headers["etag"]}
+            "/api/v1/tables/public/export",
+            params={"format": fmt},
+            headers={"if-none-match": first.headers["etag"]},
         )
         assert (again.status_code, again.content, builds) == (304, b"", [])
         assert again.headers["etag"] == first.headers["etag"]
         other = "xlsx" if fmt == "csv" else "csv"
         mismatched = await client.get(
-            "/api/v1/tables/public",
+            "/api/v1/tables/public/export",
             params={"format": other},
             headers={"if-none-match": first.headers["etag"]},
         )
@@ -283,12 +303,12 @@ async def test_a_current_copy_gets_304_without_building_the_file(client: httpx.A
 
 async def test_private_files_have_no_etag_and_bad_formats_are_problems(client: httpx.AsyncClient) -> None:
     private = await client.get(
-        "/api/v1/tables/private", params={"format": "csv"}, headers=identity_headers("reader")
+        "/api/v1/tables/private/export", params={"format": "csv"}, headers=identity_headers("reader")
     )
     assert private.status_code == 200
     assert "etag" not in private.headers and "cache-control" not in private.headers
     for params in ({"format": "pdf"}, {"format": "csv", "decimal": "dot"}):
-        refused = await client.get("/api/v1/tables/public", params=params)
+        refused = await client.get("/api/v1/tables/public/export", params=params)
         assert refused.status_code == 422
         assert refused.headers["content-type"] == "application/problem+json"
         assert refused.json()["code"] == "validation-error"
@@ -298,12 +318,17 @@ async def test_an_oversized_table_is_refused(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tabular, "MAX_CELLS", 10)
-    refused = await client.get("/api/v1/tables/public", params={"format": "csv"})
+    refused = await client.get("/api/v1/tables/public/export", params={"format": "csv"})
     assert (refused.status_code, refused.json()["code"]) == (422, "export-too-large")
 
 
-def test_the_contract_lists_both_file_types(app: FastAPI) -> None:
-    operation = app.openapi()["paths"]["/api/v1/tables/public"]["get"]
-    content = operation["responses"]["200"]["content"]
-    assert set(content) >= {"text/csv", tabular.XLSX_MEDIA_TYPE}
-    assert [p["name"] for p in operation["parameters"]] == ["format", "decimal"]
+def test_the_contract_declares_the_export_as_files_and_the_read_as_json(app: FastAPI) -> None:
+    paths = app.openapi()["paths"]
+    export = paths["/api/v1/tables/public/export"]["get"]
+    assert export["operationId"] == "exportPublicTable"
+    assert set(export["responses"]["200"]["content"]) == {"text/csv", tabular.XLSX_MEDIA_TYPE}
+    assert [p["name"] for p in export["parameters"]] == ["format", "decimal"]
+    assert export["parameters"][0]["required"] is True
+    read = paths["/api/v1/tables/public"]["get"]
+    assert set(read["responses"]["200"]["content"]) == {"application/json"}
+    assert "parameters" not in read

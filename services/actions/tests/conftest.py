@@ -18,7 +18,13 @@ from planeco_levers.territories.importer import import_territories
 from planeco_shared.identity import Principal, Role
 from planeco_shared.migrations import service_root_of
 from planeco_shared.runtime import ServiceRuntime, install_runtime
-from planeco_shared.testing import TEST_SECRET, isolated, migrated_database, service_fixtures
+from planeco_shared.testing import (
+    isolated,
+    migrated_database,
+    running_server,
+    service_fixtures,
+    settings_for_tests,
+)
 
 database_url, engine, _app, client = service_fixtures(
     "actions",
@@ -39,12 +45,7 @@ def levers_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def levers_app(levers_database_url: str) -> AsyncIterator[FastAPI]:
     """The levers service with its reference data, committed once for the session (read only here)."""
-    settings = LeversSettings(
-        database_url=levers_database_url,
-        internal_secret=TEST_SECRET,
-        environment="test",
-        log_json=False,
-    )
+    settings = settings_for_tests(LeversSettings, levers_database_url)
     app = create_levers_app(settings)
     async with ServiceRuntime.open("levers", settings) as runtime:
         async with runtime.sessionmaker.begin() as session:
@@ -54,17 +55,16 @@ async def levers_app(levers_database_url: str) -> AsyncIterator[FastAPI]:
         yield app
 
 
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def levers_url(levers_app: FastAPI) -> AsyncIterator[str]:
+    """The same levers service served on loopback, for tests that run the actions app for real."""
+    async with running_server(levers_app, lifespan="off") as url:
+        yield url
+
+
 @pytest_asyncio.fixture(name="app", loop_scope="session")
 async def app_fixture(engine: AsyncEngine, database_url: str, levers_app: FastAPI) -> AsyncIterator[FastAPI]:
-    app = create_app(
-        ActionsSettings(
-            database_url=database_url,
-            internal_secret=TEST_SECRET,
-            environment="test",
-            log_json=False,
-            levers_url=LEVERS_URL,
-        )
-    )
+    app = create_app(settings_for_tests(ActionsSettings, database_url, levers_url=LEVERS_URL))
     http = httpx.AsyncClient(mounts={LEVERS_URL: httpx.ASGITransport(app=levers_app)})
     async with http, isolated(app, engine, http=http):
         yield app

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from planeco_actions.app import create_app
 from planeco_actions.settings import ActionsSettings
-from planeco_shared.testing import TEST_SECRET, asgi_client, identity_headers, isolated, unused_port
+from planeco_shared.testing import asgi_client, identity_headers, isolated, settings_for_tests, unused_port
 
 ADMIN = identity_headers("admin")
 CENTRE = identity_headers("coordinator", "24")
@@ -41,10 +41,13 @@ async def test_coordinator_creates_and_reads_an_action_of_their_region(client: h
     assert body["version"] == 1
     assert created.headers["location"] == f"/api/v1/actions/{body['id']}"
 
-    read = await client.get(f"/api/v1/actions/{body['id']}", headers=OCCITANIE)
+    read = await client.get(f"/api/v1/actions/{body['id']}", headers=CENTRE)
     assert read.status_code == 200
     assert read.json() == body
     assert read.headers["etag"] == created.headers["etag"]
+    assert (
+        await client.get(f"/api/v1/actions/{body['id']}", headers=identity_headers("reader"))
+    ).json() == body
 
 
 async def test_coordinator_cannot_write_for_another_region(client: httpx.AsyncClient) -> None:
@@ -244,13 +247,8 @@ async def test_an_update_to_an_unknown_lever_is_a_422_and_changes_nothing(client
 async def test_levers_service_unreachable_is_a_503_and_nothing_is_stored(
     database_url: str, engine: AsyncEngine
 ) -> None:
-    settings = ActionsSettings(
-        database_url=database_url,
-        internal_secret=TEST_SECRET,
-        environment="test",
-        log_json=False,
-        levers_url=f"http://127.0.0.1:{unused_port()}",
-    )
+    unreachable = f"http://127.0.0.1:{unused_port()}"
+    settings = settings_for_tests(ActionsSettings, database_url, levers_url=unreachable)
     app = create_app(settings)
     async with isolated(app, engine), asgi_client(app) as client:
         response = await create(client)
@@ -259,3 +257,33 @@ async def test_levers_service_unreachable_is_a_503_and_nothing_is_stored(
         assert response.headers["retry-after"] == "1"
         assert "levers" in response.json()["detail"]
         assert (await client.get("/api/v1/actions", headers=ADMIN)).json()["total"] == 0
+
+
+async def test_callers_see_the_actions_of_their_regions_only(client: httpx.AsyncClient) -> None:
+    """Coordinators and contributors see their région's actions (a contributor's région comes from the
+    levers service: Orléans, by INSEE code or SIREN, and Orléans Métropole lie in Centre-Val de Loire)."""
+    centre = (await create(client)).json()
+    occitanie = (await create(client, headers=OCCITANIE, region="76")).json()
+
+    def ids(response: httpx.Response) -> set[str]:
+        assert response.status_code == 200, response.text
+        return {item["id"] for item in response.json()["items"]}
+
+    everyone = {centre["id"], occitanie["id"]}
+    assert ids(await client.get("/api/v1/actions", headers=ADMIN)) == everyone
+    assert ids(await client.get("/api/v1/actions", headers=identity_headers("reader"))) == everyone
+    assert ids(await client.get("/api/v1/actions", headers=CENTRE)) == {centre["id"]}
+    for collectivite in ("45234", "214502346", "244500468", "45"):
+        contributor = identity_headers("contributor", collectivite)
+        assert ids(await client.get("/api/v1/actions", headers=contributor)) == {centre["id"]}, collectivite
+    nowhere = identity_headers("contributor", "999999999")
+    assert ids(await client.get("/api/v1/actions", headers=nowhere)) == set()
+
+    for path in ("", "/history"):
+        hidden = await client.get(f"/api/v1/actions/{occitanie['id']}{path}", headers=CENTRE)
+        assert hidden.status_code == 404, path
+    stale = await client.patch(
+        f"/api/v1/actions/{occitanie['id']}", json={"status": "planned"}, headers=CENTRE | {"if-match": "*"}
+    )
+    assert stale.status_code == 404
+    assert (await client.get(f"/api/v1/actions/{occitanie['id']}", headers=OCCITANIE)).json() == occitanie

@@ -155,7 +155,7 @@ async def test_departements_add_up_exactly_for_every_lever_of_every_region(
     for region in (*MAINLAND, OVERSEAS):
         url = f"/api/v1/panoramas/{VERSION}/regions/{region}/departements"
         body = await get(client, url, precision=precision)
-        assert body["level"] == "departement" and body["region"]["code"] == region
+        assert body["level"] == "departement" and body["region"] == region
         check_declination(body, region, precision, await populations(client, "departements", region))
         assert all(lever["key"]["kind"] == "default" for lever in body["levers"])
         assert {lever["key"]["name"] for lever in body["levers"]} == {"population"}

@@ -11,7 +11,13 @@ import httpx
 import pytest
 
 from planeco_shared.tabular import excel_decimal
-from planeco_shared.testing import ExportedTable, identity_headers, read_csv_export, read_xlsx_export
+from planeco_shared.testing import (
+    ExportedTable,
+    as_requested,
+    identity_headers,
+    read_csv_export,
+    read_xlsx_export,
+)
 
 ANONYMOUS = identity_headers("anonymous")
 VERSION = "2024-07-24"
@@ -20,7 +26,7 @@ DEPARTEMENTS = f"{BASE}/24/departements"
 
 
 async def get(client: httpx.AsyncClient, url: str, **params: str) -> httpx.Response:
-    response = await client.get(url, params=params, headers=ANONYMOUS)
+    response = await client.get(**as_requested(url, params), headers=ANONYMOUS)
     assert response.status_code == 200, response.text
     return response
 
@@ -166,7 +172,7 @@ async def test_crte_rows_say_crte_id(client: httpx.AsyncClient) -> None:
 async def test_errors_stay_json_problems(
     client: httpx.AsyncClient, url: str, params: dict[str, str], status: int, code: str
 ) -> None:
-    response = await client.get(url, params={"format": "xlsx", **params}, headers=ANONYMOUS)
+    response = await client.get(**as_requested(url, {"format": "xlsx", **params}), headers=ANONYMOUS)
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert "content-disposition" not in response.headers
@@ -180,7 +186,7 @@ async def test_each_format_has_its_etag_and_revalidates(client: httpx.AsyncClien
         etags[fmt] = response.headers["etag"]
         assert response.headers["cache-control"] == "public, max-age=60, must-revalidate"
         again = await client.get(
-            DEPARTEMENTS, params={"format": fmt}, headers=ANONYMOUS | {"if-none-match": etags[fmt]}
+            **as_requested(DEPARTEMENTS, {"format": fmt}), headers=ANONYMOUS | {"if-none-match": etags[fmt]}
         )
         assert again.status_code == 304
     assert len(set(etags.values())) == 3

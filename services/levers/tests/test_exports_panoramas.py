@@ -11,7 +11,13 @@ import httpx
 import pytest
 
 from planeco_shared.tabular import excel_decimal
-from planeco_shared.testing import ExportedTable, identity_headers, read_csv_export, read_xlsx_export
+from planeco_shared.testing import (
+    ExportedTable,
+    as_requested,
+    identity_headers,
+    read_csv_export,
+    read_xlsx_export,
+)
 
 ANONYMOUS = identity_headers("anonymous")
 VERSION = "2024-07-24"
@@ -22,7 +28,7 @@ FORMATS = ("csv", "xlsx")
 
 
 async def fetch(client: httpx.AsyncClient, url: str, fmt: str, **params: str) -> tuple[ExportedTable, str]:
-    response = await client.get(url, params={**params, "format": fmt}, headers=ANONYMOUS)
+    response = await client.get(**as_requested(url, {**params, "format": fmt}), headers=ANONYMOUS)
     assert response.status_code == 200, response.text
     disposition = response.headers["content-disposition"]
     exported = read_csv_export(response.content) if fmt == "csv" else read_xlsx_export(response.content)
@@ -30,7 +36,7 @@ async def fetch(client: httpx.AsyncClient, url: str, fmt: str, **params: str) ->
 
 
 async def view(client: httpx.AsyncClient, url: str, **params: str) -> Any:
-    response = await client.get(url, params=params, headers=ANONYMOUS)
+    response = await client.get(**as_requested(url, params), headers=ANONYMOUS)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -252,7 +258,7 @@ async def test_errors_stay_json_problems(
     client: httpx.AsyncClient, url: str, params: dict[str, str], status: int, code: str
 ) -> None:
     for fmt in FORMATS:
-        response = await client.get(url, params={"format": fmt, **params}, headers=ANONYMOUS)
+        response = await client.get(**as_requested(url, {"format": fmt, **params}), headers=ANONYMOUS)
         assert response.status_code == status, response.text
         assert response.headers["content-type"] == "application/problem+json"
         assert "content-disposition" not in response.headers
@@ -268,11 +274,11 @@ async def test_each_format_has_its_etag_and_revalidates(
 ) -> None:
     etags = {}
     for fmt in ("json", *FORMATS):
-        response = await client.get(url, params={**params, "format": fmt}, headers=ANONYMOUS)
+        response = await client.get(**as_requested(url, {**params, "format": fmt}), headers=ANONYMOUS)
         etags[fmt] = response.headers["etag"]
         assert response.headers["cache-control"] == "public, max-age=300, must-revalidate"
         again = await client.get(
-            url, params={**params, "format": fmt}, headers=ANONYMOUS | {"if-none-match": etags[fmt]}
+            **as_requested(url, {**params, "format": fmt}), headers=ANONYMOUS | {"if-none-match": etags[fmt]}
         )
         assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", etags[fmt])
     assert len(set(etags.values())) == 3
@@ -280,19 +286,21 @@ async def test_each_format_has_its_etag_and_revalidates(
     default = await client.get(url, params=params, headers=ANONYMOUS | {"if-none-match": etags["json"]})
     assert default.status_code == 304  # no format: the JSON view
     stale = await client.get(
-        url, params={**params, "format": "csv"}, headers=ANONYMOUS | {"if-none-match": etags["xlsx"]}
+        **as_requested(url, {**params, "format": "csv"}), headers=ANONYMOUS | {"if-none-match": etags["xlsx"]}
     )
     assert stale.status_code == 200
 
 
 async def test_the_csv_etag_follows_the_data(client: httpx.AsyncClient) -> None:
-    before = (await client.get(REGION, params={"format": "csv"}, headers=ANONYMOUS)).headers["etag"]
+    before = (await client.get(**as_requested(REGION, {"format": "csv"}), headers=ANONYMOUS)).headers["etag"]
     put = await client.put(
         REGION + "/adjustments/augm_voitelec",
         json={"objective_ktco2e": "500", "comment": "Plus ambitieux"},
         headers=identity_headers("coordinator", "24"),
     )
     assert put.status_code == 201, put.text
-    after = await client.get(REGION, params={"format": "csv"}, headers=ANONYMOUS | {"if-none-match": before})
+    after = await client.get(
+        **as_requested(REGION, {"format": "csv"}), headers=ANONYMOUS | {"if-none-match": before}
+    )
     assert after.status_code == 200
     assert after.headers["etag"] != before

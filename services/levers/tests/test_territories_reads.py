@@ -232,3 +232,35 @@ async def test_invalid_input_is_a_422_problem(
 async def test_odd_searches_never_fail(client: httpx.AsyncClient, query: str) -> None:
     response = await client.get(f"{BASE}/communes", params={"q": query}, headers=ANONYMOUS)
     assert response.status_code in (200, 422), response.text
+
+
+async def test_a_collectivite_is_found_by_siren_or_insee_code_with_where_it_lies(
+    client: httpx.AsyncClient,
+) -> None:
+    by = {}
+    for identifier in ("45234", "214502346", "244500468", "45", "2A"):
+        response = await client.get(f"/api/v1/territories/collectivites/{identifier}", headers=ANONYMOUS)
+        assert response.status_code == 200, (identifier, response.text)
+        by[identifier] = response.json()
+    assert by["45234"] == by["214502346"]
+    assert by["45234"] == {
+        "level": "commune",
+        "code": "45234",
+        "siren": "214502346",
+        "name": "Orléans",
+        "regions": ["24"],
+        "departements": ["45"],
+        "epci": "244500468",
+    }
+    assert (by["244500468"]["level"], by["244500468"]["regions"], by["244500468"]["departements"]) == (
+        "epci",
+        ["24"],
+        ["45"],
+    )
+    assert (by["45"]["level"], by["45"]["regions"]) == ("departement", ["24"])
+    assert (by["2A"]["level"], by["2A"]["regions"]) == ("departement", ["94"])
+    missing = await client.get("/api/v1/territories/collectivites/999999999", headers=ANONYMOUS)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    malformed = await client.get("/api/v1/territories/collectivites/nope", headers=ANONYMOUS)
+    assert malformed.status_code == 422

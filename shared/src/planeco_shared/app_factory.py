@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
 from starlette.middleware import Middleware
 
@@ -82,6 +83,7 @@ def create_service_app(
         ],
         docs_url="/docs",
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -94,6 +96,13 @@ def create_service_app(
     verify_public_caching(app)
     document_problems(app)
     return app
+
+
+def operation_id(route: APIRoute) -> str:
+    """The operation's name in generated clients: its endpoint function's, in camelCase
+    (`get_region_panorama` → `getRegionPanorama`): short, stable, unique across the merged contract."""
+    head, *rest = route.name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
 
 
 def document_problems(app: FastAPI) -> None:

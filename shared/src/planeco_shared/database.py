@@ -3,19 +3,33 @@
 The engine is created in the app's lifespan and disposed at shutdown (never at import). Each request
 gets one session; it is committed after the endpoint returns and before the response is sent
 (`scope="function"`, FastAPI >= 0.121), rolled back on any exception. Services flush, never commit.
+
+On SQLite (one writer at a time per file) a request that may write (any method but GET, HEAD, OPTIONS)
+waits for its turn: in-process behind the requests that came before it, then for the file's write lock
+(`BEGIN IMMEDIATE`, `busy_timeout` for other processes). Concurrent writes therefore queue; one that
+cannot get its turn within the timeout is a 503 problem with Retry-After, never a 500.
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event
-from sqlalchemy.engine import Dialect, ExceptionContext, make_url
+from sqlalchemy.engine import Dialect, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry, NullPool
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from planeco_shared.problems import DatabaseUnavailable
 
@@ -28,9 +42,17 @@ def _prepare_sqlite_path(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def enable_sqlite_transactions(engine: AsyncEngine) -> None:
+# Connection execution option read by the "begin" listener: this transaction will write.
+WRITES = "planeco_writes"
+SQLITE_BUSY = 5  # primary result code; SQLITE_BUSY_SNAPSHOT (517) shares it
+BUSY = "The database is busy with other writes; nothing was saved, retry later"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def enable_sqlite_transactions(engine: AsyncEngine, *, busy_timeout: float = 30) -> None:
     """Let SQLAlchemy, not the sqlite3 driver, emit BEGIN: SAVEPOINTs and transactional DDL then work
-    as on PostgreSQL (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL")."""
+    as on PostgreSQL (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL").
+    A transaction that will write begins IMMEDIATE; SQLITE_BUSY becomes `DatabaseUnavailable`."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -38,12 +60,51 @@ def enable_sqlite_transactions(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # A deferred BEGIN reads from a snapshot and asks for the write lock at its first write; if another
+        # connection committed in between, that is SQLITE_BUSY_SNAPSHOT at once, which no busy_timeout can
+        # wait out. IMMEDIATE takes the write lock (waiting up to busy_timeout) before the first read.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITES) else "BEGIN")
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _handle_error(context: ExceptionContext) -> BaseException | None:
+        code = getattr(context.original_exception, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF == SQLITE_BUSY:
+            return DatabaseUnavailable(BUSY)  # another writer kept the lock longer than busy_timeout
+        return None
+
+
+class SQLiteWriters:
+    """This process's writers to one SQLite engine, one at a time in arrival order: they wait here (an
+    asyncio lock, FIFO) rather than in the driver's busy handler, which polls, favours no one and holds a
+    pooled connection while it waits."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise DatabaseUnavailable(BUSY) from None
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, SQLiteWriters] = weakref.WeakKeyDictionary()
+
+
+def _is_memory(url: str) -> bool:
+    return make_url(url).database in (None, "", ":memory:")
 
 
 def create_engine(
@@ -56,9 +117,13 @@ def create_engine(
 ) -> AsyncEngine:
     if url.startswith("sqlite"):
         _prepare_sqlite_path(url)
-        # One file, several processes (CLI import while the service runs): no pooled connections kept.
-        engine = create_async_engine(url, echo=echo, poolclass=NullPool)
-        enable_sqlite_transactions(engine)
+        # Pooled connections are reused: an idle one holds no lock, so another process may still write to
+        # the file (a CLI import while the service runs; busy_timeout covers the wait). In-memory: one
+        # shared connection (SQLAlchemy's StaticPool), which takes no pool size.
+        sizes = {} if _is_memory(url) else {"pool_size": pool_size, "max_overflow": pool_size}
+        engine = create_async_engine(url, echo=echo, **sizes)
+        enable_sqlite_transactions(engine, busy_timeout=command_timeout)
+        _sqlite_writers[engine.sync_engine] = SQLiteWriters(command_timeout)
         return engine
     engine = create_async_engine(
         url,
@@ -151,16 +216,48 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    from planeco_shared.runtime import runtime_of  # the runtime is built on this module
-
-    async with runtime_of(request.app).sessionmaker() as session:
+@asynccontextmanager
+async def transaction(session: AsyncSession, *, writes: bool) -> AsyncIterator[AsyncSession]:
+    """The session's one transaction: committed at the end, rolled back on any exception. When it
+    `writes` on an SQLite engine from `create_engine`, it first waits for this process's turn to write,
+    then begins IMMEDIATE; it keeps the turn until it has committed or rolled back, so the next writer
+    reads what this one committed (a stale If-Match is then a 412 at the check, not a failed write)."""
+    engine = _engine_of(session)
+    writers = _sqlite_writers.get(engine) if writes and engine is not None else None
+    async with writers.turn() if writers is not None else nullcontext():
+        if writers is not None:
+            await session.connection(execution_options={WRITES: True})
         try:
             yield session
             await session.commit()
         except BaseException:
             await session.rollback()
             raise
+
+
+def _engine_of(session: AsyncSession) -> Engine | None:
+    bind = session.bind
+    if isinstance(bind, AsyncEngine):
+        return bind.sync_engine
+    if isinstance(bind, AsyncConnection):  # a test's `isolated()` connection
+        return bind.engine.sync_engine
+    return None
+
+
+@asynccontextmanager
+async def write_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session that writes outside a request (CLI imports): one transaction, committed at the end;
+    on SQLite it waits for its turn and holds the file's write lock from the start (BEGIN IMMEDIATE)."""
+    async with create_sessionmaker(engine)() as session, transaction(session, writes=True):
+        yield session
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    from planeco_shared.runtime import runtime_of  # the runtime is built on this module
+
+    writes = request.method not in SAFE_METHODS
+    async with runtime_of(request.app).sessionmaker() as session, transaction(session, writes=writes):
+        yield session
 
 
 # The only way endpoints get a session: committed before the response is sent.

@@ -93,9 +93,4 @@ async def history_page(
 ) -> Page[HistoryEntry]:
     """One page of `statement` (from `history_statement`) in the read shape."""
     rows, total = await paginate(session, statement, params)
-    return Page(
-        items=[history_entry(row, field_order) for row in rows],
-        total=total,
-        page=params.page,
-        page_size=params.page_size,
-    )
+    return Page.of([history_entry(row, field_order) for row in rows], total, params)

@@ -176,14 +176,5 @@ class RequireRole:
         return principal
 
 
-def ensure_region_scope(principal: Principal, region_code: str) -> None:
-    """Coordinators act only on their own région; admins everywhere."""
-    if principal.role is Role.admin:
-        return
-    if principal.role is Role.coordinator and principal.territory == region_code:
-        return
-    raise Forbidden(f"Your role does not allow acting on région {region_code}")
-
-
 # `openapi_extra=PUBLIC` on a deliberately public operation: the contract then shows `security: []`.
 PUBLIC: dict[str, Any] = {"security": []}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -21,6 +22,19 @@ class Page(BaseModel, Generic[T]):
     total: int = Field(description="Number of items matching the filters, all pages together")
     page: int
     page_size: int
+
+    @classmethod
+    def of(cls, items: list[T], total: int, params: PageParams) -> Page[T]:
+        """The page a list endpoint answers: these items, the total, and the page asked for."""
+        return cls(items=items, total=total, page=params.page, page_size=params.page_size)
+
+
+async def paginate_into(
+    session: AsyncSession, statement: Select[Any], params: PageParams, shape: Callable[[Any], T]
+) -> Page[T]:
+    """`paginate`, each row shaped into its read model (`XRead.model_validate` or a function)."""
+    rows, total = await paginate(session, statement, params)
+    return Page.of([shape(row) for row in rows], total, params)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,8 @@ way by the app's lifespan, every CLI command and every job.
         region = await runtime.levers.get_region("24")   # as the actions service itself
 
 It owns the database engine and session maker, one pooled httpx client for service-to-service calls,
-the typed clients of the other services on that client, and the service principal: the signed identity
+the typed clients of the other services on that client, the resolver of callers' territory scopes
+(`planeco_shared.scopes`), and the service principal: the signed identity
 this service uses when it calls another on its own behalf (a check it makes, a job it runs), never a
 user's. Endpoints reach it through `RuntimeDep` (or `LeversDep`…), never through untyped `app.state`.
 """
@@ -14,7 +15,7 @@ user's. Endpoints reach it through `RuntimeDep` (or `LeversDep`…), never throu
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Annotated, Self, TypeVar
 
 import httpx
@@ -25,9 +26,10 @@ from planeco_shared.clients.actions import ActionsClient
 from planeco_shared.clients.base import ServiceClient
 from planeco_shared.clients.diagnostic import DiagnosticClient
 from planeco_shared.clients.levers import LeversClient
-from planeco_shared.database import create_engine, create_sessionmaker
-from planeco_shared.identity import AuthMethod, Principal, Role
+from planeco_shared.database import create_engine, create_sessionmaker, transaction
+from planeco_shared.identity import Authenticated, AuthMethod, Principal, Role
 from planeco_shared.problems import ServiceUnavailable
+from planeco_shared.scopes import ScopeResolver
 from planeco_shared.settings import ServiceSettings
 
 # Connections kept open per upstream service: enough for a burst of checks without a connect each.
@@ -90,11 +92,14 @@ class ServiceRuntime:
         self.levers = client(LeversClient, "levers")
         self.diagnostic = client(DiagnosticClient, "diagnostic")
         self.actions = client(ActionsClient, "actions")
+        self.scopes = ScopeResolver(self.levers)
 
-    def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
-        """A session in one transaction, committed on success (CLI commands and jobs; requests use
-        `SessionDep`)."""
-        return self.sessionmaker.begin()
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session that writes, in one transaction committed on success (CLI commands and jobs;
+        requests use `SessionDep`). On SQLite it waits for its turn to write (`database.transaction`)."""
+        async with self.sessionmaker() as session, transaction(session, writes=True):
+            yield session
 
     async def aclose(self) -> None:
         if self._owns_http:
@@ -133,5 +138,16 @@ async def get_levers(request: Request) -> LeversClient:
     return runtime_of(request.app).levers
 
 
+async def get_scopes(request: Request) -> ScopeResolver:
+    return runtime_of(request.app).scopes
+
+
+async def get_visible_regions(request: Request, principal: Authenticated) -> frozenset[str] | None:
+    """The régions whose non-public data the caller may read (None: all): `planeco_shared.scopes`."""
+    return await runtime_of(request.app).scopes.visible_regions(principal)
+
+
 RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
 LeversDep = Annotated[LeversClient, Depends(get_levers)]
+ScopesDep = Annotated[ScopeResolver, Depends(get_scopes)]
+VisibleRegions = Annotated[frozenset[str] | None, Depends(get_visible_regions)]

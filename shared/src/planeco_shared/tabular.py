@@ -21,9 +21,11 @@ to their content — whose numbers are numeric cells showing exactly the stored 
 keeps 15 significant digits: a figure with more is rounded to 15 (half even) in the XLSX only, and the
 metadata sheet says how many were; the CSV keeps every digit.
 
-**Over HTTP** (`RepresentationDep`, `tabular_response`, `tabular_responses`): a read takes `?format=json|csv|
-xlsx` (default json) and, for CSV, `?decimal=comma|point`; the URL alone names the representation, so links
-work in a browser and caches need no `Vary`. A file comes as an attachment named after its content
+**Over HTTP** (`add_export_route`): a JSON read that has a table gets a sibling operation `GET …/export`
+with the same parameters plus `?format=csv|xlsx` (required) and, for CSV, `?decimal=comma|point`, declared
+with the two file media types only, so that generated clients read the JSON operation as JSON and the export
+as bytes; the URL alone names the representation, so links work in a browser and caches need no `Vary`.
+A file comes as an attachment named after its content
 (`Content-Disposition: attachment; filename="…"`, ASCII). On a public cached read (`public_cache()`), its
 ETag is weak (`W/"…"`): it is derived from the data and the format, not from the bytes, which differ by their
 `generated_at`; `If-None-Match` still answers 304 without building the file. Files are built in memory (in
@@ -36,17 +38,18 @@ import csv
 import dataclasses
 import datetime as dt
 import hashlib
+import inspect
 import io
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
@@ -55,6 +58,8 @@ from starlette.responses import Response
 
 from planeco_shared.caching import STATE_KEY, CacheDirective, if_none_match_matches
 from planeco_shared.problems import UnprocessableEntity
+
+ViewT = TypeVar("ViewT")
 
 CSV_MEDIA_TYPE = "text/csv"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -317,18 +322,18 @@ def to_xlsx(table: Table) -> bytes:
 
 
 class TabularFormat(StrEnum):
-    json = "json"
     csv = "csv"
     xlsx = "xlsx"
 
 
 MEDIA_TYPES = {TabularFormat.csv: CSV_MEDIA_TYPE, TabularFormat.xlsx: XLSX_MEDIA_TYPE}
 REPRESENTATION_PARAMETERS = frozenset({"format", "decimal"})
+EXPORT_SUFFIX = "/export"
 
 FORMAT_DESCRIPTION = (
-    "`json` (default): the JSON document. `csv`: a CSV file (UTF-8 with BOM, `;`, `#` metadata lines "
-    "first, then the header; units in the headers). `xlsx`: an Excel workbook (a `data` sheet with numeric "
-    "cells, a `metadata` sheet). The files come as attachments, named after their content."
+    "`csv`: a CSV file (UTF-8 with BOM, `;`, `#` metadata lines first, then the header; units in the "
+    "headers). `xlsx`: an Excel workbook (a `data` sheet with numeric cells, a `metadata` sheet). The files "
+    "come as attachments, named after their content."
 )
 DECIMAL_DESCRIPTION = (
     "CSV only: `comma` (default) for French spreadsheets (`966,1408`), `point` for programs (`966.1408`)."
@@ -340,15 +345,9 @@ class Representation:
     format: TabularFormat
     decimal_mark: DecimalMark
 
-    @property
-    def is_file(self) -> bool:
-        return self.format is not TabularFormat.json
-
 
 async def representation(  # async: no thread-pool hand-off
-    format_: Annotated[
-        TabularFormat, Query(alias="format", description=FORMAT_DESCRIPTION)
-    ] = TabularFormat.json,
+    format_: Annotated[TabularFormat, Query(alias="format", description=FORMAT_DESCRIPTION)],
     decimal: Annotated[DecimalMark, Query(description=DECIMAL_DESCRIPTION)] = DecimalMark.comma,
 ) -> Representation:
     return Representation(format_, decimal)
@@ -357,23 +356,76 @@ async def representation(  # async: no thread-pool hand-off
 RepresentationDep = Annotated[Representation, Depends(representation)]
 
 
-def tabular_responses(description: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entry: the 200 also comes as CSV and XLSX (next to the response model's JSON)."""
+def file_responses(description: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entry of an export: a CSV or an XLSX file, as bytes."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
     return {
         200: {
             "description": description,
-            "content": {
-                CSV_MEDIA_TYPE: {"schema": {"type": "string"}},
-                XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
-            },
+            "content": {CSV_MEDIA_TYPE: binary, XLSX_MEDIA_TYPE: binary},
             "headers": {
                 "Content-Disposition": {
-                    "description": 'With `format=csv|xlsx`: `attachment; filename="…"` (ASCII)',
+                    "description": '`attachment; filename="…"` (ASCII)',
                     "schema": {"type": "string"},
                 },
             },
         }
     }
+
+
+_REPRESENTATION_ARG = "export_representation_"
+_REQUEST_ARG = "export_request_"
+
+
+def add_export_route(
+    router: APIRouter,
+    path: str,
+    read: Callable[..., Awaitable[ViewT]],
+    *,
+    name: str,
+    summary: str,
+    filename: Callable[[ViewT, dict[str, Any]], str],
+    table: Callable[[ViewT], Table],
+    token: Callable[[ViewT], bytes],
+    responses: dict[int | str, dict[str, Any]] | None = None,
+    **route_options: Any,
+) -> None:
+    """Register `GET {path}/export`: what the JSON read `read` (an endpoint function) answers, as a file.
+
+    The export takes the read's own parameters (its signature, resolved), plus the representation;
+    `filename` names the file from the view and the read's arguments; `token` must change whenever the table
+    would (the layout and the JSON view), see `tabular_response`."""
+    signature = inspect.signature(read, eval_str=True)
+
+    async def export(**arguments: Any) -> Response:
+        representation_ = arguments.pop(_REPRESENTATION_ARG)
+        request = arguments.pop(_REQUEST_ARG)
+        view = await read(**arguments)
+        return await tabular_response(
+            request,
+            representation_,
+            filename=filename(view, arguments),
+            token=token(view),
+            build=lambda: table(view),
+        )
+
+    extra = [
+        inspect.Parameter(_REPRESENTATION_ARG, inspect.Parameter.KEYWORD_ONLY, annotation=RepresentationDep),
+        inspect.Parameter(_REQUEST_ARG, inspect.Parameter.KEYWORD_ONLY, annotation=Request),
+    ]
+    export.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), *extra], return_annotation=Response
+    )
+    router.add_api_route(
+        path + EXPORT_SUFFIX,
+        export,
+        methods=["GET"],
+        name=name,
+        summary=summary,
+        response_class=Response,
+        responses={**file_responses(summary), **(responses or {})},
+        **route_options,
+    )
 
 
 def ascii_filename(stem: str) -> str:
@@ -395,8 +447,10 @@ def export_etag(representation: Representation, token: bytes) -> str:
 
 
 def _resource(request: Request) -> str:
+    """The JSON read an export is the file of: its path without `/export`, its query without the format."""
     query = [(k, v) for k, v in request.query_params.multi_items() if k not in REPRESENTATION_PARAMETERS]
-    return request.url.path + ("?" + urlencode(query) if query else "")
+    path = request.url.path.removesuffix(EXPORT_SUFFIX)
+    return path + ("?" + urlencode(query) if query else "")
 
 
 def render(table: Table, representation: Representation) -> bytes:
@@ -418,8 +472,6 @@ async def tabular_response(
     `token` must change whenever the table would (e.g. the JSON view's bytes and the layout's version); on a
     public cached route it gives the ETag, and a matching `If-None-Match` is answered 304 before `build` runs.
     """
-    if not representation.is_file:
-        raise ValueError("tabular_response serves csv and xlsx only")
     headers: dict[str, str] = {}
     if isinstance(request.scope.get("state", {}).get(STATE_KEY), CacheDirective):
         etag = export_etag(representation, token)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +126,16 @@ def identity_headers(
     return {IDENTITY_HEADER: encode_identity(principal, TEST_SECRET, ttl=TEST_IDENTITY_TTL_SECONDS)}
 
 
+def as_requested(url: str, params: dict[str, str]) -> dict[str, Any]:
+    """`client.get(**as_requested(url, params))`: the read in the representation `params["format"]`
+    names: `json` (or none) is the read itself, any other format its file export (`…/export`)."""
+    params = dict(params)
+    if params.get("format", "json") == "json":
+        params.pop("format", None)
+        return {"url": url, "params": params}
+    return {"url": url + "/export", "params": params}
+
+
 def asgi_client(app: Any, **headers: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers)
 
@@ -150,11 +160,7 @@ def service_fixtures(
 
     @pytest_asyncio.fixture(name="app", loop_scope="session")
     async def app_fixture(engine: AsyncEngine, database_url: str) -> AsyncIterator[FastAPI]:
-        app = create_app(
-            settings_cls(
-                database_url=database_url, internal_secret=TEST_SECRET, environment="test", log_json=False
-            )
-        )
+        app = create_app(settings_for_tests(settings_cls, database_url))
         async with isolated(app, engine):
             yield app
 
@@ -164,6 +170,26 @@ def service_fixtures(
             yield client
 
     return database_url_fixture, engine_fixture, app_fixture, client_fixture
+
+
+def settings_for_tests(settings_cls: type[Any], database_url: str, **overrides: Any) -> Any:
+    values = {"internal_secret": TEST_SECRET, "environment": "test", "log_json": False} | overrides
+    return settings_cls(database_url=database_url, **values)
+
+
+@asynccontextmanager
+async def committing_client(app: FastAPI, **headers: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The app as it runs in production, for tests of concurrent requests: served by uvicorn on loopback,
+    its lifespan creating its own engine on its settings' database (no `isolated()`: every request has
+    its own connection and session and commits for real). The test deletes what it committed."""
+    async with running_server(app) as url, httpx.AsyncClient(base_url=url, headers=headers) as client:
+        yield client
+
+
+async def all_at_once(count: int, send: Callable[[], Awaitable[httpx.Response]]) -> list[httpx.Response]:
+    """`count` requests in flight together (httpx opens a connection for each; the server serves them
+    concurrently in this event loop)."""
+    return list(await asyncio.gather(*(send() for _ in range(count))))
 
 
 @asynccontextmanager

@@ -11,7 +11,7 @@ from planeco_gateway.apikeys import service as apikeys
 from planeco_gateway.grants import service as grants
 from planeco_gateway.settings import GatewaySettings
 from planeco_shared.cli import add_common_commands, run_async
-from planeco_shared.database import create_engine, create_sessionmaker
+from planeco_shared.database import create_engine, write_session
 from planeco_shared.identity import Role
 from planeco_shared.migrations import service_root_of
 
@@ -45,7 +45,7 @@ def create_key(
     async def run() -> apikeys.IssuedKey:
         engine = create_engine(GatewaySettings().database_url)
         try:
-            async with create_sessionmaker(engine).begin() as session:
+            async with write_session(engine) as session:
                 return await apikeys.create_key(
                     session,
                     role=Role(role),
@@ -70,7 +70,7 @@ def revoke_key(key_id: Annotated[str, typer.Argument(help="The 16-hex-digit id i
     async def run() -> bool:
         engine = create_engine(GatewaySettings().database_url)
         try:
-            async with create_sessionmaker(engine).begin() as session:
+            async with write_session(engine) as session:
                 return await apikeys.revoke_key(session, key_id)
         finally:
             await engine.dispose()
@@ -97,7 +97,7 @@ def grant_command(
     async def run() -> None:
         engine = create_engine(GatewaySettings().database_url)
         try:
-            async with create_sessionmaker(engine).begin() as session:
+            async with write_session(engine) as session:
                 await grants.grant(
                     session,
                     email=email,
@@ -122,7 +122,7 @@ def revoke_grant_command(email: Annotated[str, typer.Option(help="Whose grant to
     async def run() -> bool:
         engine = create_engine(GatewaySettings().database_url)
         try:
-            async with create_sessionmaker(engine).begin() as session:
+            async with write_session(engine) as session:
                 return await grants.revoke(session, email=email)
         finally:
             await engine.dispose()

@@ -63,6 +63,7 @@ def merge(documents: dict[str, dict[str, Any]], *, version: str = "0.1.0") -> di
     schemas: dict[str, Any] = {}
     tags: list[dict[str, Any]] = []
     seen_tags: set[str] = set()
+    operation_ids: set[str] = set()
     for service in [s for s in SERVICE_ORDER if s in documents] + sorted(set(documents) - set(SERVICE_ORDER)):
         doc = copy.deepcopy(documents[service])
         own_schemas: dict[str, Any] = doc.get("components", {}).get("schemas", {})
@@ -79,6 +80,10 @@ def merge(documents: dict[str, dict[str, Any]], *, version: str = "0.1.0") -> di
             for method, operation in item.items():
                 if method in HTTP_METHODS:
                     operation.setdefault("x-service", service)
+                    operation_id = operation.get("operationId")
+                    if operation_id is not None and operation_id in operation_ids:
+                        raise ValueError(f"operationId {operation_id} is used by two operations")
+                    operation_ids.add(operation_id)
             paths[path] = item
         for tag in doc.get("tags", []) or []:
             if tag["name"] not in seen_tags:

@@ -51,6 +51,16 @@ class Crte(ClientModel):
     population: int
 
 
+class Collectivite(ClientModel):
+    level: str  # departement, epci, commune
+    code: str
+    siren: str | None
+    name: str
+    regions: list[str]
+    departements: list[str]
+    epci: str | None
+
+
 class Lever(ClientModel):
     id: str
     version: str
@@ -146,6 +156,12 @@ class LeversClient(ServiceClient):
     async def get_crte(self, crte_id: str, *, principal: Principal | None = None) -> Crte:
         return await self.get_model(Crte, f"/api/v1/territories/crte/{crte_id}", principal=principal)
 
+    async def get_collectivite(self, identifier: str, *, principal: Principal | None = None) -> Collectivite:
+        """A collectivité by SIREN or INSEE code, with the régions and départements it lies in."""
+        return await self.get_model(
+            Collectivite, f"/api/v1/territories/collectivites/{identifier}", principal=principal
+        )
+
     async def get_lever(
         self, lever_id: str, *, version: str | None = None, principal: Principal | None = None
     ) -> Lever:
@@ -183,20 +199,10 @@ class LeversClient(ServiceClient):
         )
 
     async def to_physical(
-        self,
-        lever_id: str,
-        *,
-        region: str,
-        version: str,
-        ktco2e: Decimal,
-        principal: Principal | None = None,
+        self, lever_id: str, *, region: str, version: str, ktco2e: Decimal, principal: Principal | None = None
     ) -> Conversion:
-        return await self.get_model(
-            Conversion,
-            f"/api/v1/levers/{lever_id}/convert",
-            principal=principal,
-            params={"region": region, "version": version, "ktco2e": str(ktco2e)},
-        )
+        """ktCO2e → the lever's physical unit, with the région's factors of `version`."""
+        return await self._convert(lever_id, region, version, {"ktco2e": str(ktco2e)}, principal)
 
     async def to_ktco2e(
         self,
@@ -207,9 +213,13 @@ class LeversClient(ServiceClient):
         physical: Decimal,
         principal: Principal | None = None,
     ) -> Conversion:
+        """The lever's physical unit → ktCO2e, with the région's factors of `version`."""
+        return await self._convert(lever_id, region, version, {"physical": str(physical)}, principal)
+
+    async def _convert(
+        self, lever_id: str, region: str, version: str, quantity: dict[str, str], principal: Principal | None
+    ) -> Conversion:
+        params = {"region": region, "version": version} | quantity
         return await self.get_model(
-            Conversion,
-            f"/api/v1/levers/{lever_id}/convert",
-            principal=principal,
-            params={"region": region, "version": version, "physical": str(physical)},
+            Conversion, f"/api/v1/levers/{lever_id}/convert", principal=principal, params=params
         )

@@ -20,7 +20,7 @@ from planeco_shared.jobs.runner import begin_run
 from planeco_shared.jobs.schedule import next_fire
 from planeco_shared.jobs.schemas import JobParameterRead, JobRead, JobRunRead
 from planeco_shared.models import utcnow
-from planeco_shared.pagination import Page, PageDep, paginate
+from planeco_shared.pagination import Page, PageDep, paginate_into
 from planeco_shared.problems import NotFound, problem_responses
 from planeco_shared.runtime import RuntimeDep
 from planeco_shared.text import FreeText
@@ -31,6 +31,9 @@ Admin = Annotated[Principal, Depends(RequireRole())]
 def jobs_router(registry: JobRegistry, schedules: dict[str, str | None]) -> APIRouter:
     service = registry.service
     model = registry.run_model
+    # Operation ids name the service: every service mounts the same endpoints, and the merged contract
+    # needs them unique (listLeversJobs, startActionsJobRun…).
+    named = service.capitalize()
     router = APIRouter(
         prefix=f"/jobs/{service}",
         tags=["jobs"],
@@ -38,7 +41,12 @@ def jobs_router(registry: JobRegistry, schedules: dict[str, str | None]) -> APIR
         responses=problem_responses(401, 403),
     )
 
-    @router.get("", response_model=list[JobRead], summary=f"The {service} service's jobs")
+    @router.get(
+        "",
+        response_model=list[JobRead],
+        summary=f"The {service} service's jobs",
+        operation_id=f"list{named}Jobs",
+    )
     async def list_jobs(session: SessionDep, _admin: Admin) -> list[JobRead]:
         last = await repository.last_runs(session, model)
         now = utcnow()
@@ -61,6 +69,7 @@ def jobs_router(registry: JobRegistry, schedules: dict[str, str | None]) -> APIR
         "/runs",
         response_model=Page[JobRunRead],
         summary=f"Runs of the {service} service's jobs, newest first",
+        operation_id=f"list{named}JobRuns",
     )
     async def list_runs(
         session: SessionDep,
@@ -69,18 +78,15 @@ def jobs_router(registry: JobRegistry, schedules: dict[str, str | None]) -> APIR
         job: Annotated[FreeText | None, Query(max_length=80, description="Only this job's runs")] = None,
         outcome: Annotated[JobOutcome | None, Query(description="Only runs with this outcome")] = None,
     ) -> Page[JobRunRead]:
-        rows, total = await paginate(
-            session, repository.runs_statement(model, job=job, outcome=outcome), page
-        )
-        return Page(
-            items=[JobRunRead.model_validate(r) for r in rows],
-            total=total,
-            page=page.page,
-            page_size=page.page_size,
-        )
+        statement = repository.runs_statement(model, job=job, outcome=outcome)
+        return await paginate_into(session, statement, page, JobRunRead.model_validate)
 
     @router.get(
-        "/runs/{run_id}", response_model=JobRunRead, summary="One run", responses=problem_responses(404)
+        "/runs/{run_id}",
+        response_model=JobRunRead,
+        summary="One run",
+        responses=problem_responses(404),
+        operation_id=f"get{named}JobRun",
     )
     async def get_run(run_id: uuid.UUID, session: SessionDep, _admin: Admin) -> JobRunRead:
         run = await repository.get_run(session, model, run_id)
@@ -97,6 +103,7 @@ def jobs_router(registry: JobRegistry, schedules: dict[str, str | None]) -> APIR
         "409 while another run of the job is in progress (on any replica); 422 for a job that needs "
         "arguments (run it with `planeco <service> run-job`).",
         responses=problem_responses(404, 409, 422),
+        operation_id=f"start{named}JobRun",
     )
     async def start_run(
         job: str,

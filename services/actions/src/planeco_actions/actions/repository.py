@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from planeco_actions.actions.models import Action, ActionStatus
-from planeco_actions.actions.schemas import ActionSort
+from planeco_actions.actions.models import Action
+from planeco_actions.actions.schemas import ActionFilters
 from planeco_actions.db import AuditEntry
 from planeco_shared.history import history_statement
+from planeco_shared.scopes import visible
 
 ENTITY = "action"
 
@@ -23,23 +24,16 @@ class ActionRepository:
     async def get(self, action_id: uuid.UUID) -> Action | None:
         return await self.session.get(Action, action_id)
 
-    def list_statement(
-        self,
-        *,
-        region: str | None,
-        lever_id: str | None,
-        status: ActionStatus | None,
-        sort: ActionSort,
-        descending: bool,
-    ) -> Select[Any]:
-        column = getattr(Action, sort.value)
-        statement = select(Action).order_by(column.desc() if descending else column.asc(), Action.id)
-        if region is not None:
-            statement = statement.where(Action.region_code == region)
-        if lever_id is not None:
-            statement = statement.where(Action.lever_id == lever_id)
-        if status is not None:
-            statement = statement.where(Action.status == status)
+    def list_statement(self, filters: ActionFilters, *, regions: frozenset[str] | None) -> Select[Any]:
+        column = getattr(Action, filters.sort.value)
+        order = column.desc() if filters.descending else column.asc()
+        statement = select(Action).where(visible(Action.region_code, regions)).order_by(order, Action.id)
+        if filters.region is not None:
+            statement = statement.where(Action.region_code == filters.region)
+        if filters.lever_id is not None:
+            statement = statement.where(Action.lever_id == filters.lever_id)
+        if filters.status is not None:
+            statement = statement.where(Action.status == filters.status)
         return statement
 
     async def add(self, action: Action) -> Action:

@@ -8,16 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from planeco_actions.actions import service
-from planeco_actions.actions.models import ActionStatus
-from planeco_actions.actions.schemas import ActionCreate, ActionRead, ActionSort, ActionUpdate
+from planeco_actions.actions.schemas import ActionCreate, ActionFilters, ActionRead, ActionUpdate
 from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, etag
 from planeco_shared.database import SessionDep
 from planeco_shared.history import HistoryEntry
-from planeco_shared.identity import Authenticated, Principal, RequireRole, Role, require_authenticated
+from planeco_shared.identity import Principal, RequireRole, Role, require_authenticated
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import problem_responses
-from planeco_shared.runtime import LeversDep
-from planeco_shared.text import FreeText
+from planeco_shared.runtime import LeversDep, VisibleRegions
 
 router = APIRouter(
     prefix="/actions",
@@ -47,43 +45,33 @@ async def create_action(
     return ActionRead.model_validate(action)
 
 
-@router.get("", response_model=Page[ActionRead], summary="List COP actions")
+@router.get(
+    "",
+    response_model=Page[ActionRead],
+    summary="List COP actions",
+    description="Only the actions of the régions the caller may see: all for admins and readers, those of "
+    "their région for coordinators and contributors.",
+)
 async def list_actions(
     session: SessionDep,
-    _principal: Authenticated,
+    regions: VisibleRegions,
     page: PageDep,
-    region: Annotated[str | None, Query(pattern=r"^\d{2}$", description="Only this région's actions")] = None,
-    lever_id: Annotated[
-        FreeText | None, Query(max_length=80, description="Only actions for this lever")
-    ] = None,
-    status: Annotated[ActionStatus | None, Query(description="Only actions in this status")] = None,
-    sort: Annotated[ActionSort, Query(description="Sort key")] = ActionSort.created_at,
-    descending: Annotated[bool, Query(description="Sort in descending order")] = False,
+    filters: Annotated[ActionFilters, Query()],
 ) -> Page[ActionRead]:
-    rows, total = await service.list_actions(
-        session,
-        region=region,
-        lever_id=lever_id,
-        status=status,
-        sort=sort,
-        descending=descending,
-        params=page,
-    )
-    return Page(
-        items=[ActionRead.model_validate(a) for a in rows],
-        total=total,
-        page=page.page,
-        page_size=page.page_size,
-    )
+    return await service.list_actions(session, filters=filters, regions=regions, params=page)
 
 
 @router.get(
-    "/{action_id}", response_model=ActionRead, summary="One COP action", responses=problem_responses(404)
+    "/{action_id}",
+    response_model=ActionRead,
+    summary="One COP action",
+    description="404 when the caller may not see it (another région's).",
+    responses=problem_responses(404),
 )
 async def get_action(
-    action_id: uuid.UUID, session: SessionDep, _principal: Authenticated, response: Response
+    action_id: uuid.UUID, session: SessionDep, regions: VisibleRegions, response: Response
 ) -> ActionRead:
-    action = await service.get_action(session, action_id)
+    action = await service.get_action(session, action_id, regions=regions)
     response.headers["ETag"] = etag(action.id, action.version)
     return ActionRead.model_validate(action)
 
@@ -101,10 +89,11 @@ async def update_action(
     request: Request,
     session: SessionDep,
     principal: Manager,
+    regions: VisibleRegions,
     levers: LeversDep,
     response: Response,
 ) -> ActionRead:
-    action = await service.get_action(session, action_id)
+    action = await service.get_action(session, action_id, regions=regions)
     check_if_match(request, etag(action.id, action.version))
     action = await service.update_action(session, action, data=data, principal=principal, levers=levers)
     response.headers["ETag"] = etag(action.id, action.version)
@@ -120,7 +109,7 @@ async def update_action(
     "years numbers; null for no value.",
     responses=problem_responses(404),
 )
-async def action_history(
-    action_id: uuid.UUID, session: SessionDep, _principal: Authenticated, page: PageDep
+async def get_action_history(
+    action_id: uuid.UUID, session: SessionDep, regions: VisibleRegions, page: PageDep
 ) -> Page[HistoryEntry]:
-    return await service.action_history(session, action_id, params=page)
+    return await service.action_history(session, action_id, regions=regions, params=page)

@@ -9,6 +9,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from planeco_actions.actions.models import ActionStatus
+from planeco_shared.codes import RegionCode
 from planeco_shared.patch import OMITTED, PatchBody
 from planeco_shared.text import FreeText
 
@@ -28,6 +29,18 @@ class ActionSort(StrEnum):
     estimated_cost_eur = "estimated_cost_eur"
 
 
+class ActionFilters(BaseModel):
+    """The list's query parameters, passed whole to the service."""
+
+    region: Annotated[RegionCode | None, Field(description="Only this région's actions")] = None
+    lever_id: Annotated[FreeText | None, Field(max_length=80, description="Only actions for this lever")] = (
+        None
+    )
+    status: Annotated[ActionStatus | None, Field(description="Only actions in this status")] = None
+    sort: Annotated[ActionSort, Field(description="Sort key")] = ActionSort.created_at
+    descending: Annotated[bool, Field(description="Sort in descending order")] = False
+
+
 def _check_calendar(start: int | None, end: int | None) -> None:
     if start is not None and end is not None and end < start:
         raise ValueError("end_year must not be before start_year")
@@ -38,9 +51,7 @@ class ActionCreate(BaseModel):
 
     title: Title
     description: FreeText = Field(default="", max_length=20_000)
-    region: Annotated[str, StringConstraints(pattern=r"^\d{2}$")] = Field(
-        description="INSEE code of the région"
-    )
+    region: RegionCode
     lever_id: LeverId | None = None
     carriers: list[Carrier] = Field(default_factory=list, max_length=50, description="Named carrying actors")
     start_year: Year | None = None

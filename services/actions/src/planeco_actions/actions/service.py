@@ -6,17 +6,18 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from planeco_actions.actions.models import Action, ActionStatus
+from planeco_actions.actions.models import Action
 from planeco_actions.actions.repository import ENTITY, ActionRepository
-from planeco_actions.actions.schemas import ActionCreate, ActionSort, ActionUpdate
+from planeco_actions.actions.schemas import ActionCreate, ActionFilters, ActionRead, ActionUpdate
 from planeco_actions.db import AuditEntry
 from planeco_shared import audit
 from planeco_shared.clients.base import ReferenceCheck
 from planeco_shared.clients.levers import LeversClient
 from planeco_shared.history import HistoryEntry, history_page
-from planeco_shared.identity import Principal, ensure_region_scope
-from planeco_shared.pagination import Page, PageParams, paginate
+from planeco_shared.identity import Principal
+from planeco_shared.pagination import Page, PageParams, paginate_into
 from planeco_shared.problems import FieldError, NotFound, UnprocessableEntity
+from planeco_shared.scopes import Territory, ensure_may_act_on
 
 CREATE_FIELDS = [
     "title",
@@ -47,7 +48,7 @@ async def check_references(
 async def create_action(
     session: AsyncSession, *, data: ActionCreate, principal: Principal, levers: LeversClient
 ) -> Action:
-    ensure_region_scope(principal, data.region)
+    ensure_may_act_on(principal, Territory.region(data.region))
     await check_references(levers, region=data.region, lever_id=data.lever_id)
     values = data.model_dump(exclude={"region"})
     action = await ActionRepository(session).add(
@@ -65,33 +66,28 @@ async def create_action(
     return action
 
 
-async def get_action(session: AsyncSession, action_id: uuid.UUID) -> Action:
+async def get_action(
+    session: AsyncSession, action_id: uuid.UUID, *, regions: frozenset[str] | None
+) -> Action:
+    """The action, if the caller may see it (`regions`: those it may see; None: all). Another région's
+    action is a 404, as if it did not exist: its existence is not the caller's to know."""
     action = await ActionRepository(session).get(action_id)
-    if action is None:
+    if action is None or (regions is not None and action.region_code not in regions):
         raise NotFound(f"No action {action_id}")
     return action
 
 
 async def list_actions(
-    session: AsyncSession,
-    *,
-    region: str | None,
-    lever_id: str | None,
-    status: ActionStatus | None,
-    sort: ActionSort,
-    descending: bool,
-    params: PageParams,
-) -> tuple[list[Action], int]:
-    statement = ActionRepository(session).list_statement(
-        region=region, lever_id=lever_id, status=status, sort=sort, descending=descending
-    )
-    return await paginate(session, statement, params)
+    session: AsyncSession, *, filters: ActionFilters, regions: frozenset[str] | None, params: PageParams
+) -> Page[ActionRead]:
+    statement = ActionRepository(session).list_statement(filters, regions=regions)
+    return await paginate_into(session, statement, params, ActionRead.model_validate)
 
 
 async def update_action(
     session: AsyncSession, action: Action, *, data: ActionUpdate, principal: Principal, levers: LeversClient
 ) -> Action:
-    ensure_region_scope(principal, action.region_code)
+    ensure_may_act_on(principal, Territory.region(action.region_code))
     changes = data.model_dump(exclude_unset=True)
     if changes.get("lever_id") is not None and changes["lever_id"] != action.lever_id:
         await check_references(levers, lever_id=changes["lever_id"])
@@ -118,8 +114,8 @@ async def update_action(
 
 
 async def action_history(
-    session: AsyncSession, action_id: uuid.UUID, *, params: PageParams
+    session: AsyncSession, action_id: uuid.UUID, *, regions: frozenset[str] | None, params: PageParams
 ) -> Page[HistoryEntry]:
-    await get_action(session, action_id)
+    await get_action(session, action_id, regions=regions)
     statement = ActionRepository(session).history_statement(action_id)
     return await history_page(session, statement, params, field_order=CREATE_FIELDS)

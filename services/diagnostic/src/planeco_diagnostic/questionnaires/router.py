@@ -14,6 +14,7 @@ from planeco_diagnostic.questionnaires.schemas import (
     QuestionnaireRead,
     QuestionnaireUpdate,
 )
+from planeco_shared.codes import REGION_PATTERN
 from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, etag
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import Authenticated, Principal, RequireRole, Role, require_authenticated
@@ -52,17 +53,11 @@ async def list_questionnaires(
     _principal: Authenticated,
     page: PageDep,
     region: Annotated[
-        str | None, Query(pattern=r"^\d{2}$", description="Only this région's templates")
+        str | None, Query(pattern=REGION_PATTERN, description="Only this région's templates")
     ] = None,
     status: Annotated[QuestionnaireStatus | None, Query(description="Only templates in this status")] = None,
 ) -> Page[QuestionnaireRead]:
-    rows, total = await service.list_questionnaires(session, region=region, status=status, params=page)
-    return Page(
-        items=[QuestionnaireRead.model_validate(q) for q in rows],
-        total=total,
-        page=page.page,
-        page_size=page.page_size,
-    )
+    return await service.list_questionnaires(session, region=region, status=status, params=page)
 
 
 @router.get(

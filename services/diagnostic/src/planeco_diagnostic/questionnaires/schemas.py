@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from planeco_diagnostic.questionnaires.models import QuestionnaireStatus
+from planeco_shared.codes import RegionCode
 from planeco_shared.patch import OMITTED, PatchBody
 from planeco_shared.text import FreeText
 
@@ -20,7 +21,6 @@ class RespondentType(StrEnum):
 
 
 Title = Annotated[FreeText, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
-RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
 
 
 class QuestionnaireCreate(BaseModel):

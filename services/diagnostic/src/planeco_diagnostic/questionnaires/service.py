@@ -9,11 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from planeco_diagnostic.db import AuditEntry
 from planeco_diagnostic.questionnaires.models import Questionnaire, QuestionnaireStatus
 from planeco_diagnostic.questionnaires.repository import QuestionnaireRepository
-from planeco_diagnostic.questionnaires.schemas import QuestionnaireCreate, QuestionnaireUpdate
+from planeco_diagnostic.questionnaires.schemas import (
+    QuestionnaireCreate,
+    QuestionnaireRead,
+    QuestionnaireUpdate,
+)
 from planeco_shared import audit
-from planeco_shared.identity import Principal, Role, ensure_region_scope
-from planeco_shared.pagination import PageParams, paginate
+from planeco_shared.identity import Principal, Role
+from planeco_shared.pagination import Page, PageParams, paginate_into
 from planeco_shared.problems import Forbidden, NotFound
+from planeco_shared.scopes import Territory, ensure_may_act_on
 
 ENTITY = "questionnaire"
 
@@ -23,7 +28,7 @@ def _ensure_can_manage(principal: Principal, region: str | None) -> None:
         if principal.role is not Role.admin:
             raise Forbidden("Only national admins manage national questionnaire templates")
         return
-    ensure_region_scope(principal, region)
+    ensure_may_act_on(principal, Territory.region(region))
 
 
 async def create_questionnaire(
@@ -61,9 +66,9 @@ async def get_questionnaire(session: AsyncSession, questionnaire_id: uuid.UUID) 
 
 async def list_questionnaires(
     session: AsyncSession, *, region: str | None, status: QuestionnaireStatus | None, params: PageParams
-) -> tuple[list[Questionnaire], int]:
+) -> Page[QuestionnaireRead]:
     statement = QuestionnaireRepository(session).list_statement(region=region, status=status)
-    return await paginate(session, statement, params)
+    return await paginate_into(session, statement, params, QuestionnaireRead.model_validate)
 
 
 async def update_questionnaire(

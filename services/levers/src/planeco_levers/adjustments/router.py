@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response, status
 from planeco_levers.adjustments import service
 from planeco_levers.adjustments.schemas import AdjustmentPut, AdjustmentRead
 from planeco_levers.panoramas.importer import LEVER_ID_PATTERN, VERSION_PATTERN
+from planeco_shared.codes import RegionPath
 from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, precondition_headers
 from planeco_shared.database import SessionDep
 from planeco_shared.history import HistoryEntry
@@ -26,10 +27,10 @@ from planeco_shared.identity import (
     Principal,
     RequireRole,
     Role,
-    ensure_region_scope,
 )
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import PreconditionFailed, problem_responses
+from planeco_shared.scopes import Territory, ensure_may_act_on
 
 router = APIRouter(prefix="/panoramas", tags=["adjustments"], responses=problem_responses(401))
 
@@ -42,7 +43,6 @@ Version = Annotated[
         examples=["2024-07-24"],
     ),
 ]
-RegionCode = Annotated[str, Path(pattern=r"^\d{2}$", description="INSEE code of a région", examples=["44"])]
 LeverId = Annotated[str, Path(pattern=LEVER_ID_PATTERN, description="Lever id", examples=["augm_voitelec"])]
 Coordinator = Annotated[Principal, Depends(RequireRole(Role.coordinator))]
 
@@ -78,7 +78,7 @@ Both in ktCO2e avoided in 2030, ≥ 0, optional; `remaining_ktco2e` = objective 
     openapi_extra=PUBLIC,
 )
 async def list_adjustments(
-    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller, page: PageDep
+    version: Version, code: RegionPath, session: SessionDep, _caller: AnyCaller, page: PageDep
 ) -> Page[AdjustmentRead]:
     return await service.list_adjustments(session, version, code, page)
 
@@ -94,7 +94,7 @@ async def list_adjustments(
 )
 async def get_adjustment(
     version: Version,
-    code: RegionCode,
+    code: RegionPath,
     lever_id: LeverId,
     session: SessionDep,
     _caller: AnyCaller,
@@ -148,7 +148,7 @@ def _check_put_preconditions(request: Request, plan: service.PutPlan) -> None:
 )
 async def put_adjustment(
     version: Version,
-    code: RegionCode,
+    code: RegionPath,
     lever_id: LeverId,
     body: AdjustmentPut,
     request: Request,
@@ -156,7 +156,7 @@ async def put_adjustment(
     session: SessionDep,
     principal: Coordinator,
 ) -> AdjustmentRead:
-    ensure_region_scope(principal, code)
+    ensure_may_act_on(principal, Territory.region(code))
     plan = await service.plan_put(session, version, code, lever_id, body)
     _check_put_preconditions(request, plan)
     adjustment, created = await service.apply_put(session, plan, principal=principal)
@@ -180,13 +180,13 @@ async def put_adjustment(
 )
 async def delete_adjustment(
     version: Version,
-    code: RegionCode,
+    code: RegionPath,
     lever_id: LeverId,
     request: Request,
     session: SessionDep,
     principal: Coordinator,
 ) -> Response:
-    ensure_region_scope(principal, code)
+    ensure_may_act_on(principal, Territory.region(code))
     _resolved, adjustment = await service.find_active(session, version, code, lever_id)
     if adjustment is None:
         raise service.no_adjustment(code, lever_id)
@@ -208,9 +208,9 @@ async def delete_adjustment(
     "intermediate drafts; the published adjustment itself is public.",
     responses=problem_responses(404),
 )
-async def adjustment_history(
+async def get_adjustment_history(
     version: Version,
-    code: RegionCode,
+    code: RegionPath,
     lever_id: LeverId,
     session: SessionDep,
     _principal: Authenticated,

@@ -143,12 +143,7 @@ async def list_adjustments(
     resolved = await resolve_version(session, version)
     _require_region(code)
     rows, total = await paginate(session, AdjustmentRepository(session).active_statement(code), params)
-    return Page(
-        items=[adjustment_read(row, resolved) for row in rows],
-        total=total,
-        page=params.page,
-        page_size=params.page_size,
-    )
+    return Page.of([adjustment_read(row, resolved) for row in rows], total, params)
 
 
 async def history(

@@ -105,7 +105,7 @@ COLUMNS = (
 
 def filename(view: DeclinationRead, precision: Precision, lever_ids: list[str] | None) -> str:
     """planeco-declination-2024-07-24-region-24-departements, then the options that are not the defaults."""
-    name = f"planeco-declination-{view.version}-region-{view.region.code}-{LEVEL_PATHS[view.level][0]}"
+    name = f"planeco-declination-{view.version}-region-{view.region}-{LEVEL_PATHS[view.level][0]}"
     if view.basis is not ObjectiveBasis.official:
         name += f"-{view.basis.value}"
     if precision is not Precision.tenth:
@@ -117,13 +117,13 @@ def filename(view: DeclinationRead, precision: Precision, lever_ids: list[str] |
 
 
 def table(view: DeclinationRead) -> Table:
-    region = view.region
+    region, region_name = view.region, view.region_name
     child_type, child_code_type = TERRITORY_TYPES[view.level]
     region_cells: dict[str, Value] = {
         "territory_type": REGION_TYPE[0],
         "code_type": REGION_TYPE[1],
-        "territory_code": region.code,
-        "territory_name": region.name,
+        "territory_code": region,
+        "territory_name": region_name,
     }
     records: list[dict[str, Value]] = []
     for lever in view.levers:
@@ -189,14 +189,14 @@ def table(view: DeclinationRead) -> Table:
     sources = {lever.key.source for lever in view.levers if lever.key.source}
     metadata = Metadata(
         title=f"SGPE panorama {view.version} declined to the {LEVEL_PATHS[view.level][1]} of région "
-        f"{region.code} ({region.name}), precision {view.precision} ktCO2e, {view.basis.value} objectives",
+        f"{region} ({region_name}), precision {view.precision} ktCO2e, {view.basis.value} objectives",
         source=SGPE_SOURCE.format(version=view.version)
         + "; declination keys: "
         + (" / ".join(sorted(sources)) or "none"),
         version=view.version,
         licence=f"{SGPE_LICENCE} {INSEE_LICENCE} Custom keys: as their source says.",
         extra=[
-            ("region", f"{region.code} {region.name}"),
+            ("region", f"{region} {region_name}"),
             ("level", view.level.value),
             ("basis", view.basis.value),
             ("precision", f"{view.precision} (ktCO2e and physical units)"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -18,14 +19,17 @@ from planeco_levers.declination.schemas import (
     Precision,
     UploadLevel,
 )
+from planeco_levers.panoramas import exports as panorama_exports
 from planeco_levers.panoramas.exports import file_text
-from planeco_levers.panoramas.router import LeverId, RegionCode, Version, respond
+from planeco_levers.panoramas.router import LeverId, Version
 from planeco_shared.caching import public_cache
+from planeco_shared.codes import RegionPath
 from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, precondition_headers
 from planeco_shared.database import SessionDep
-from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole, Role, ensure_region_scope
+from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole, Role
 from planeco_shared.problems import NotFound, PreconditionFailed, problem_responses
-from planeco_shared.tabular import Representation, RepresentationDep, tabular_responses
+from planeco_shared.scopes import Territory, ensure_may_act_on
+from planeco_shared.tabular import add_export_route
 from planeco_shared.text import FreeText
 from planeco_shared.uploads import CSV_MEDIA_TYPES, read_upload
 
@@ -86,10 +90,7 @@ inhabitant, km per car, L/100 km, kg/MWh) do not add up across territories: they
 `physical_method: none`.
 """
 
-COMMON_RESPONSES = {
-    **tabular_responses("The declined figures (JSON, CSV or XLSX)"),
-    **problem_responses(404, 409, 422),
-}
+COMMON_RESPONSES = problem_responses(404, 409, 422)
 
 FILES_TEXT = (
     file_text("planeco-declination-2024-07-24-region-24-departements.csv")
@@ -126,18 +127,14 @@ class Options:
     precision: Precision
     levers: list[str] | None
     basis: ObjectiveBasis
-    representation: Representation  # ?format=json|csv|xlsx
-    request: Request  # for the file's name, ETag and 304
 
 
 async def declination_options(
-    request: Request,
-    representation: RepresentationDep,
     precision: PrecisionQuery = Precision.tenth,
     lever: LeverFilter = None,
     basis: BasisQuery = ObjectiveBasis.official,
 ) -> Options:
-    return Options(precision, lever, basis, representation, request)
+    return Options(precision, lever, basis)
 
 
 OptionsDep = Annotated[Options, Depends(declination_options)]
@@ -145,8 +142,8 @@ OptionsDep = Annotated[Options, Depends(declination_options)]
 
 async def _declination(
     session: SessionDep, version: str, code: str, level: DeclinationLevel, options: Options
-) -> DeclinationRead | Response:
-    view = await service.declination(
+) -> DeclinationRead:
+    return await service.declination(
         session,
         version,
         code,
@@ -155,55 +152,94 @@ async def _declination(
         lever_ids=options.levers,
         basis=options.basis,
     )
-    name = exports.filename(view, options.precision, options.levers)
-    return await respond(options.request, options.representation, view, name, exports.table)
+
+
+def _export(path: str, read: Callable[..., Awaitable[DeclinationRead]], name: str, children: str) -> None:
+    add_export_route(
+        router,
+        path,
+        read,
+        name=name,
+        summary=f"Each lever's objective declined to the {children} as a CSV or XLSX file (public)",
+        description=f"The figures of the JSON read at `{path}`, as a file.\n" + FILES_TEXT,
+        filename=lambda view, arguments: exports.filename(
+            view, arguments["options"].precision, arguments["options"].levers
+        ),
+        table=exports.table,
+        token=panorama_exports.token,
+        responses=COMMON_RESPONSES,
+        openapi_extra=PUBLIC,
+        dependencies=[public_cache(DECLINATION_MAX_AGE)],
+    )
 
 
 @router.get(
     "/{version}/regions/{code}/departements",
     response_model=DeclinationRead,
     summary="Each lever's objective declined to the région's départements (public)",
-    description="Every département of the région receives a part of each lever's objective.\n"
-    + RULES
-    + FILES_TEXT,
+    description="Every département of the région receives a part of each lever's objective.\n" + RULES,
     responses=COMMON_RESPONSES,
     openapi_extra=PUBLIC,
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
-async def departements(
-    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller, options: OptionsDep
-) -> DeclinationRead | Response:
+async def decline_to_departements(
+    version: Version, code: RegionPath, session: SessionDep, _caller: AnyCaller, options: OptionsDep
+) -> DeclinationRead:
     return await _declination(session, version, code, DeclinationLevel.departement, options)
+
+
+_export(
+    "/{version}/regions/{code}/departements",
+    decline_to_departements,
+    "export_departements_declination",
+    "région's départements",
+)
 
 
 @router.get(
     "/{version}/regions/{code}/epcis",
     response_model=DeclinationRead,
     summary="Each lever's objective declined to the EPCI attached to the région (public)",
-    description=EPCI_TEXT + RULES + FILES_TEXT,
+    description=EPCI_TEXT + RULES,
     responses=COMMON_RESPONSES,
     openapi_extra=PUBLIC,
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
-async def epcis(
-    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller, options: OptionsDep
-) -> DeclinationRead | Response:
+async def decline_to_epcis(
+    version: Version, code: RegionPath, session: SessionDep, _caller: AnyCaller, options: OptionsDep
+) -> DeclinationRead:
     return await _declination(session, version, code, DeclinationLevel.epci, options)
+
+
+_export(
+    "/{version}/regions/{code}/epcis",
+    decline_to_epcis,
+    "export_epcis_declination",
+    "EPCI attached to the région",
+)
 
 
 @router.get(
     "/{version}/regions/{code}/crte",
     response_model=DeclinationRead,
     summary="Each lever's objective declined to the CRTE uploaded for the région (public)",
-    description=CRTE_TEXT + RULES + FILES_TEXT,
+    description=CRTE_TEXT + RULES,
     responses=COMMON_RESPONSES,
     openapi_extra=PUBLIC,
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
-async def crte(
-    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller, options: OptionsDep
-) -> DeclinationRead | Response:
+async def decline_to_crte(
+    version: Version, code: RegionPath, session: SessionDep, _caller: AnyCaller, options: OptionsDep
+) -> DeclinationRead:
     return await _declination(session, version, code, DeclinationLevel.crte, options)
+
+
+_export(
+    "/{version}/regions/{code}/crte",
+    decline_to_crte,
+    "export_crte_declination",
+    "CRTE uploaded for the région",
+)
 
 
 @router.get(
@@ -217,8 +253,8 @@ async def crte(
     openapi_extra=PUBLIC,
     dependencies=[public_cache(DECLINATION_MAX_AGE)],
 )
-async def declination_keys(
-    version: Version, code: RegionCode, session: SessionDep, _caller: AnyCaller
+async def list_declination_keys(
+    version: Version, code: RegionPath, session: SessionDep, _caller: AnyCaller
 ) -> DeclinationKeysRead:
     return await service.declination_keys(session, version, code)
 
@@ -235,8 +271,8 @@ KEY_PATH = "/regions/{code}/declination-keys/{lever_id}"
     responses=problem_responses(404, 422),
     openapi_extra=PUBLIC,
 )
-async def get_key(
-    code: RegionCode,
+async def get_declination_key(
+    code: RegionPath,
     lever_id: LeverId,
     level: LevelQuery,
     session: SessionDep,
@@ -275,8 +311,8 @@ KEY_BODY: dict[str, Any] = {
     },
     openapi_extra=KEY_BODY | precondition_headers(if_match_required=False),
 )
-async def put_key(
-    code: RegionCode,
+async def put_declination_key(
+    code: RegionPath,
     lever_id: LeverId,
     level: LevelQuery,
     request: Request,
@@ -296,7 +332,7 @@ async def put_key(
         ),
     ] = None,
 ) -> CustomKeyRead:
-    ensure_region_scope(principal, code)
+    ensure_may_act_on(principal, Territory.region(code))
     existing = await service.find_custom_key(session, code, lever_id, level)
     if existing is not None:
         check_if_match(request, service.key_etag(existing))
@@ -335,15 +371,15 @@ async def put_key(
     responses=problem_responses(403, 404, 412, 422, 428),
     openapi_extra=IF_MATCH_REQUIRED,
 )
-async def delete_key(
-    code: RegionCode,
+async def delete_declination_key(
+    code: RegionPath,
     lever_id: LeverId,
     level: LevelQuery,
     request: Request,
     session: SessionDep,
     principal: Annotated[Principal, Depends(RequireRole(Role.coordinator))],
 ) -> Response:
-    ensure_region_scope(principal, code)
+    ensure_may_act_on(principal, Territory.region(code))
     key = await service.find_custom_key(session, code, lever_id, level)
     if key is None:
         raise NotFound(

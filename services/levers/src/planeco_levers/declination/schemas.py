@@ -64,11 +64,6 @@ class KeyRead(BaseModel):
     )
 
 
-class RegionRef(BaseModel):
-    code: str = Field(examples=["24"])
-    name: str = Field(examples=["Centre-Val de Loire"])
-
-
 class RegionFigures(BaseModel):
     basis: ObjectiveBasis = Field(
         description="`official`: the panorama's objective; `adjusted`: the région's own objective (asked for "
@@ -132,7 +127,8 @@ class ChildTotal(BaseModel):
 
 class DeclinationRead(BaseModel):
     version: str
-    region: RegionRef
+    region: str = Field(description="INSEE code of the région", examples=["24"])
+    region_name: str = Field(description="Its official name (COG)", examples=["Centre-Val de Loire"])
     level: DeclinationLevel
     basis: ObjectiveBasis = Field(
         description="The objectives asked for (each lever's `region.basis` says which)"
@@ -161,7 +157,8 @@ class LeverKeys(BaseModel):
 
 class DeclinationKeysRead(BaseModel):
     version: str
-    region: RegionRef
+    region: str = Field(description="INSEE code of the région", examples=["24"])
+    region_name: str = Field(description="Its official name (COG)", examples=["Centre-Val de Loire"])
     levers: list[LeverKeys]
 
 
@@ -174,7 +171,8 @@ class KeyValueRead(BaseModel):
 class CustomKeyRead(BaseModel):
     """A key uploaded by a région, with its values."""
 
-    region: RegionRef
+    region: str = Field(description="INSEE code of the région", examples=["24"])
+    region_name: str = Field(description="Its official name (COG)", examples=["Centre-Val de Loire"])
     lever_id: str
     level: UploadLevel
     name: str

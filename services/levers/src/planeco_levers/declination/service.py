@@ -56,7 +56,6 @@ from planeco_levers.declination.schemas import (
     PhysicalMethod,
     Precision,
     RegionFigures,
-    RegionRef,
     UploadLevel,
 )
 from planeco_levers.levers.conversion import Factors, physical_2030
@@ -130,8 +129,8 @@ def key_etag(key: DeclinationKey) -> str:
     return etag(f"{key.region_code}-{key.level}-{quote(key.lever_id, safe='')}", key.version)
 
 
-def _region_ref(region: Region) -> RegionRef:
-    return RegionRef(code=region.code, name=region.name)
+def _region_fields(region: Region) -> dict[str, str]:
+    return {"region": region.code, "region_name": region.name}
 
 
 def _default_key(level: DeclinationLevel, sector: str, note: str | None = None) -> KeyRead:
@@ -281,7 +280,7 @@ async def declination(
     total = sum((lever.region.objective_ktco2e for lever in levers), ZERO)
     return DeclinationRead(
         version=version,
-        region=_region_ref(region),
+        **_region_fields(region),
         level=level,
         basis=basis,
         precision=quantum,
@@ -394,7 +393,7 @@ async def declination_keys(session: AsyncSession, version: str, region_code: str
                 keys=keys,
             )
         )
-    return DeclinationKeysRead(version=version, region=_region_ref(region), levers=levers)
+    return DeclinationKeysRead(version=version, **_region_fields(region), levers=levers)
 
 
 # custom keys
@@ -425,7 +424,7 @@ async def custom_key_read(session: AsyncSession, key: DeclinationKey) -> CustomK
     names = {code: name for code, name, _ in await repository.children(key.region_code, level)}
     values = (await repository.key_values(key.region_code, level, key.lever_id)).get(key.lever_id, {})
     return CustomKeyRead(
-        region=_region_ref(region),
+        **_region_fields(region),
         lever_id=key.lever_id,
         level=UploadLevel(key.level),
         name=key.name,

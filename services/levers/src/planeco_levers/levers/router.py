@@ -11,6 +11,7 @@ from planeco_levers.levers import service
 from planeco_levers.levers.schemas import ConversionRead, LeverDetail, LeverRead, LeverSort, TermRead, Zone
 from planeco_levers.panoramas.importer import LEVER_ID_PATTERN, VERSION_PATTERN
 from planeco_shared.caching import public_cache
+from planeco_shared.codes import REGION_PATTERN
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller
 from planeco_shared.pagination import Page, PageDep
@@ -98,7 +99,7 @@ async def list_sectors(
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def list_groups(
+async def list_lever_groups(
     session: SessionDep, _caller: AnyCaller, version: VersionQuery = None
 ) -> list[TermRead]:
     return await service.list_groups(session, version)
@@ -134,12 +135,12 @@ async def get_lever(
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def convert(
+async def convert_quantity(
     lever_id: LeverId,
     session: SessionDep,
     _caller: AnyCaller,
     region: Annotated[
-        str, Query(pattern=r"^\d{2}$", description="INSEE code of the région", examples=["44"])
+        str, Query(pattern=REGION_PATTERN, description="INSEE code of the région", examples=["44"])
     ],
     version: VersionQuery = None,
     ktco2e: Annotated[

@@ -64,7 +64,7 @@ async def list_levers(
 ) -> Page[LeverRead]:
     resolved = await panoramas.resolve_version(session, version)
     if resolved is None:
-        return Page(items=[], total=0, page=params.page, page_size=params.page_size)
+        return Page.of([], 0, params)
     statement = LeverRepository(session).levers_statement(
         resolved,
         sector=sector,
@@ -76,11 +76,8 @@ async def list_levers(
     )
     rows, total = await paginate(session, statement, params)
     sectors, groups = await _labels(session)
-    return Page(
-        items=[LeverRead.model_validate(_lever(lever, sectors, groups)) for lever in rows],
-        total=total,
-        page=params.page,
-        page_size=params.page_size,
+    return Page.of(
+        [LeverRead.model_validate(_lever(lever, sectors, groups)) for lever in rows], total, params
     )
 
 

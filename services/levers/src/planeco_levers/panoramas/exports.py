@@ -107,7 +107,7 @@ def grouped_lever_cells(lever: GroupedLever) -> dict[str, Value]:
 
 
 def region_filename(view: RegionPanoramaRead) -> str:
-    return f"planeco-panorama-{view.version}-region-{view.region.code}"
+    return f"planeco-panorama-{view.version}-region-{view.region}"
 
 
 REGION_COLUMNS = (
@@ -149,7 +149,7 @@ REGION_COLUMNS = (
 
 
 def region_table(view: RegionPanoramaRead) -> Table:
-    code = view.region.code
+    code = view.region
     records: list[dict[str, Value]] = []
     for lever in view.levers:
         record: dict[str, Value] = {
@@ -199,11 +199,11 @@ def region_table(view: RegionPanoramaRead) -> Table:
         }
     )
     metadata = Metadata(
-        title=f"SGPE panorama {view.version}, région {code} ({view.region.name})",
+        title=f"SGPE panorama {view.version}, région {code} ({view.region_name})",
         source=SGPE_SOURCE.format(version=view.version),
         version=view.version,
         licence=SGPE_LICENCE,
-        extra=[("region", f"{code} {view.region.name}"), ("region_in_source", view.source_region_name)],
+        extra=[("region", f"{code} {view.region_name}"), ("region_in_source", view.source_region_name)],
         notes=[
             EXACT_NOTE,
             "adjusted_*: the région's own objective (regional adjustment) beside the official one; on total "
@@ -279,7 +279,7 @@ def national_table(view: NationalPanoramaRead) -> Table:
 
 
 def comparison_filename(view: ComparisonRead) -> str:
-    scope = f"region-{view.region.code}" if view.region is not None else "national"
+    scope = f"region-{view.region}" if view.region is not None else "national"
     return f"planeco-comparison-{view.from_version}-to-{view.version}-{scope}"
 
 
@@ -317,16 +317,16 @@ def comparison_table(view: ComparisonRead) -> Table:
             "difference_ktco2e": view.difference_ktco2e,
         }
     )
-    region = view.region
+    region, region_name = view.region, view.region_name
     extra = [("from_version", view.from_version), ("to_version", view.version)]
     if region is not None:
-        extra.append(("region", f"{region.code} {region.name}"))
+        extra.append(("region", f"{region} {region_name}"))
     extra += [
         ("added", " ".join(view.added) or "none"),
         ("removed", " ".join(view.removed) or "none"),
         ("changed_count", str(view.changed_count)),
     ]
-    scope = f"région {region.code} ({region.name})" if region is not None else "national sums"
+    scope = f"région {region} ({region_name})" if region is not None else "national sums"
     metadata = Metadata(
         title=f"SGPE panorama {view.from_version} → {view.version}, {scope}",
         source=SGPE_SOURCE.format(version=f"{view.from_version} and of {view.version}"),

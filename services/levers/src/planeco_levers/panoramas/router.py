@@ -5,11 +5,9 @@ Published panoramas are open data: every read is public. Importing a version is 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
-from pydantic import BaseModel
 
 from planeco_levers.panoramas import exports, service
 from planeco_levers.panoramas.importer import LEVER_ID_PATTERN, VERSION_PATTERN
@@ -24,22 +22,16 @@ from planeco_levers.panoramas.schemas import (
     RegionSummary,
 )
 from planeco_shared.caching import public_cache
+from planeco_shared.codes import REGION_PATTERN, RegionPath
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import problem_responses
-from planeco_shared.tabular import (
-    Representation,
-    RepresentationDep,
-    Table,
-    tabular_response,
-    tabular_responses,
-)
+from planeco_shared.tabular import add_export_route
 from planeco_shared.text import FreeText
 from planeco_shared.uploads import JSON_MEDIA_TYPES, read_upload
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
-V = TypeVar("V", bound=BaseModel)
 
 router = APIRouter(prefix="/panoramas", tags=["panoramas"], responses=problem_responses(401))
 
@@ -51,27 +43,7 @@ Version = Annotated[
         examples=["2024-07-24"],
     ),
 ]
-RegionCode = Annotated[str, Path(pattern=r"^\d{2}$", description="INSEE code of a région", examples=["44"])]
 LeverId = Annotated[str, Path(pattern=LEVER_ID_PATTERN, description="Lever id", examples=["augm_voitelec"])]
-
-
-async def respond(
-    request: Request,
-    representation: Representation,
-    view: V,
-    filename: str,
-    table: Callable[[V], Table],
-) -> V | Response:
-    """The JSON view as is, or the CSV / XLSX file of its table (`?format=`; planeco_shared.tabular)."""
-    if not representation.is_file:
-        return view
-    return await tabular_response(
-        request,
-        representation,
-        filename=filename,
-        token=exports.token(view),
-        build=lambda: table(view),
-    )
 
 
 @router.get(
@@ -81,7 +53,9 @@ async def respond(
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def list_versions(session: SessionDep, _caller: AnyCaller, page: PageDep) -> Page[PanoramaVersionRead]:
+async def list_panorama_versions(
+    session: SessionDep, _caller: AnyCaller, page: PageDep
+) -> Page[PanoramaVersionRead]:
     return await service.list_versions(session, page)
 
 
@@ -93,7 +67,9 @@ async def list_versions(session: SessionDep, _caller: AnyCaller, page: PageDep) 
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def get_version(version: Version, session: SessionDep, _caller: AnyCaller) -> PanoramaVersionRead:
+async def get_panorama_version(
+    version: Version, session: SessionDep, _caller: AnyCaller
+) -> PanoramaVersionRead:
     return await service.get_version(session, version)
 
 
@@ -105,7 +81,9 @@ async def get_version(version: Version, session: SessionDep, _caller: AnyCaller)
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def list_regions(version: Version, session: SessionDep, _caller: AnyCaller) -> list[RegionSummary]:
+async def list_panorama_regions(
+    version: Version, session: SessionDep, _caller: AnyCaller
+) -> list[RegionSummary]:
     return await service.list_regions(session, version)
 
 
@@ -119,25 +97,35 @@ async def list_regions(version: Version, session: SessionDep, _caller: AnyCaller
         "display (one decimal, halves up). Totals are exact sums. Beside each official figure, `adjusted` is "
         "the région's own objective (null when none; see the adjustments endpoints), and `adjusted_*` totals "
         "sum the adjusted view (adjusted where present, official otherwise). Like every cached public read, "
-        "a change shows within the cache life (5 minutes).\n"
-        + exports.file_text("planeco-panorama-2024-07-24-region-24.csv")
-        + "\nThe file has one row per lever (`row_type` `lever`: official figures, then the adjusted ones "
-        "when the région stated them), then one `sector_total` row per sector and a `region_total` row."
+        "a change shows within the cache life (5 minutes). As a file: `exportRegionPanorama`."
     ),
-    responses={**tabular_responses("The région's panorama (JSON, CSV or XLSX)"), **problem_responses(404)},
+    responses=problem_responses(404),
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def region_panorama(
-    version: Version,
-    code: RegionCode,
-    session: SessionDep,
-    _caller: AnyCaller,
-    request: Request,
-    representation: RepresentationDep,
-) -> RegionPanoramaRead | Response:
-    view = await service.region_panorama(session, version, code)
-    return await respond(request, representation, view, exports.region_filename(view), exports.region_table)
+async def get_region_panorama(
+    version: Version, code: RegionPath, session: SessionDep, _caller: AnyCaller
+) -> RegionPanoramaRead:
+    return await service.region_panorama(session, version, code)
+
+
+add_export_route(
+    router,
+    "/{version}/regions/{code}",
+    get_region_panorama,
+    name="export_region_panorama",
+    summary="A région's panorama as a CSV or XLSX file (public)",
+    description="The figures of `getRegionPanorama`, as a file.\n"
+    + exports.file_text("planeco-panorama-2024-07-24-region-24.csv")
+    + "\nThe file has one row per lever (`row_type` `lever`: official figures, then the adjusted ones "
+    "when the région stated them), then one `sector_total` row per sector and a `region_total` row.",
+    filename=lambda view, _arguments: exports.region_filename(view),
+    table=exports.region_table,
+    token=exports.token,
+    responses=problem_responses(404),
+    openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
+)
 
 
 @router.get(
@@ -148,8 +136,8 @@ async def region_panorama(
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def region_lever(
-    version: Version, code: RegionCode, lever_id: LeverId, session: SessionDep, _caller: AnyCaller
+async def get_region_lever(
+    version: Version, code: RegionPath, lever_id: LeverId, session: SessionDep, _caller: AnyCaller
 ) -> RegionLeverRead:
     return await service.region_lever(session, version, code, lever_id)
 
@@ -159,25 +147,34 @@ async def region_lever(
     response_model=NationalPanoramaRead,
     summary="National sums: each lever and sector summed over the régions, exactly (public)",
     description="Each lever's objective summed over the régions that have it, each sector's, and the total; "
-    "exact decimals as strings.\n"
-    + exports.file_text("planeco-panorama-2024-07-24-national.csv")
-    + "\nThe file has one row per lever (`row_type` `lever`, with `region_count` and the régions' codes), "
-    "then one `sector_total` row per sector and a `national_total` row.",
-    responses={**tabular_responses("National sums (JSON, CSV or XLSX)"), **problem_responses(404)},
+    "exact decimals as strings. As a file: `exportNationalPanorama`.",
+    responses=problem_responses(404),
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def national(
-    version: Version,
-    session: SessionDep,
-    _caller: AnyCaller,
-    request: Request,
-    representation: RepresentationDep,
-) -> NationalPanoramaRead | Response:
-    view = await service.national(session, version)
-    return await respond(
-        request, representation, view, exports.national_filename(view), exports.national_table
-    )
+async def get_national_panorama(
+    version: Version, session: SessionDep, _caller: AnyCaller
+) -> NationalPanoramaRead:
+    return await service.national(session, version)
+
+
+add_export_route(
+    router,
+    "/{version}/national",
+    get_national_panorama,
+    name="export_national_panorama",
+    summary="National sums as a CSV or XLSX file (public)",
+    description="The figures of `getNationalPanorama`, as a file.\n"
+    + exports.file_text("planeco-panorama-2024-07-24-national.csv")
+    + "\nThe file has one row per lever (`row_type` `lever`, with `region_count` and the régions' codes), "
+    "then one `sector_total` row per sector and a `national_total` row.",
+    filename=lambda view, _arguments: exports.national_filename(view),
+    table=exports.national_table,
+    token=exports.token,
+    responses=problem_responses(404),
+    openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
+)
 
 
 @router.get(
@@ -185,20 +182,16 @@ async def national(
     response_model=ComparisonRead,
     summary="Differences per lever between two versions, for a région or nationally (public)",
     description="Per lever: its objective in the earlier version (`from`), in this one, the exact difference "
-    "and whether it was added, removed, changed or unchanged; totals likewise.\n"
-    + exports.file_text("planeco-comparison-2024-04-08-to-2024-07-24-region-11.csv")
-    + "\nThe file has one row per lever (`row_type` `lever`, `status`) and a `total` row; the versions, the "
-    "région and the added and removed levers are in its metadata.",
-    responses={**tabular_responses("The comparison (JSON, CSV or XLSX)"), **problem_responses(404)},
+    "and whether it was added, removed, changed or unchanged; totals likewise. As a file: "
+    "`exportPanoramaComparison`.",
+    responses=problem_responses(404),
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def compare(
+async def compare_panorama_versions(
     version: Version,
     session: SessionDep,
     _caller: AnyCaller,
-    request: Request,
-    representation: RepresentationDep,
     from_version: Annotated[
         str,
         Query(
@@ -206,13 +199,30 @@ async def compare(
         ),
     ],
     region: Annotated[
-        str | None, Query(pattern=r"^\d{2}$", description="INSEE code of a région; omitted: national sums")
+        str | None,
+        Query(pattern=REGION_PATTERN, description="INSEE code of a région; omitted: national sums"),
     ] = None,
-) -> ComparisonRead | Response:
-    view = await service.compare(session, version, from_version, region)
-    return await respond(
-        request, representation, view, exports.comparison_filename(view), exports.comparison_table
-    )
+) -> ComparisonRead:
+    return await service.compare(session, version, from_version, region)
+
+
+add_export_route(
+    router,
+    "/{version}/compare",
+    compare_panorama_versions,
+    name="export_panorama_comparison",
+    summary="The differences between two versions as a CSV or XLSX file (public)",
+    description="The comparison of `comparePanoramaVersions`, as a file.\n"
+    + exports.file_text("planeco-comparison-2024-04-08-to-2024-07-24-region-11.csv")
+    + "\nThe file has one row per lever (`row_type` `lever`, `status`) and a `total` row; the versions, the "
+    "région and the added and removed levers are in its metadata.",
+    filename=lambda view, _arguments: exports.comparison_filename(view),
+    table=exports.comparison_table,
+    token=exports.token,
+    responses=problem_responses(404),
+    openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
+)
 
 
 IMPORT_BODY: dict[str, Any] = {

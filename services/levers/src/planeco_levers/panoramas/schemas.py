@@ -35,11 +35,6 @@ class PanoramaVersionRead(Schema):
     warnings: list[str]
 
 
-class RegionRef(BaseModel):
-    code: str = Field(description="INSEE code of the région", examples=["44"])
-    name: str = Field(description="Official name (COG)", examples=["Grand Est"])
-
-
 class LeverFigures(BaseModel):
     """One lever in one région, as the panorama version gives it."""
 
@@ -78,7 +73,8 @@ class RegionLeverRead(LeverFigures):
     """One lever × région with everything the file says about it, texts included."""
 
     version: str
-    region: RegionRef
+    region: str = Field(description="INSEE code of the région", examples=["24"])
+    region_name: str = Field(description="Its official name (COG)", examples=["Centre-Val de Loire"])
     source_region_name: str = Field(description="The région as the file names it", examples=["PACA"])
     source_row: int = Field(description="Index of the row in the file's JSON array, from 0")
     unit_source: str | None = Field(description="unitPhys exactly as in the file (line breaks kept)")
@@ -116,7 +112,8 @@ class RegionPanoramaLever(LeverFigures):
 
 class RegionPanoramaRead(BaseModel):
     version: str
-    region: RegionRef
+    region: str = Field(description="INSEE code of the région", examples=["24"])
+    region_name: str = Field(description="Its official name (COG)", examples=["Centre-Val de Loire"])
     source_region_name: str
     lever_count: int
     total_ktco2e: ExactDecimal = Field(description="Exact sum of the région's objectives")
@@ -178,7 +175,8 @@ class LeverDifference(BaseModel):
 class ComparisonRead(BaseModel):
     version: str
     from_version: str
-    region: RegionRef | None = Field(description="Null: national sums compared")
+    region: str | None = Field(description="INSEE code of the région; null: national sums compared")
+    region_name: str | None = Field(description="Its official name (COG); null: national sums")
     from_total_ktco2e: ExactDecimal
     to_total_ktco2e: ExactDecimal
     difference_ktco2e: ExactDecimal = Field(description="Exact; equals the sum of the levers' differences")

@@ -44,7 +44,6 @@ from planeco_levers.panoramas.schemas import (
     RegionLeverRead,
     RegionPanoramaLever,
     RegionPanoramaRead,
-    RegionRef,
     RegionSectorTotal,
     RegionSummary,
     SectorTotal,
@@ -118,12 +117,7 @@ async def list_versions(session: AsyncSession, params: PageParams) -> Page[Panor
     repository = PanoramaRepository(session)
     rows, total = await paginate(session, repository.versions_statement(), params)
     latest = await repository.latest_version_id()
-    return Page(
-        items=[_version_read(v, latest) for v in rows],
-        total=total,
-        page=params.page,
-        page_size=params.page_size,
-    )
+    return Page.of([_version_read(v, latest) for v in rows], total, params)
 
 
 async def get_version(session: AsyncSession, version: str) -> PanoramaVersionRead:
@@ -295,8 +289,9 @@ def _figures(row: FigureRow | PanoramaObjective, labels: _Labels) -> dict[str, A
     }
 
 
-def region_ref(code: str) -> RegionRef:
-    return RegionRef(code=code, name=REGION_NAMES.get(code, code))
+def region_fields(code: str) -> dict[str, str]:
+    """How every read names its région: the INSEE code and the official name."""
+    return {"region": code, "region_name": REGION_NAMES.get(code, code)}
 
 
 def _unknown_region(code: str) -> NotFound:
@@ -330,7 +325,7 @@ async def region_panorama(session: AsyncSession, version: str, code: str) -> Reg
     adjusted_counts = Counter(row.sector_id for row in rows if row.lever_id in adjusted)
     return RegionPanoramaRead(
         version=version,
-        region=region_ref(code),
+        **region_fields(code),
         source_region_name=rows[0].region_name_source,
         lever_count=len(rows),
         total_ktco2e=sum((row.objective_ktco2e for row in rows), ZERO),
@@ -388,7 +383,7 @@ async def region_lever(session: AsyncSession, version: str, code: str, lever_id:
         _figures(objective, labels)
         | {
             "version": version,
-            "region": region_ref(code),
+            **region_fields(code),
             "source_region_name": objective.region_name_source,
             "source_row": objective.row_index,
             "unit_source": objective.unit_physical,
@@ -524,7 +519,7 @@ async def compare(
     return ComparisonRead(
         version=version,
         from_version=from_version,
-        region=region_ref(region) if region is not None else None,
+        **(region_fields(region) if region is not None else {"region": None, "region_name": None}),
         from_total_ktco2e=from_total,
         to_total_ktco2e=to_total,
         difference_ktco2e=to_total - from_total,

@@ -21,8 +21,9 @@ from planeco_levers.territories.repository import TerritoryRepository
 from planeco_levers.territories.schemas import CrteImportReport
 from planeco_levers.territories.service import attach_group
 from planeco_shared.audit import record
-from planeco_shared.identity import Principal, ensure_region_scope
+from planeco_shared.identity import Principal
 from planeco_shared.problems import FieldError, Forbidden, UnprocessableEntity
+from planeco_shared.scopes import Territory, ensure_may_act_on
 from planeco_shared.upsert import upsert
 
 CSV_FORMAT = """\
@@ -167,7 +168,7 @@ async def import_crte_csv(
                 f"No région with INSEE code {region!r}",
                 errors=[FieldError(loc=["query", "region"], msg="unknown région", type="unknown_code")],
             )
-        ensure_region_scope(principal, region)
+        ensure_may_act_on(principal, Territory.region(region))
     errors = Errors()
     rows = parse(content, errors, may_be_empty=region is not None)
     epcis = await repository.epcis_by_siren({r.member for r in rows if r.is_epci})
@@ -342,7 +343,7 @@ async def import_crte_csv(
 
 def _in_scope(principal: Principal, region: str) -> bool:
     try:
-        ensure_region_scope(principal, region)
+        ensure_may_act_on(principal, Territory.region(region))
     except Forbidden:
         return False
     return True

@@ -121,6 +121,10 @@ class TerritoryRepository:
     async def get_commune(self, code: str) -> Commune | None:
         return await self.session.get(Commune, code)
 
+    async def commune_by_siren(self, siren: str) -> Commune | None:
+        result = await self.session.scalars(select(Commune).where(Commune.siren == siren).limit(1))
+        return result.first()
+
     async def communes_by_code(self, codes: Collection[str]) -> dict[str, Commune]:
         return {c.code: c for c in await self._where_in(Commune, Commune.code, codes)}
 

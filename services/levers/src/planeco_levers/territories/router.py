@@ -10,6 +10,7 @@ from planeco_levers.territories import service
 from planeco_levers.territories.crte_import import CSV_FORMAT, import_crte_csv
 from planeco_levers.territories.models import EpciNature
 from planeco_levers.territories.schemas import (
+    CollectiviteRead,
     CommuneRead,
     CrteDetail,
     CrteImportReport,
@@ -22,6 +23,19 @@ from planeco_levers.territories.schemas import (
     RegionRead,
 )
 from planeco_shared.caching import public_cache
+from planeco_shared.codes import (
+    COMMUNE_PATTERN,
+    DEPARTEMENT_PATTERN,
+    REGION_PATTERN,
+    SIREN_PATTERN,
+    CommunePath,
+    DepartementFilter,
+    DepartementPath,
+    RegionFilter,
+    RegionPath,
+    SirenFilter,
+    SirenPath,
+)
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole, Role
 from planeco_shared.pagination import Page, PageDep
@@ -31,23 +45,9 @@ from planeco_shared.uploads import CSV_MEDIA_TYPES, read_upload
 
 router = APIRouter(prefix="/territories", tags=["territories"], responses=problem_responses(401))
 
-REGION = r"^\d{2}$"
-DEPARTEMENT = r"^(\d{2}|2[AB]|97\d)$"
-SIREN = r"^\d{9}$"
-COMMUNE = r"^(\d{5}|2[AB]\d{3})$"
 CRTE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 MAX_CSV_BYTES = 10 * 1024 * 1024
 
-RegionCode = Annotated[str, Path(pattern=REGION, description="INSEE code of a région", examples=["24"])]
-DepartementCode = Annotated[
-    str, Path(pattern=DEPARTEMENT, description="INSEE code of a département", examples=["45"])
-]
-Siren = Annotated[str, Path(pattern=SIREN, description="SIREN (9 digits)", examples=["244500468"])]
-CommuneCode = Annotated[str, Path(pattern=COMMUNE, description="INSEE code of a commune", examples=["45234"])]
-RegionFilter = Annotated[str | None, Query(pattern=REGION, description="Only this région's (INSEE code)")]
-DepartementFilter = Annotated[
-    str | None, Query(pattern=DEPARTEMENT, description="Only this département's (INSEE code)")
-]
 Search = Annotated[
     FreeText | None,
     Query(
@@ -79,7 +79,7 @@ async def list_regions(session: SessionDep, _caller: AnyCaller, page: PageDep) -
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
-async def get_region(code: RegionCode, session: SessionDep, _caller: AnyCaller) -> RegionRead:
+async def get_region(code: RegionPath, session: SessionDep, _caller: AnyCaller) -> RegionRead:
     return await service.get_region(session, code)
 
 
@@ -104,7 +104,7 @@ async def list_departements(
     dependencies=[public_cache()],
     responses=problem_responses(404),
 )
-async def get_departement(code: DepartementCode, session: SessionDep, _caller: AnyCaller) -> DepartementRead:
+async def get_departement(code: DepartementPath, session: SessionDep, _caller: AnyCaller) -> DepartementRead:
     return await service.get_departement(session, code)
 
 
@@ -139,7 +139,7 @@ async def list_epcis(
     dependencies=[public_cache()],
     responses=problem_responses(404),
 )
-async def get_epci(siren: Siren, session: SessionDep, _caller: AnyCaller) -> EpciDetail:
+async def get_epci(siren: SirenPath, session: SessionDep, _caller: AnyCaller) -> EpciDetail:
     return await service.get_epci(session, siren)
 
 
@@ -164,7 +164,7 @@ async def list_epts(
     dependencies=[public_cache()],
     responses=problem_responses(404),
 )
-async def get_ept(siren: Siren, session: SessionDep, _caller: AnyCaller) -> EptDetail:
+async def get_ept(siren: SirenPath, session: SessionDep, _caller: AnyCaller) -> EptDetail:
     return await service.get_ept(session, siren)
 
 
@@ -182,7 +182,7 @@ async def list_communes(
     page: PageDep,
     region: RegionFilter = None,
     departement: DepartementFilter = None,
-    epci: Annotated[str | None, Query(pattern=SIREN, description="Only this EPCI's (SIREN)")] = None,
+    epci: SirenFilter = None,
     q: Search = None,
 ) -> Page[CommuneRead]:
     return await service.list_communes(
@@ -198,8 +198,33 @@ async def list_communes(
     dependencies=[public_cache()],
     responses=problem_responses(404),
 )
-async def get_commune(code: CommuneCode, session: SessionDep, _caller: AnyCaller) -> CommuneRead:
+async def get_commune(code: CommunePath, session: SessionDep, _caller: AnyCaller) -> CommuneRead:
     return await service.get_commune(session, code)
+
+
+@router.get(
+    "/collectivites/{identifier}",
+    response_model=CollectiviteRead,
+    summary="Find a collectivité by SIREN or INSEE code (public)",
+    description="What a contributor's scope names: an EPCI's or a commune's SIREN, a commune's INSEE code "
+    "or a département's code, with the régions and départements it lies in.",
+    openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
+    responses=problem_responses(404),
+)
+async def get_collectivite(
+    identifier: Annotated[
+        str,
+        Path(
+            pattern=f"{SIREN_PATTERN}|{COMMUNE_PATTERN}|{DEPARTEMENT_PATTERN}",
+            description="SIREN (9 digits), commune INSEE code or département code",
+            examples=["214502346"],
+        ),
+    ],
+    session: SessionDep,
+    _caller: AnyCaller,
+) -> CollectiviteRead:
+    return await service.get_collectivite(session, identifier)
 
 
 @router.get(
@@ -250,14 +275,14 @@ async def get_crte(
         }
     },
 )
-async def import_crte(
+async def import_crtes(
     request: Request,
     session: SessionDep,
     principal: Annotated[Principal, Depends(RequireRole(Role.coordinator))],
     region: Annotated[
         str | None,
         Query(
-            pattern=REGION,
+            pattern=REGION_PATTERN,
             description="The région whose CRTE set the file replaces; every CRTE of the file must lie in it, "
             "and a file with only its header row empties the set",
             examples=["24"],

@@ -124,3 +124,21 @@ class CrteImportReport(BaseModel):
     updated: list[str]
     deleted: list[str] = Field(description="CRTE of those régions absent from the file, now removed")
     unchanged: int
+
+
+class CollectiviteLevel(StrEnum):
+    departement = "departement"
+    epci = "epci"
+    commune = "commune"
+
+
+class CollectiviteRead(Schema):
+    """A collectivité as a contributor's scope names it (SIREN or INSEE code), with where it lies."""
+
+    level: CollectiviteLevel
+    code: str = Field(description="INSEE code (département, commune) or SIREN (EPCI)", examples=["45234"])
+    siren: str | None = Field(description="Its SIREN, when known", examples=["214502346"])
+    name: str = Field(examples=["Orléans"])
+    regions: list[str] = Field(description="The régions it lies in (two for an EPCI spanning them)")
+    departements: list[str] = Field(description="The départements it lies in")
+    epci: str | None = Field(description="A commune's EPCI à fiscalité propre (SIREN)")

@@ -7,6 +7,7 @@ same way among its départements in that région, so that the two always agree.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from typing import TypeVar
@@ -16,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from planeco_levers.territories.models import Commune, Crte, Departement, Epci, EpciNature, Ept, Region
 from planeco_levers.territories.repository import TerritoryRepository
 from planeco_levers.territories.schemas import (
+    CollectiviteLevel,
+    CollectiviteRead,
     CommuneRead,
     CommuneSummary,
     CrteDetail,
@@ -56,7 +59,7 @@ def attach_group(communes: Iterable[Weighted]) -> tuple[str, str]:
 
 
 def _page(items: list[T], total: int, params: PageParams) -> Page[T]:
-    return Page(items=items, total=total, page=params.page, page_size=params.page_size)
+    return Page.of(items, total, params)
 
 
 def _check_query(q: str | None) -> None:
@@ -261,6 +264,66 @@ def _commune(c: Commune) -> CommuneRead:
         siren=c.siren,
         population=c.population,
         postal_codes=list(c.postal_codes),
+    )
+
+
+# Collectivités (what a contributor's scope names)
+
+SIREN_RE = re.compile(r"^\d{9}$")
+COMMUNE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+
+
+async def get_collectivite(session: AsyncSession, identifier: str) -> CollectiviteRead:
+    """A SIREN (an EPCI's, else a commune's), a commune's INSEE code or a département's code."""
+    repository = TerritoryRepository(session)
+    found: CollectiviteRead | None = None
+    if SIREN_RE.match(identifier) and await repository.get_epci(identifier) is not None:
+        epci = await get_epci(session, identifier)
+        found = _collectivite(
+            CollectiviteLevel.epci, epci.siren, epci.siren, epci.name, epci.regions, epci.departements
+        )
+    elif SIREN_RE.match(identifier) or COMMUNE_RE.match(identifier):
+        commune = await (
+            repository.commune_by_siren(identifier)
+            if SIREN_RE.match(identifier)
+            else repository.get_commune(identifier)
+        )
+        if commune is not None:
+            found = _collectivite(
+                CollectiviteLevel.commune,
+                commune.code,
+                commune.siren,
+                commune.name,
+                [commune.region_code],
+                [commune.departement_code],
+                epci=commune.epci_siren,
+            )
+    elif (departement := await repository.get_departement(identifier)) is not None:
+        found = _collectivite(
+            CollectiviteLevel.departement,
+            departement.code,
+            None,
+            departement.name,
+            [departement.region_code],
+            [departement.code],
+        )
+    if found is None:
+        raise NotFound(f"No collectivité with SIREN or INSEE code {identifier!r}")
+    return found
+
+
+def _collectivite(
+    level: CollectiviteLevel,
+    code: str,
+    siren: str | None,
+    name: str,
+    regions: list[str],
+    departements: list[str],
+    *,
+    epci: str | None = None,
+) -> CollectiviteRead:
+    return CollectiviteRead(
+        level=level, code=code, siren=siren, name=name, regions=regions, departements=departements, epci=epci
     )
 
 
