@@ -74,7 +74,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env = stack_env(urls, f"e2e-{uuid.uuid4().hex}", base_port) | {"PLANECO_GATEWAY_UPSTREAM_TIMEOUT": "3"}
     for spec in SERVICES:
         cli(spec.name, "migrate", env=env)
-    cli("levers", "import-territories", env=env)
+    cli("levers", "run-job", "reference-data", env=env)  # recorded in the levers job_runs
     running = Stack(base_port, env)
     try:
         for spec in SERVICES:

@@ -234,3 +234,22 @@ async def test_grants_give_identity_provider_users_wider_rights(  # type: ignore
         assert created.status_code == 201, created.text
         assert created.json()["created_by"].startswith("oidc:agent-")
         problem(await client.post("/api/v1/actions", json=ACTION | {"region": "76"}), 403)
+
+
+async def test_the_jobs_area_is_routed_by_its_second_segment(gateway: str, make_key) -> None:  # type: ignore[no-untyped-def]
+    """/api/v1/jobs/<service>/… goes to that service: each answers for its own jobs only."""
+    admin = await make_key("admin")
+    async with httpx.AsyncClient(base_url=gateway, headers={"X-API-Key": admin}) as client:
+        levers = await client.get("/api/v1/jobs/levers")
+        assert levers.status_code == 200, levers.text
+        assert "reference-data" in [job["name"] for job in levers.json()]
+        for service in ("diagnostic", "actions"):
+            assert (await client.get(f"/api/v1/jobs/{service}")).json() == []
+            runs = await client.get(f"/api/v1/jobs/{service}/runs")
+            assert runs.json()["items"] == []
+        problem(await client.get("/api/v1/jobs/levers/runs/not-a-uuid"), 422)
+        for path in ("/api/v1/jobs", "/api/v1/jobs/", "/api/v1/jobs/gateway", "/api/v1/jobs/nope/runs"):
+            problem(await client.get(path), 404)
+    coordinator = await make_key("coordinator", "24")
+    async with httpx.AsyncClient(base_url=gateway, headers={"X-API-Key": coordinator}) as client:
+        problem(await client.get("/api/v1/jobs/levers/runs"), 403)

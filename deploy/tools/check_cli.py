@@ -2,13 +2,14 @@
 
     .venv/bin/python deploy/tools/check_cli.py FACTS.json
 
-FACTS.json comes from deploy/tools/check_manifests.py. Two checks, with the real packages imported:
+FACTS.json comes from deploy/tools/check_manifests.py. Three checks, with the real packages imported:
 - every `planeco …` command line (Dockerfile CMDs, compose commands, Kubernetes containers) parses with the
   image's entry point, deploy/docker/planeco, which mounts the services' own Typer apps: a renamed
   sub-command or option fails here;
 - every container environment builds the service's real settings class (PLANECO_<SERVICE>_…) in
   production mode, with stand-ins for the values that come from secrets: an unknown or misspelt
-  variable, or a value the settings refuse, fails here.
+  variable, or a value the settings refuse, fails here;
+- every CronJob runs a job of the service's registry that needs no argument, on a valid schedule.
 """
 
 from __future__ import annotations
@@ -111,6 +112,27 @@ def check_environment(service: str, env: dict[str, str]) -> list[str]:
     return problems
 
 
+JOBS = {service: (f"planeco_{service}.jobs", "JOBS") for service in ("levers", "diagnostic", "actions")}
+
+
+def check_cronjob(service: str, job_name: str, schedule: str) -> list[str]:
+    """The CronJob's job exists in the service's registry, can run unattended, and its schedule is one
+    the scheduler loop would accept too."""
+    from planeco_shared.jobs.schedule import parse_schedule
+
+    module, name = JOBS[service]
+    registry = getattr(importlib.import_module(module), name)
+    job = registry.get(job_name)
+    if job is None:
+        return [f"{service} has no job {job_name!r}"]
+    problems = [] if job.runs_unattended else [f"job {job_name} needs arguments: it cannot be scheduled"]
+    try:
+        parse_schedule(schedule, where=f"job {job_name}")
+    except ValueError as exc:
+        problems.append(str(exc))
+    return problems
+
+
 def main(argv: list[str]) -> int:
     facts: dict[str, Any] = json.loads(Path(argv[0]).read_text())
     root = load_entry_point()
@@ -121,13 +143,18 @@ def main(argv: list[str]) -> int:
             problems.append(f"{item['where']}: {problem}")
     for item in facts["environments"]:
         problems += [f"{item['where']}: {p}" for p in check_environment(item["service"], item["env"])]
+    for item in facts.get("cronjobs", []):
+        problems += [
+            f"{item['where']}: {p}" for p in check_cronjob(item["service"], item["job"], item["schedule"])
+        ]
     for problem in problems:
         sys.stderr.write(f"ERROR {problem}\n")
     if problems:
         return 1
     sys.stdout.write(
         f"{len(facts['commands'])} command lines parse with the real CLI; "
-        f"{len(facts['environments'])} container environments load the real settings in production mode\n"
+        f"{len(facts['environments'])} container environments load the real settings in production mode; "
+        f"{len(facts.get('cronjobs', []))} CronJobs run real jobs on valid schedules\n"
     )
     return 0
 

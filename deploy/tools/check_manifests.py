@@ -11,7 +11,8 @@
 - Rendered Kubernetes manifests (kubectl kustomize output): for each service a Deployment (probes on /healthz
   and /readyz, resources, non-root, read-only root filesystem), a Service whose selector and port match it,
   a migration Job running `planeco <service> migrate`, an HPA and a PDB that target it; the ConfigMap and
-  Secret references resolve; the gateway's upstream URLs point at the Services; no Secret is shipped.
+  Secret references resolve; the gateway's upstream URLs point at the Services; no Secret is shipped;
+  each CronJob runs `planeco <service> run-job <job>` with concurrencyPolicy Forbid on hardened pods.
 
 Writes FACTS_OUT (JSON): every `planeco …` command line and every container environment found, for
 deploy/tools/check_cli.py to verify against the real CLI and settings classes.
@@ -41,7 +42,7 @@ REQUIRED_VARIABLE = re.compile(r"\$\{\w+:\?[^}]*\}")
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104 (what the containers must bind)
 
 errors: list[str] = []
-facts: dict[str, Any] = {"commands": [], "environments": []}
+facts: dict[str, Any] = {"commands": [], "environments": [], "cronjobs": []}
 
 
 def error(where: str, message: str) -> None:
@@ -363,6 +364,32 @@ def check_pod(where: str, service: str, pod_spec: dict[str, Any], shipped: bool)
 config_maps_data: dict[str, dict[str, str]] = {}
 
 
+def check_cronjob(
+    where: str, service: str, cron: dict[str, Any], deployment: dict[str, Any], shipped: bool
+) -> None:
+    """A scheduled job: `planeco <service> run-job NAME …` on the service's image, never two pods at once,
+    pods hardened like the others and not selected by the Deployment."""
+    spec = cron["spec"]
+    if spec.get("concurrencyPolicy") != "Forbid":
+        error(where, "concurrencyPolicy must be Forbid (one run of a job at a time)")
+    job_spec = spec["jobTemplate"]["spec"]
+    pod_spec = job_spec["template"]["spec"]
+    if pod_spec.get("restartPolicy") not in ("Never", "OnFailure"):
+        error(where, "restartPolicy must be Never or OnFailure")
+    labels = job_spec["template"].get("metadata", {}).get("labels") or {}
+    if labels_match(deployment["spec"]["selector"]["matchLabels"], labels):
+        error(where, "its pods match the Deployment's selector")
+    check_pod(where, service, pod_spec, shipped)
+    (container,) = pod_spec["containers"]
+    command = container.get("command") or []
+    if command[:3] != ["planeco", service, "run-job"] or len(command) < 4:
+        error(where, f"must run `planeco {service} run-job <job>`")
+        return
+    facts["cronjobs"].append(
+        {"where": where, "service": service, "job": command[3], "schedule": spec["schedule"]}
+    )
+
+
 def check_rendered(path: Path) -> None:
     where = path.name
     documents = [d for d in yaml.safe_load_all(path.read_text()) if d]
@@ -468,9 +495,16 @@ def check_rendered(path: Path) -> None:
                 error(here_job, f"does not run `planeco {service} migrate`")
             if service == "levers":
                 first = [c.get("command") for c in job_spec.get("initContainers") or []]
-                imports = ["planeco", "levers", "import-territories"]
+                imports = ["planeco", "levers", "run-job", "reference-data"]
                 if ["planeco", "levers", "migrate"] not in first or imports not in commands:
-                    error(here_job, "must migrate (init container), then `planeco levers import-territories`")
+                    error(
+                        here_job,
+                        "must migrate (init container), then `planeco levers run-job reference-data`",
+                    )
+
+        for cron_name, cron in by_kind.get("CronJob", {}).items():
+            if cron["metadata"].get("labels", {}).get("app.kubernetes.io/name") == service:
+                check_cronjob(f"{where} CronJob {cron_name}", service, cron, deployment, shipped)
 
         hpa = by_kind.get("HorizontalPodAutoscaler", {}).get(name)
         if hpa is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import signal
@@ -17,15 +18,21 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import make_url
 
-from planeco_levers.panoramas.service import import_shipped_panoramas
-from planeco_levers.territories.importer import import_territories
-from planeco_shared.database import create_engine, write_session
-from planeco_shared.identity import Principal, Role
+from planeco_actions.jobs import JOBS as ACTIONS_JOBS
+from planeco_diagnostic.jobs import JOBS as DIAGNOSTIC_JOBS
+from planeco_levers.jobs import JOBS as LEVERS_JOBS
+from planeco_levers.settings import LeversSettings
+from planeco_shared.jobs import JobOutcome, JobRegistry, JobTrigger, run_job
 from planeco_shared.migrations import upgrade
+from planeco_shared.runtime import ServiceRuntime
 from planeco_shared.server import HTTP_PROTOCOL
 
 REPO = Path(__file__).resolve().parents[2]
-DEVSTACK_PRINCIPAL = Principal(subject="devstack:reference-data", role=Role.admin)
+JOB_REGISTRIES: dict[str, JobRegistry] = {
+    "levers": LEVERS_JOBS,
+    "diagnostic": DIAGNOSTIC_JOBS,
+    "actions": ACTIONS_JOBS,
+}
 
 app = typer.Typer(help="Run the stack locally.", no_args_is_help=True)
 
@@ -143,18 +150,32 @@ async def ensure_postgres_databases(urls: dict[str, str]) -> None:
 
 
 async def load_reference_data(levers_url: str) -> str:
-    engine = create_engine(levers_url)
-    try:
-        async with write_session(engine) as session:
-            report = await import_territories(session)
-            panoramas = await import_shipped_panoramas(session, principal=DEVSTACK_PRINCIPAL)
-    finally:
-        await engine.dispose()
-    territories = (
-        f"territories: {report.regions} régions, {report.departements} départements, {report.epcis} EPCI, "
-        f"{report.epts} EPT, {report.communes} communes"
-    )
-    return f"{territories}; " + ", ".join(f"panorama {p.version} {p.outcome.value}" for p in panoramas)
+    """The levers reference-data job, as compose and Kubernetes run it: recorded in the levers job_runs."""
+    settings = LeversSettings(database_url=levers_url, log_json=False)
+    async with ServiceRuntime.open("levers", settings) as runtime:
+        result = await run_job(
+            runtime, LEVERS_JOBS, "reference-data", trigger=JobTrigger.cli, started_by="devstack"
+        )
+    if result.outcome is not JobOutcome.succeeded:
+        raise RuntimeError(f"reference data not loaded ({result.outcome.value}): {result.message}")
+    return result.message or "reference data loaded"
+
+
+def scheduled_services(env: dict[str, str]) -> list[str]:
+    """The services with at least one job on a schedule, in the stack's environment (a bad schedule
+    setting fails here, before anything starts)."""
+    names = []
+    for name, registry in JOB_REGISTRIES.items():
+        overrides = json.loads(env.get(f"PLANECO_{name.upper()}_JOB_SCHEDULES") or "{}")
+        if any(registry.schedules(overrides).values()):
+            names.append(name)
+    return names
+
+
+def start_scheduler(service: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`planeco <service> scheduler` as its own process, like the compose service."""
+    command = [sys.executable, "-c", f"from planeco_{service}.cli import app; app()", "scheduler"]
+    return subprocess.Popen(command, env=env, cwd=REPO)  # noqa: S603 (our own interpreter and arguments)
 
 
 def wait_healthy(url: str, processes: list[subprocess.Popen[bytes]], timeout: float = 60.0) -> None:
@@ -184,8 +205,12 @@ def up(
     base_port: Annotated[
         int, typer.Option(help="Gateway port; the services take the next three")
     ] = DEFAULT_BASE_PORT,
+    schedules: Annotated[
+        bool, typer.Option(help="Also run each service's scheduled jobs at their cron times (UTC)")
+    ] = True,
 ) -> None:
-    """Migrate, load the reference data, start the services and the gateway; Ctrl-C stops them."""
+    """Migrate, load the reference data (the levers reference-data job), start the services, the gateway
+    and the scheduler of each service with scheduled jobs; Ctrl-C stops them."""
     data_dir.mkdir(parents=True, exist_ok=True)
     urls = database_urls(postgres, data_dir)
     asyncio.run(ensure_postgres_databases(urls))
@@ -212,6 +237,8 @@ def up(
                 )
             )
             wait_healthy(f"http://127.0.0.1:{base_port + spec.offset}/healthz", processes)
+        for service in scheduled_services(env) if schedules else []:
+            processes.append(start_scheduler(service, env))
         typer.echo(
             f"planeco is up: gateway http://{host}:{base_port} (docs /docs, contract /openapi.json)\n"
             "create a key with: .venv/bin/planeco auth create-key --role admin\nCtrl-C stops everything."

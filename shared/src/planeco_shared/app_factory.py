@@ -19,6 +19,8 @@ from starlette.middleware import Middleware
 from planeco_shared import contract, health
 from planeco_shared.caching import ConditionalGetMiddleware, verify_public_caching
 from planeco_shared.identity import IdentityVerifier
+from planeco_shared.jobs.registry import JobRegistry
+from planeco_shared.jobs.router import jobs_router
 from planeco_shared.logging import configure_logging
 from planeco_shared.metrics import Metrics, MetricsMiddleware
 from planeco_shared.problems import install_problem_handlers
@@ -43,7 +45,13 @@ def create_service_app(
     version: str = "0.1.0",
     on_startup: StartupHook | None = None,
     on_shutdown: StartupHook | None = None,
+    jobs: JobRegistry | None = None,
 ) -> FastAPI:
+    """`jobs`: the service's job registry (its `jobs.py`): mounts /api/v1/jobs/<name>/…; a bad
+    `job_schedules` setting fails here, at start-up, with every problem named."""
+    routers = list(routers)
+    if jobs is not None:
+        routers.append(jobs_router(jobs, jobs.schedules(settings.job_schedules)))
     configure_logging(level=settings.log_level, json=settings.log_json, service=name)
     metrics = Metrics(name)
 

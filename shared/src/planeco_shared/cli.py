@@ -11,6 +11,8 @@ import typer
 import uvicorn
 
 from planeco_shared import migrations
+from planeco_shared.jobs.cli import add_job_commands
+from planeco_shared.jobs.registry import JobRegistry
 from planeco_shared.server import HTTP_PROTOCOL
 from planeco_shared.settings import ServiceSettings
 
@@ -22,8 +24,17 @@ def run_async(factory: Callable[[], Awaitable[T]]) -> T:
 
 
 def add_common_commands(
-    app: typer.Typer, *, service_root: Path, settings_factory: Callable[[], ServiceSettings], app_path: str
+    app: typer.Typer,
+    *,
+    service_root: Path,
+    settings_factory: Callable[[], ServiceSettings],
+    app_path: str,
+    jobs: JobRegistry | None = None,
 ) -> None:
+    """`jobs`: the service's registry adds `run-job`, `jobs` and `scheduler` (planeco_shared.jobs.cli)."""
+    if jobs is not None:
+        add_job_commands(app, registry=jobs, settings_factory=settings_factory)
+
     @app.command()
     def migrate() -> None:
         """Apply this service's migrations up to head (on the database its settings name)."""

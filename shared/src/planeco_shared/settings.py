@@ -49,6 +49,11 @@ class ServiceSettings(BaseSettings):
         description="How long another service's answer that carries an ETag is reused before revalidation",
     )
 
+    # Cron schedule (5 fields, UTC) per job name, overriding the job's default; "" disables a schedule.
+    # E.g. PLANECO_LEVERS_JOB_SCHEDULES='{"reference-data": "30 4 * * *"}'. Checked against the service's
+    # jobs when the app or a job command starts (planeco_shared.jobs).
+    job_schedules: dict[str, str] = Field(default_factory=dict)
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets_in_production(self) -> Self:
         if self.environment is Environment.production:

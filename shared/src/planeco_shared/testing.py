@@ -31,6 +31,7 @@ from planeco_shared.runtime import ServiceRuntime, install_runtime
 
 TEST_DATABASE_ENV = "PLANECO_TEST_DATABASE"
 TEST_SECRET = "test-internal-secret-0123456789abcdef"  # noqa: S105 (tests only)
+TEST_IDENTITY_TTL_SECONDS = 4 * 3600
 
 
 def using_postgres() -> bool:
@@ -120,7 +121,9 @@ def identity_headers(
         territory=territory,
         method=AuthMethod.api_key if role is not Role.anonymous else AuthMethod.anonymous,
     )
-    return {IDENTITY_HEADER: encode_identity(principal, TEST_SECRET)}
+    # Valid for the whole test session: modules build their headers once, at collection, and a full run
+    # on a busy machine outlasts the 120 s of a token the gateway signs.
+    return {IDENTITY_HEADER: encode_identity(principal, TEST_SECRET, ttl=TEST_IDENTITY_TTL_SECONDS)}
 
 
 def as_requested(url: str, params: dict[str, str]) -> dict[str, Any]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from planeco_actions.actions.router import router as actions_router
+from planeco_actions.jobs import JOBS
 from planeco_actions.settings import ActionsSettings
 from planeco_shared.app_factory import create_service_app
 
@@ -19,5 +20,6 @@ def create_app(settings: ActionsSettings | None = None) -> FastAPI:
             "actions": "The COP actions of the roadmaps: who carries them, when, for which lever, with "
             "what expected impact, and their history."
         },
+        jobs=JOBS,
         routers=[actions_router],
     )

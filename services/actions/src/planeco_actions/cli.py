@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from planeco_actions.jobs import JOBS
 from planeco_actions.settings import ActionsSettings
 from planeco_shared.cli import add_common_commands
 from planeco_shared.migrations import service_root_of
@@ -14,4 +15,5 @@ add_common_commands(
     service_root=service_root_of(__file__),
     settings_factory=ActionsSettings,
     app_path="planeco_actions.app:create_app",
+    jobs=JOBS,
 )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from planeco_diagnostic.jobs import JOBS
 from planeco_diagnostic.questionnaires.router import router as questionnaires_router
 from planeco_diagnostic.settings import DiagnosticSettings
 from planeco_shared.app_factory import create_service_app
@@ -14,5 +15,6 @@ def create_app(settings: DiagnosticSettings | None = None) -> FastAPI:
         description="Questionnaire templates, campaigns, invitations, responses, response rates, syntheses.",
         settings=settings or DiagnosticSettings(),
         tags={"questionnaires": "The questionnaire templates of the diagnostic, national or a région's own."},
+        jobs=JOBS,
         routers=[questionnaires_router],
     )

@@ -1,9 +1,10 @@
-"""The diagnostic service's ORM base (its own metadata, its own tables) and audit table."""
+"""The diagnostic service's ORM base (its own metadata, its own tables), audit and job-run tables."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import DeclarativeBase
 
+from planeco_shared.jobs.models import JobRunMixin
 from planeco_shared.models import AuditEntryMixin, new_metadata
 
 
@@ -13,6 +14,12 @@ class Base(DeclarativeBase):
 
 class AuditEntry(AuditEntryMixin, Base):
     __tablename__ = "audit_log"
+
+
+class JobRun(JobRunMixin, Base):
+    """One run of one of the service's jobs (planeco_diagnostic.jobs)."""
+
+    __tablename__ = "job_runs"
 
 
 def load_all_models() -> None:

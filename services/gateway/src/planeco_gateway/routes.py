@@ -23,11 +23,21 @@ AREAS: dict[str, str] = {
     "aids": "actions",
 }
 
+# Areas every service has, routed by their second segment: /api/v1/jobs/levers/… → levers.
+PER_SERVICE_AREAS = ("jobs",)
+SERVICES = ("levers", "diagnostic", "actions")
+AREAS.update({f"{area}/{service}": service for area in PER_SERVICE_AREAS for service in SERVICES})
+
 
 def area_of(path: str) -> str | None:
-    """'/api/v1/territories/regions' → 'territories'; None outside /api/v1/."""
+    """'/api/v1/territories/regions' → 'territories', '/api/v1/jobs/levers/runs' → 'jobs/levers';
+    None outside /api/v1/."""
     if not path.startswith(API_PREFIX):
         return None
     rest = path[len(API_PREFIX) :]
     slash = rest.find("/")
-    return rest if slash < 0 else rest[:slash]
+    area = rest if slash < 0 else rest[:slash]
+    if area in PER_SERVICE_AREAS and slash >= 0:
+        second = rest.find("/", slash + 1)
+        return rest if second < 0 else rest[:second]
+    return area

@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from planeco_levers.adjustments.router import router as adjustments_router
 from planeco_levers.declination.router import keys_router as declination_keys_router
 from planeco_levers.declination.router import router as declination_router
+from planeco_levers.jobs import JOBS
 from planeco_levers.levers.router import router as levers_router
 from planeco_levers.panoramas.router import router as panoramas_router
 from planeco_levers.settings import LeversSettings
@@ -33,6 +34,7 @@ def create_app(settings: LeversSettings | None = None) -> FastAPI:
             "adjustments": "The régions' own objectives per lever beside the official ones, and their "
             "history.",
         },
+        jobs=JOBS,
         routers=[
             territories_router,
             levers_router,

@@ -1,0 +1,15 @@
+"""`planeco dev up`'s jobs: which services get a scheduler process, from the stack's environment."""
+
+from __future__ import annotations
+
+import pytest
+
+from planeco.devstack import scheduled_services
+from planeco_shared.jobs import JobConfigError
+
+
+def test_the_services_with_scheduled_jobs_get_a_scheduler() -> None:
+    assert scheduled_services({}) == ["levers"]
+    assert scheduled_services({"PLANECO_LEVERS_JOB_SCHEDULES": '{"reference-data": ""}'}) == []
+    with pytest.raises(JobConfigError, match="'sync' is not a job of actions"):
+        scheduled_services({"PLANECO_ACTIONS_JOB_SCHEDULES": '{"sync": "0 3 * * *"}'})
