@@ -242,9 +242,9 @@ async def test_the_jobs_area_is_routed_by_its_second_segment(gateway: str, make_
     async with httpx.AsyncClient(base_url=gateway, headers={"X-API-Key": admin}) as client:
         levers = await client.get("/api/v1/jobs/levers")
         assert levers.status_code == 200, levers.text
-        assert "reference-data" in [job["name"] for job in levers.json()]
+        assert "reference-data" in [job["name"] for job in levers.json()["items"]]
         for service in ("diagnostic", "actions"):
-            assert (await client.get(f"/api/v1/jobs/{service}")).json() == []
+            assert (await client.get(f"/api/v1/jobs/{service}")).json()["items"] == []
             runs = await client.get(f"/api/v1/jobs/{service}/runs")
             assert runs.json()["items"] == []
         problem(await client.get("/api/v1/jobs/levers/runs/not-a-uuid"), 422)

@@ -59,7 +59,7 @@ async def test_an_admin_starts_a_run_and_follows_it(client: httpx.AsyncClient) -
     assert finished["finished_at"] is not None
     assert "territories: 18 régions" in finished["message"]
 
-    listed = (await client.get(JOBS, headers=ADMIN)).json()
+    listed = (await client.get(JOBS, headers=ADMIN)).json()["items"]
     assert [job["name"] for job in listed] == [
         "reference-data",
         "import-territories",

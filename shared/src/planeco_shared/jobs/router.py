@@ -43,14 +43,14 @@ def jobs_router(registry: JobRegistry, schedules: dict[str, str | None]) -> APIR
 
     @router.get(
         "",
-        response_model=list[JobRead],
+        response_model=Page[JobRead],
         summary=f"The {service} service's jobs",
         operation_id=f"list{named}Jobs",
     )
-    async def list_jobs(session: SessionDep, _admin: Admin) -> list[JobRead]:
+    async def list_jobs(session: SessionDep, _admin: Admin, page: PageDep) -> Page[JobRead]:
         last = await repository.last_runs(session, model)
         now = utcnow()
-        return [
+        jobs = [
             JobRead(
                 name=job.name,
                 description=job.description,
@@ -64,6 +64,7 @@ def jobs_router(registry: JobRegistry, schedules: dict[str, str | None]) -> APIR
             )
             for job in registry
         ]
+        return Page.of_all(jobs, page)
 
     @router.get(
         "/runs",
