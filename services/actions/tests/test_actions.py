@@ -287,3 +287,29 @@ async def test_callers_see_the_actions_of_their_regions_only(client: httpx.Async
     )
     assert stale.status_code == 404
     assert (await client.get(f"/api/v1/actions/{occitanie['id']}", headers=OCCITANIE)).json() == occitanie
+
+
+async def test_if_match_compares_strongly_and_a_412_gives_the_current_etag(client: httpx.AsyncClient) -> None:
+    created = await create(client)
+    url = f"/api/v1/actions/{created.json()['id']}"
+    current = created.headers["etag"]
+    for sent, says in ((f"W/{current}", "weak"), (current.strip('"'), "double quotes"), ('"old"', "changed")):
+        refused = await client.patch(url, json={"status": "planned"}, headers=CENTRE | {"if-match": sent})
+        assert refused.status_code == 412, (sent, refused.text)
+        assert refused.headers["etag"] == current
+        assert says in refused.json()["detail"]
+    assert (await client.get(url, headers=CENTRE)).json()["version"] == 1
+
+
+async def test_scope_and_visibility_come_before_the_precondition(client: httpx.AsyncClient) -> None:
+    created = await create(client)
+    url = f"/api/v1/actions/{created.json()['id']}"
+    # Another région's coordinator does not see it: 404 with or without If-Match, never 428 or 412.
+    for extra in ({}, {"if-match": '"stale"'}):
+        assert (
+            await client.patch(url, json={"status": "done"}, headers=OCCITANIE | extra)
+        ).status_code == 404
+    # A département's coordinator sees its région's actions but may not change a région's: 403, not 428.
+    loiret = identity_headers("coordinator", "departement:45")
+    for extra in ({}, {"if-match": '"stale"'}):
+        assert (await client.patch(url, json={"status": "done"}, headers=loiret | extra)).status_code == 403

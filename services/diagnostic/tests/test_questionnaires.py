@@ -41,6 +41,9 @@ async def test_coordinator_manages_their_region_template_only(client: httpx.Asyn
         url, json={"status": "published"}, headers=BRETAGNE | {"if-match": created.headers["etag"]}
     )
     assert foreign.status_code == 403
+    # The scope comes before the precondition: no If-Match, or a stale one, is still a 403.
+    for extra in ({}, {"if-match": '"stale"'}):
+        assert (await client.patch(url, json={"title": "Autre"}, headers=BRETAGNE | extra)).status_code == 403
 
     published = await client.patch(
         url, json={"status": "published"}, headers=CENTRE | {"if-match": created.headers["etag"]}
@@ -53,6 +56,11 @@ async def test_coordinator_manages_their_region_template_only(client: httpx.Asyn
         url, json={"title": "Autre titre"}, headers=CENTRE | {"if-match": created.headers["etag"]}
     )
     assert stale.status_code == 412
+    assert stale.headers["etag"] == published.headers["etag"]  # what to re-read
+    weak = await client.patch(
+        url, json={"title": "Autre titre"}, headers=CENTRE | {"if-match": "W/" + published.headers["etag"]}
+    )
+    assert weak.status_code == 412  # RFC 9110: If-Match compares strongly
     assert (await client.get(url, headers=BRETAGNE)).json()["title"] == "Diagnostic Centre-Val de Loire"
 
 

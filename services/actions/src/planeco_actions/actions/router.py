@@ -93,7 +93,9 @@ async def update_action(
     levers: LeversDep,
     response: Response,
 ) -> ActionRead:
-    action = await service.get_action(session, action_id, regions=regions)
+    # Visibility (404) and scope (403) before the precondition: a caller who may not change the action
+    # learns nothing from a 428 or 412.
+    action = await service.action_to_change(session, action_id, principal=principal, regions=regions)
     check_if_match(request, etag(action.id, action.version))
     action = await service.update_action(session, action, data=data, principal=principal, levers=levers)
     response.headers["ETag"] = etag(action.id, action.version)

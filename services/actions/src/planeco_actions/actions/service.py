@@ -77,6 +77,15 @@ async def get_action(
     return action
 
 
+async def action_to_change(
+    session: AsyncSession, action_id: uuid.UUID, *, principal: Principal, regions: frozenset[str] | None
+) -> Action:
+    """The action, if the caller may see it (404 otherwise) and change it (403 otherwise)."""
+    action = await get_action(session, action_id, regions=regions)
+    ensure_may_act_on(principal, Territory.region(action.region_code))
+    return action
+
+
 async def list_actions(
     session: AsyncSession, *, filters: ActionFilters, regions: frozenset[str] | None, params: PageParams
 ) -> Page[ActionRead]:
@@ -87,7 +96,7 @@ async def list_actions(
 async def update_action(
     session: AsyncSession, action: Action, *, data: ActionUpdate, principal: Principal, levers: LeversClient
 ) -> Action:
-    ensure_may_act_on(principal, Territory.region(action.region_code))
+    """`action` from `action_to_change` (visibility and scope checked)."""
     changes = data.model_dump(exclude_unset=True)
     if changes.get("lever_id") is not None and changes["lever_id"] != action.lever_id:
         await check_references(levers, lever_id=changes["lever_id"])

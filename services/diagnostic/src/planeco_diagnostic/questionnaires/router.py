@@ -89,7 +89,8 @@ async def update_questionnaire(
     principal: Manager,
     response: Response,
 ) -> QuestionnaireRead:
-    questionnaire = await service.get_questionnaire(session, questionnaire_id)
+    # Scope (403) before the precondition: a caller who may not change it learns nothing from a 428 or 412.
+    questionnaire = await service.questionnaire_to_change(session, questionnaire_id, principal=principal)
     check_if_match(request, etag(questionnaire.id, questionnaire.version))
     questionnaire = await service.update_questionnaire(session, questionnaire, data=data, principal=principal)
     response.headers["ETag"] = etag(questionnaire.id, questionnaire.version)

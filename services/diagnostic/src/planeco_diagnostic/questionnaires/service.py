@@ -64,6 +64,15 @@ async def get_questionnaire(session: AsyncSession, questionnaire_id: uuid.UUID) 
     return questionnaire
 
 
+async def questionnaire_to_change(
+    session: AsyncSession, questionnaire_id: uuid.UUID, *, principal: Principal
+) -> Questionnaire:
+    """The questionnaire (404 otherwise), if the caller may manage it (403 otherwise)."""
+    questionnaire = await get_questionnaire(session, questionnaire_id)
+    _ensure_can_manage(principal, questionnaire.region_code)
+    return questionnaire
+
+
 async def list_questionnaires(
     session: AsyncSession, *, region: str | None, status: QuestionnaireStatus | None, params: PageParams
 ) -> Page[QuestionnaireRead]:
@@ -74,7 +83,7 @@ async def list_questionnaires(
 async def update_questionnaire(
     session: AsyncSession, questionnaire: Questionnaire, *, data: QuestionnaireUpdate, principal: Principal
 ) -> Questionnaire:
-    _ensure_can_manage(principal, questionnaire.region_code)
+    """`questionnaire` from `questionnaire_to_change` (scope checked)."""
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     if "respondent_types" in changes:
         changes["respondent_types"] = [str(t) for t in changes["respondent_types"]]
