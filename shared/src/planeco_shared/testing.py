@@ -234,7 +234,8 @@ def _column_name(header: str) -> str:
 
 
 def read_csv_export(content: bytes) -> ExportedTable:
-    """Skip the leading `#` lines (`# name: value` metadata), then read plain `;` CSV: values stay text."""
+    """Skip the leading `#` lines (`# name: value` metadata; `"# …"` when quoted as one field), then read
+    plain `;` CSV: values stay text."""
     import csv
     import io
 
@@ -243,7 +244,9 @@ def read_csv_export(content: bytes) -> ExportedTable:
     lines = io.StringIO(text[1:], newline="")
     metadata: dict[str, list[str]] = {}
     position = 0
-    while (line := lines.readline()).startswith("#"):
+    while (line := lines.readline()).startswith(("#", '"#')):
+        if line.startswith('"'):
+            line = next(csv.reader([line], delimiter=";"))[0]
         name, _, value = line[1:].strip().partition(": ")
         metadata.setdefault(name, []).append(value)
         position = lines.tell()
