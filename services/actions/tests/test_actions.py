@@ -313,3 +313,45 @@ async def test_scope_and_visibility_come_before_the_precondition(client: httpx.A
     loiret = identity_headers("coordinator", "departement:45")
     for extra in ({}, {"if-match": '"stale"'}):
         assert (await client.patch(url, json={"status": "done"}, headers=loiret | extra)).status_code == 403
+
+
+async def test_decimals_read_back_the_same_from_create_read_and_patch(client: httpx.AsyncClient) -> None:
+    """At the column's scale everywhere, never -0, JSON numbers parsed exactly (no float on the way)."""
+    body = b'{"title": "Chaleur fatale", "region": "24", "estimated_cost_eur": 9999999999999.99, '
+    body += b'"expected_impact_ktco2e": 12.5}'
+    created = await client.post(
+        "/api/v1/actions", content=body, headers=CENTRE | {"content-type": "application/json"}
+    )
+    assert created.status_code == 201, created.text
+    url = f"/api/v1/actions/{created.json()['id']}"
+    figures = ("9999999999999.99", "12.5000")
+    read = await client.get(url, headers=CENTRE)
+    patched = await client.patch(
+        url, json={"title": "Chaleur fatale 2"}, headers=CENTRE | {"if-match": created.headers["etag"]}
+    )
+    for response in (created, read, patched):
+        assert (response.json()["estimated_cost_eur"], response.json()["expected_impact_ktco2e"]) == figures
+    # The same value in another spelling is no change (no audit entry, no new version).
+    same = await client.patch(
+        url,
+        json={"expected_impact_ktco2e": "12.50", "estimated_cost_eur": 9999999999999.990},
+        headers=CENTRE | {"if-match": patched.headers["etag"]},
+    )
+    assert same.json()["version"] == 2
+    assert [e["action"] for e in (await client.get(url + "/history", headers=CENTRE)).json()["items"]] == [
+        "update",
+        "create",
+    ]
+    zero = await create(client, estimated_cost_eur="-0.00", expected_impact_ktco2e="-0")
+    assert (zero.json()["estimated_cost_eur"], zero.json()["expected_impact_ktco2e"]) == ("0.00", "0.0000")
+    zero_read = (await client.get(f"/api/v1/actions/{zero.json()['id']}", headers=CENTRE)).json()
+    assert (zero_read["estimated_cost_eur"], zero_read["expected_impact_ktco2e"]) == ("0.00", "0.0000")
+    # More than 15 significant digits: refused, never silently rounded (SQLite keeps 15).
+    for cost in (b"99999999999999.99", b'"99999999999999.99"', b"0.001"):
+        too_precise = await client.post(
+            "/api/v1/actions",
+            content=b'{"title": "Trop", "region": "24", "estimated_cost_eur": ' + cost + b"}",
+            headers=CENTRE | {"content-type": "application/json"},
+        )
+        assert too_precise.status_code == 422, cost
+        assert too_precise.json()["errors"][0]["loc"] == ["body", "estimated_cost_eur"]

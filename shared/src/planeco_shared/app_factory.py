@@ -19,6 +19,7 @@ from starlette.middleware import Middleware
 
 from planeco_shared import health
 from planeco_shared.caching import ConditionalGetMiddleware, verify_public_caching
+from planeco_shared.decimals import exact_json
 from planeco_shared.identity import IdentityVerifier
 from planeco_shared.logging import configure_logging
 from planeco_shared.metrics import Metrics, MetricsMiddleware
@@ -82,6 +83,7 @@ def create_service_app(
     install_problem_handlers(app)
     app.include_router(health.router)
     for router in routers:
+        exact_json(router)
         app.include_router(router, prefix=API_PREFIX)
     verify_public_caching(app)
     document_problems(app)
