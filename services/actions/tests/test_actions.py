@@ -355,3 +355,44 @@ async def test_decimals_read_back_the_same_from_create_read_and_patch(client: ht
         )
         assert too_precise.status_code == 422, cost
         assert too_precise.json()["errors"][0]["loc"] == ["body", "estimated_cost_eur"]
+
+
+async def test_delete_archives_hides_and_restores_with_history(client: httpx.AsyncClient) -> None:
+    created = await create(client)
+    url = f"/api/v1/actions/{created.json()['id']}"
+    assert (await client.delete(url, headers=CENTRE)).status_code == 428
+    assert (
+        await client.delete(url, headers=OCCITANIE | {"if-match": created.headers["etag"]})
+    ).status_code == 404
+    loiret = identity_headers("coordinator", "departement:45")
+    assert (await client.delete(url, headers=loiret)).status_code == 403
+    stale = await client.delete(url, headers=CENTRE | {"if-match": '"stale"'})
+    assert (stale.status_code, stale.headers["etag"]) == (412, created.headers["etag"])
+
+    archived = await client.delete(url, headers=CENTRE | {"if-match": created.headers["etag"]})
+    assert archived.status_code == 204, archived.text
+    assert (await client.get(url, headers=CENTRE)).status_code == 404
+    assert (
+        await client.patch(url, json={"title": "Encore"}, headers=CENTRE | {"if-match": "*"})
+    ).status_code == 404
+    assert (await client.get("/api/v1/actions", headers=CENTRE)).json()["total"] == 0
+    listed = await client.get("/api/v1/actions", params={"include_archived": "true"}, headers=CENTRE)
+    assert [a["id"] for a in listed.json()["items"]] == [created.json()["id"]]
+    reader = identity_headers("reader")
+    assert (await client.get(url, params={"include_archived": "true"}, headers=reader)).status_code == 403
+    seen = await client.get(url, params={"include_archived": "true"}, headers=CENTRE)
+    assert seen.json()["archived_at"] is not None and seen.json()["version"] == 2
+    again = await client.delete(url, headers=CENTRE | {"if-match": seen.headers["etag"]})
+    assert again.status_code == 404  # archived: not there any more for a DELETE either
+
+    restored = await client.post(url + "/restore", headers=CENTRE | {"if-match": seen.headers["etag"]})
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["archived_at"] is None and restored.json()["version"] == 3
+    assert (await client.get(url, headers=CENTRE)).json() == restored.json()
+    not_archived = await client.post(
+        url + "/restore", headers=CENTRE | {"if-match": restored.headers["etag"]}
+    )
+    assert not_archived.status_code == 409
+    history = (await client.get(url + "/history", headers=CENTRE)).json()["items"]
+    assert [e["action"] for e in history] == ["restore", "archive", "create"]
+    assert history[1]["changes"][0]["field"] == "archived_at" and history[1]["changes"][0]["old"] is None

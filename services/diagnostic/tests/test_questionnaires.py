@@ -115,3 +115,28 @@ async def test_validation_and_filters(client: httpx.AsyncClient, engine: AsyncEn
         await client.get("/api/v1/questionnaires", params={"status": "bogus"}, headers=CENTRE)
     ).status_code == 422
     assert (await client.get("/api/v1/questionnaires", params={"page": 0}, headers=CENTRE)).status_code == 422
+
+
+async def test_delete_archives_a_template_and_restore_brings_it_back(
+    client: httpx.AsyncClient, app: object
+) -> None:
+    created = await client.post(
+        "/api/v1/questionnaires",
+        json={"title": "Diagnostic Centre-Val de Loire", "region": "24"},
+        headers=CENTRE,
+    )
+    url = f"/api/v1/questionnaires/{created.json()['id']}"
+    assert (await client.delete(url, headers=CENTRE)).status_code == 428
+    assert (await client.delete(url, headers=BRETAGNE)).status_code == 403  # scope before precondition
+    deleted = await client.delete(url, headers=CENTRE | {"if-match": created.headers["etag"]})
+    assert deleted.status_code == 204, deleted.text
+    assert (await client.get(url, headers=BRETAGNE)).status_code == 404
+    assert (await client.get("/api/v1/questionnaires", headers=CENTRE)).json()["total"] == 0
+    seen = await client.get(url, params={"include_archived": "true"}, headers=CENTRE)
+    assert seen.status_code == 200 and seen.json()["archived_at"] is not None
+    restored = await client.post(url + "/restore", headers=CENTRE | {"if-match": seen.headers["etag"]})
+    assert restored.status_code == 200, restored.text
+    assert (await client.get(url, headers=BRETAGNE)).json()["archived_at"] is None
+    async with runtime_of(app).sessionmaker() as session:  # type: ignore[arg-type]
+        entries = (await session.execute(select(AuditEntry).order_by(AuditEntry.occurred_at))).scalars()
+        assert [e.action for e in entries] == ["create", "archive", "restore"]

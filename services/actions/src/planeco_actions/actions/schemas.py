@@ -105,3 +105,7 @@ class ActionRead(BaseModel):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    archived_at: dt.datetime | None = Field(
+        description="When it was archived (DELETE); null while in use. Archived actions show only with "
+        "include_archived"
+    )
