@@ -108,6 +108,7 @@ async def test_update_needs_if_match_and_refuses_a_stale_etag(client: httpx.Asyn
 
 async def test_update_keeps_the_calendar_consistent(client: httpx.AsyncClient) -> None:
     created = await create(client)
+    assert created.status_code == 201, created.text
     url = f"/api/v1/actions/{created.json()['id']}"
     response = await client.patch(
         url, json={"end_year": 2024}, headers=CENTRE | {"if-match": created.headers["etag"]}
