@@ -80,12 +80,14 @@ class Principal:
 ANONYMOUS = Principal(subject="anonymous", role=Role.anonymous)
 
 
-def encode_identity(principal: Principal, secret: str, *, now: float | None = None) -> str:
+def encode_identity(
+    principal: Principal, secret: str, *, now: float | None = None, ttl_seconds: int = IDENTITY_TTL_SECONDS
+) -> str:
     issued = int(now if now is not None else time.time())
     claims = principal.to_claims() | {
         "aud": INTERNAL_AUDIENCE,
         "iat": issued,
-        "exp": issued + IDENTITY_TTL_SECONDS,
+        "exp": issued + ttl_seconds,
     }
     return jwt.encode(claims, secret, algorithm="HS256")
 

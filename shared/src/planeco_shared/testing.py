@@ -31,6 +31,7 @@ from planeco_shared.runtime import ServiceRuntime, install_runtime
 
 TEST_DATABASE_ENV = "PLANECO_TEST_DATABASE"
 TEST_SECRET = "test-internal-secret-0123456789abcdef"  # noqa: S105 (tests only)
+TEST_IDENTITY_TTL_SECONDS = 3600
 
 
 def using_postgres() -> bool:
@@ -120,7 +121,8 @@ def identity_headers(
         territory=territory,
         method=AuthMethod.api_key if role is not Role.anonymous else AuthMethod.anonymous,
     )
-    return {IDENTITY_HEADER: encode_identity(principal, TEST_SECRET)}
+    # Tests build these headers at import, and the whole suite runs longer than a token's 2 minutes.
+    return {IDENTITY_HEADER: encode_identity(principal, TEST_SECRET, ttl_seconds=TEST_IDENTITY_TTL_SECONDS)}
 
 
 def asgi_client(app: Any, **headers: str) -> httpx.AsyncClient:
