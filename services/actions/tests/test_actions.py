@@ -108,6 +108,7 @@ async def test_update_needs_if_match_and_refuses_a_stale_etag(client: httpx.Asyn
 
 async def test_update_keeps_the_calendar_consistent(client: httpx.AsyncClient) -> None:
     created = await create(client)
+    assert created.status_code == 201, created.text
     url = f"/api/v1/actions/{created.json()['id']}"
     response = await client.patch(
         url, json={"end_year": 2024}, headers=CENTRE | {"if-match": created.headers["etag"]}
@@ -287,3 +288,112 @@ async def test_callers_see_the_actions_of_their_regions_only(client: httpx.Async
     )
     assert stale.status_code == 404
     assert (await client.get(f"/api/v1/actions/{occitanie['id']}", headers=OCCITANIE)).json() == occitanie
+
+
+async def test_if_match_compares_strongly_and_a_412_gives_the_current_etag(client: httpx.AsyncClient) -> None:
+    created = await create(client)
+    url = f"/api/v1/actions/{created.json()['id']}"
+    current = created.headers["etag"]
+    for sent, says in ((f"W/{current}", "weak"), (current.strip('"'), "double quotes"), ('"old"', "changed")):
+        refused = await client.patch(url, json={"status": "planned"}, headers=CENTRE | {"if-match": sent})
+        assert refused.status_code == 412, (sent, refused.text)
+        assert refused.headers["etag"] == current
+        assert says in refused.json()["detail"]
+    assert (await client.get(url, headers=CENTRE)).json()["version"] == 1
+
+
+async def test_scope_and_visibility_come_before_the_precondition(client: httpx.AsyncClient) -> None:
+    created = await create(client)
+    url = f"/api/v1/actions/{created.json()['id']}"
+    # Another région's coordinator does not see it: 404 with or without If-Match, never 428 or 412.
+    for extra in ({}, {"if-match": '"stale"'}):
+        assert (
+            await client.patch(url, json={"status": "done"}, headers=OCCITANIE | extra)
+        ).status_code == 404
+    # A département's coordinator sees its région's actions but may not change a région's: 403, not 428.
+    loiret = identity_headers("coordinator", "departement:45")
+    for extra in ({}, {"if-match": '"stale"'}):
+        assert (await client.patch(url, json={"status": "done"}, headers=loiret | extra)).status_code == 403
+
+
+async def test_decimals_read_back_the_same_from_create_read_and_patch(client: httpx.AsyncClient) -> None:
+    """At the column's scale everywhere, never -0, JSON numbers parsed exactly (no float on the way)."""
+    body = b'{"title": "Chaleur fatale", "region": "24", "estimated_cost_eur": 9999999999999.99, '
+    body += b'"expected_impact_ktco2e": 12.5}'
+    created = await client.post(
+        "/api/v1/actions", content=body, headers=CENTRE | {"content-type": "application/json"}
+    )
+    assert created.status_code == 201, created.text
+    url = f"/api/v1/actions/{created.json()['id']}"
+    figures = ("9999999999999.99", "12.5000")
+    read = await client.get(url, headers=CENTRE)
+    patched = await client.patch(
+        url, json={"title": "Chaleur fatale 2"}, headers=CENTRE | {"if-match": created.headers["etag"]}
+    )
+    for response in (created, read, patched):
+        assert (response.json()["estimated_cost_eur"], response.json()["expected_impact_ktco2e"]) == figures
+    # The same value in another spelling is no change (no audit entry, no new version).
+    same = await client.patch(
+        url,
+        json={"expected_impact_ktco2e": "12.50", "estimated_cost_eur": 9999999999999.990},
+        headers=CENTRE | {"if-match": patched.headers["etag"]},
+    )
+    assert same.json()["version"] == 2
+    assert [e["action"] for e in (await client.get(url + "/history", headers=CENTRE)).json()["items"]] == [
+        "update",
+        "create",
+    ]
+    zero = await create(client, estimated_cost_eur="-0.00", expected_impact_ktco2e="-0")
+    assert (zero.json()["estimated_cost_eur"], zero.json()["expected_impact_ktco2e"]) == ("0.00", "0.0000")
+    zero_read = (await client.get(f"/api/v1/actions/{zero.json()['id']}", headers=CENTRE)).json()
+    assert (zero_read["estimated_cost_eur"], zero_read["expected_impact_ktco2e"]) == ("0.00", "0.0000")
+    # More than 15 significant digits: refused, never silently rounded (SQLite keeps 15).
+    for cost in (b"99999999999999.99", b'"99999999999999.99"', b"0.001"):
+        too_precise = await client.post(
+            "/api/v1/actions",
+            content=b'{"title": "Trop", "region": "24", "estimated_cost_eur": ' + cost + b"}",
+            headers=CENTRE | {"content-type": "application/json"},
+        )
+        assert too_precise.status_code == 422, cost
+        assert too_precise.json()["errors"][0]["loc"] == ["body", "estimated_cost_eur"]
+
+
+async def test_delete_archives_hides_and_restores_with_history(client: httpx.AsyncClient) -> None:
+    created = await create(client)
+    url = f"/api/v1/actions/{created.json()['id']}"
+    assert (await client.delete(url, headers=CENTRE)).status_code == 428
+    assert (
+        await client.delete(url, headers=OCCITANIE | {"if-match": created.headers["etag"]})
+    ).status_code == 404
+    loiret = identity_headers("coordinator", "departement:45")
+    assert (await client.delete(url, headers=loiret)).status_code == 403
+    stale = await client.delete(url, headers=CENTRE | {"if-match": '"stale"'})
+    assert (stale.status_code, stale.headers["etag"]) == (412, created.headers["etag"])
+
+    archived = await client.delete(url, headers=CENTRE | {"if-match": created.headers["etag"]})
+    assert archived.status_code == 204, archived.text
+    assert (await client.get(url, headers=CENTRE)).status_code == 404
+    assert (
+        await client.patch(url, json={"title": "Encore"}, headers=CENTRE | {"if-match": "*"})
+    ).status_code == 404
+    assert (await client.get("/api/v1/actions", headers=CENTRE)).json()["total"] == 0
+    listed = await client.get("/api/v1/actions", params={"include_archived": "true"}, headers=CENTRE)
+    assert [a["id"] for a in listed.json()["items"]] == [created.json()["id"]]
+    reader = identity_headers("reader")
+    assert (await client.get(url, params={"include_archived": "true"}, headers=reader)).status_code == 403
+    seen = await client.get(url, params={"include_archived": "true"}, headers=CENTRE)
+    assert seen.json()["archived_at"] is not None and seen.json()["version"] == 2
+    again = await client.delete(url, headers=CENTRE | {"if-match": seen.headers["etag"]})
+    assert again.status_code == 404  # archived: not there any more for a DELETE either
+
+    restored = await client.post(url + "/restore", headers=CENTRE | {"if-match": seen.headers["etag"]})
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["archived_at"] is None and restored.json()["version"] == 3
+    assert (await client.get(url, headers=CENTRE)).json() == restored.json()
+    not_archived = await client.post(
+        url + "/restore", headers=CENTRE | {"if-match": restored.headers["etag"]}
+    )
+    assert not_archived.status_code == 409
+    history = (await client.get(url + "/history", headers=CENTRE)).json()["items"]
+    assert [e["action"] for e in history] == ["restore", "archive", "create"]
+    assert history[1]["changes"][0]["field"] == "archived_at" and history[1]["changes"][0]["old"] is None

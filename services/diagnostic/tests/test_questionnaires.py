@@ -41,6 +41,9 @@ async def test_coordinator_manages_their_region_template_only(client: httpx.Asyn
         url, json={"status": "published"}, headers=BRETAGNE | {"if-match": created.headers["etag"]}
     )
     assert foreign.status_code == 403
+    # The scope comes before the precondition: no If-Match, or a stale one, is still a 403.
+    for extra in ({}, {"if-match": '"stale"'}):
+        assert (await client.patch(url, json={"title": "Autre"}, headers=BRETAGNE | extra)).status_code == 403
 
     published = await client.patch(
         url, json={"status": "published"}, headers=CENTRE | {"if-match": created.headers["etag"]}
@@ -53,6 +56,11 @@ async def test_coordinator_manages_their_region_template_only(client: httpx.Asyn
         url, json={"title": "Autre titre"}, headers=CENTRE | {"if-match": created.headers["etag"]}
     )
     assert stale.status_code == 412
+    assert stale.headers["etag"] == published.headers["etag"]  # what to re-read
+    weak = await client.patch(
+        url, json={"title": "Autre titre"}, headers=CENTRE | {"if-match": "W/" + published.headers["etag"]}
+    )
+    assert weak.status_code == 412  # RFC 9110: If-Match compares strongly
     assert (await client.get(url, headers=BRETAGNE)).json()["title"] == "Diagnostic Centre-Val de Loire"
 
 
@@ -107,3 +115,28 @@ async def test_validation_and_filters(client: httpx.AsyncClient, engine: AsyncEn
         await client.get("/api/v1/questionnaires", params={"status": "bogus"}, headers=CENTRE)
     ).status_code == 422
     assert (await client.get("/api/v1/questionnaires", params={"page": 0}, headers=CENTRE)).status_code == 422
+
+
+async def test_delete_archives_a_template_and_restore_brings_it_back(
+    client: httpx.AsyncClient, app: object
+) -> None:
+    created = await client.post(
+        "/api/v1/questionnaires",
+        json={"title": "Diagnostic Centre-Val de Loire", "region": "24"},
+        headers=CENTRE,
+    )
+    url = f"/api/v1/questionnaires/{created.json()['id']}"
+    assert (await client.delete(url, headers=CENTRE)).status_code == 428
+    assert (await client.delete(url, headers=BRETAGNE)).status_code == 403  # scope before precondition
+    deleted = await client.delete(url, headers=CENTRE | {"if-match": created.headers["etag"]})
+    assert deleted.status_code == 204, deleted.text
+    assert (await client.get(url, headers=BRETAGNE)).status_code == 404
+    assert (await client.get("/api/v1/questionnaires", headers=CENTRE)).json()["total"] == 0
+    seen = await client.get(url, params={"include_archived": "true"}, headers=CENTRE)
+    assert seen.status_code == 200 and seen.json()["archived_at"] is not None
+    restored = await client.post(url + "/restore", headers=CENTRE | {"if-match": seen.headers["etag"]})
+    assert restored.status_code == 200, restored.text
+    assert (await client.get(url, headers=BRETAGNE)).json()["archived_at"] is None
+    async with runtime_of(app).sessionmaker() as session:  # type: ignore[arg-type]
+        entries = (await session.execute(select(AuditEntry).order_by(AuditEntry.occurred_at))).scalars()
+        assert [e.action for e in entries] == ["create", "archive", "restore"]

@@ -161,3 +161,17 @@ async def test_history_of_an_unknown_lever_is_404(client: httpx.AsyncClient) -> 
     ).status_code == 404
     empty = await client.get(HISTORY, headers=READER)
     assert (empty.status_code, empty.json()["total"]) == (200, 0)
+
+
+async def test_another_regions_coordinator_gets_403_before_any_precondition(
+    client: httpx.AsyncClient,
+) -> None:
+    etag = await create(client)
+    centre = identity_headers("coordinator", "24")
+    for extra in ({}, {"if-match": '"stale"'}):
+        assert (await client.put(ITEM, json=BODY, headers=centre | extra)).status_code == 403
+        assert (await client.delete(ITEM, headers=centre | extra)).status_code == 403
+    stale = await client.delete(ITEM, headers=COORDINATOR | {"if-match": '"stale"'})
+    assert (stale.status_code, stale.headers["etag"]) == (412, etag)
+    weak = await client.delete(ITEM, headers=COORDINATOR | {"if-match": "W/" + etag})
+    assert weak.status_code == 412

@@ -178,6 +178,13 @@ async def test_replacing_needs_the_current_etag(app: FastAPI, client: httpx.Asyn
     assert [e.action for e in entries] == ["create", "replace"]
     assert entries[1].changes["values"] == {"45": {"old": "390000", "new": "1"}}
 
+    assert stale.headers["etag"] == replaced.headers["etag"]
+    # Another région's coordinator: 403 whatever the precondition (the scope is checked first)
+    for extra in ({}, {"if-match": '"stale"'}):
+        assert (await put(client, SAU_CSV, headers=NORMANDIE | extra)).status_code == 403
+        foreign = await client.delete(KEY, params={"level": "departement"}, headers=NORMANDIE | extra)
+        assert foreign.status_code == 403
+
     # If-Match on a key that does not exist yet cannot match
     epci = await put(client, "code,value\n", level="epci", headers=CENTRE | {"if-match": '"x"'})
     assert epci.status_code == 412, epci.text

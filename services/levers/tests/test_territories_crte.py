@@ -287,3 +287,34 @@ async def test_crte_upload_refuses_other_media_types(client: httpx.AsyncClient) 
     )
     assert response.status_code == 415
     assert response.json()["code"] == "unsupported-media-type"
+
+
+async def test_every_member_lies_in_the_region_of_its_crte(client: httpx.AsyncClient) -> None:
+    """A région's file cannot take another région's EPCI or commune into one of its CRTE (the majority
+    of the population, Orléans Métropole's, would otherwise place the CRTE in 24 and let it through)."""
+    toulouse = "crte-45-orleans,CRTE Orléans Métropole,243100518\n"  # Toulouse Métropole, région 76
+    lot = "crte-45-orleans,CRTE Orléans Métropole,244600573\n"  # CC du Causse de Labastide Murat (76)
+    cahors = "crte-45-orleans,CRTE Orléans Métropole,46042\n"  # commune of Cahors (76)
+    for extra in (toulouse, lot + cahors):
+        for region in ("24", None):  # without ?region=, the CRTE's région is its majority's
+            refused = await upload(client, CENTRE_CSV + extra, region=region)
+            assert {error[-1] for error in errors_of(refused)} == {"wrong_region"}, refused.text
+    refused = await upload(client, CENTRE_CSV + lot + cahors, region="24")
+    assert errors_of(refused) == {("row", 7, "member", "wrong_region"), ("row", 8, "member", "wrong_region")}
+    assert [e["msg"] for e in refused.json()["errors"]] == [
+        "EPCI 244600573 lies in région 76, not in région 24 of CRTE crte-45-orleans",
+        "commune 46042 lies in région 76, not in région 24 of CRTE crte-45-orleans",
+    ]
+    assert await crte_ids(client) == []  # nothing imported
+    # Région 76 can still use them.
+    occitanie = identity_headers("coordinator", "76")
+    own = "crte_id,crte_name,member\ncrte-31-toulouse,CRTE Toulouse Métropole,243100518\n"
+    assert (await upload(client, own, headers=occitanie, region="76")).status_code == 200
+
+
+async def test_an_epci_spanning_two_regions_may_belong_to_a_crte_of_either(client: httpx.AsyncClient) -> None:
+    # CC du Pays Houdanais: 26 345 inhabitants in Île-de-France (11), 4 103 in Centre-Val de Loire (24).
+    houdan = "crte-28-chartres,CRTE Chartres,200033181\ncrte-28-chartres,CRTE Chartres,247800550\n"
+    header = "crte_id,crte_name,member\n"
+    assert (await upload(client, header + houdan, region="24")).status_code == 200
+    assert (await crte_ids(client, "24")) == ["crte-28-chartres"]

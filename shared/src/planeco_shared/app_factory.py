@@ -18,6 +18,7 @@ from starlette.middleware import Middleware
 
 from planeco_shared import contract, health
 from planeco_shared.caching import ConditionalGetMiddleware, verify_public_caching
+from planeco_shared.decimals import exact_json
 from planeco_shared.identity import IdentityVerifier
 from planeco_shared.jobs.registry import JobRegistry
 from planeco_shared.jobs.router import jobs_router
@@ -91,6 +92,7 @@ def create_service_app(
     install_problem_handlers(app)
     app.include_router(health.router)
     for router in routers:
+        exact_json(router)
         app.include_router(router, prefix=API_PREFIX)
     verify_public_caching(app)
     document_contract(app)

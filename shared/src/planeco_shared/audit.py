@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -49,9 +50,12 @@ def snapshot(entity: object, fields: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in fields:
         value = getattr(entity, name)
-        out[name] = (
-            value if value is None or isinstance(value, (str, int, float, bool, list, dict)) else str(value)
-        )
+        if isinstance(value, dt.datetime):
+            out[name] = value.isoformat().replace("+00:00", "Z")  # RFC 3339, as the API writes it
+        elif value is None or isinstance(value, (str, int, float, bool, list, dict)):
+            out[name] = value
+        else:
+            out[name] = str(value)
     return out
 
 
@@ -64,8 +68,10 @@ def apply_update(
     principal: Principal,
     entity_type: str,
     entity_id: str,
+    action: str = "update",
 ) -> dict[str, Any]:
-    """Set `changes` on `entity` and audit what actually changed; returns that diff (empty if nothing did)."""
+    """Set `changes` on `entity` and audit what actually changed (as `action`); returns that diff (empty if
+    nothing did)."""
     fields = list(changes)
     before = snapshot(entity, fields)
     for name, value in changes.items():
@@ -76,7 +82,7 @@ def apply_update(
             session,
             entry_model,
             principal=principal,
-            action="update",
+            action=action,
             entity_type=entity_type,
             entity_id=entity_id,
             changes=changed,

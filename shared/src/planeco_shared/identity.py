@@ -81,13 +81,13 @@ ANONYMOUS = Principal(subject="anonymous", role=Role.anonymous)
 
 
 def encode_identity(
-    principal: Principal, secret: str, *, now: float | None = None, ttl: int = IDENTITY_TTL_SECONDS
+    principal: Principal, secret: str, *, now: float | None = None, ttl_seconds: int = IDENTITY_TTL_SECONDS
 ) -> str:
     issued = int(now if now is not None else time.time())
     claims = principal.to_claims() | {
         "aud": INTERNAL_AUDIENCE,
         "iat": issued,
-        "exp": issued + ttl,
+        "exp": issued + ttl_seconds,
     }
     return jwt.encode(claims, secret, algorithm="HS256")
 

@@ -75,3 +75,9 @@ class AuditEntryMixin:
     entity_id: Mapped[str] = mapped_column(String(100))
     changes: Mapped[dict[str, Any]] = mapped_column(PortableJSON, default=dict)
     request_id: Mapped[str | None] = mapped_column(String(128))
+
+
+class ArchivableMixin:
+    """Soft deletion: `archived_at` is set instead of deleting the row (`planeco_shared.archive`)."""
+
+    archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True, default=None)

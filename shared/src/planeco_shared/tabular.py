@@ -10,9 +10,14 @@ or a decimal point (`DecimalMark.point`) for programs. Decimals are the exact fi
 ("966,1408"), never rounded, never in exponent notation. CRLF line ends, fields quoted only when needed
 (RFC 4180). The file starts with metadata lines that begin with `#` (`# source: …`), the first of them
 saying how many there are; the first line that does not begin with `#` is the header and no line after it
-is metadata, so a reader skips the leading `#` lines (or `skiprows=N`) and parses the rest as plain CSV. A
-text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is written with a leading `'`, so
-a spreadsheet shows it instead of running it as a formula (CSV injection); numbers are never changed.
+is metadata, so a reader skips the leading `#` lines (or `skiprows=N`) and parses the rest as plain CSV.
+
+CSV injection (OWASP): a text cell (header or data) that starts with `=`, `+`, `-`, `@`, a tab or a carriage
+return is written with a leading `'`, so a spreadsheet shows it instead of running it as a formula; numbers
+are never changed. A metadata line is one cell that starts with `#`, so what its value starts with is never
+a cell's start; but a `;` in it would split the line into cells, the next one starting with whatever follows
+(`# source: ok;=HYPERLINK(…)`): such a line is written as one quoted field (`"# source: ok;=HYPERLINK(…)"`,
+inner `"` doubled, RFC 4180), the only lines beginning with `"#` rather than `#`. Other lines are unchanged.
 
 **XLSX** (`to_xlsx`, openpyxl): a `data` sheet — header row in bold, frozen, with an autofilter, columns sized
 to their content — whose numbers are numeric cells showing exactly the stored decimals (number format
@@ -190,6 +195,12 @@ def _csv_text(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
 
 
+def _metadata_line(name: str, value: str) -> str:
+    """`# name: value`, one cell: quoted whole when a `;` would split it (see the module's docstring)."""
+    line = f"# {name}: {one_line(value)}"
+    return '"' + line.replace('"', '""') + '"' if ";" in line else line
+
+
 def to_csv(table: Table, *, decimal_mark: DecimalMark = DecimalMark.comma) -> bytes:
     comma = decimal_mark is DecimalMark.comma
     fields = table.metadata.fields()
@@ -198,11 +209,11 @@ def to_csv(table: Table, *, decimal_mark: DecimalMark = DecimalMark.comma) -> by
         f"# format: CSV, UTF-8, separator ';', decimal {mark}; the first {len(fields) + 1} lines are "
         f"metadata beginning with '#', line {len(fields) + 2} is the header"
     ]
-    lines += [f"# {name}: {one_line(value)}" for name, value in fields]
+    lines += [_metadata_line(name, value) for name, value in fields]
     out = io.StringIO()
     out.write("\r\n".join(lines) + "\r\n")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([column.header for column in table.columns])
+    writer.writerow([_csv_text(column.header) for column in table.columns])
     for row in table.rows:
         cells: list[str] = []
         for value in row:

@@ -123,7 +123,7 @@ def identity_headers(
     )
     # Valid for the whole test session: modules build their headers once, at collection, and a full run
     # on a busy machine outlasts the 120 s of a token the gateway signs.
-    return {IDENTITY_HEADER: encode_identity(principal, TEST_SECRET, ttl=TEST_IDENTITY_TTL_SECONDS)}
+    return {IDENTITY_HEADER: encode_identity(principal, TEST_SECRET, ttl_seconds=TEST_IDENTITY_TTL_SECONDS)}
 
 
 def as_requested(url: str, params: dict[str, str]) -> dict[str, Any]:
@@ -247,7 +247,8 @@ def _column_name(header: str) -> str:
 
 
 def read_csv_export(content: bytes) -> ExportedTable:
-    """Skip the leading `#` lines (`# name: value` metadata), then read plain `;` CSV: values stay text."""
+    """Skip the leading `#` lines (`# name: value` metadata; `"# …"` when quoted as one field), then read
+    plain `;` CSV: values stay text."""
     import csv
     import io
 
@@ -256,7 +257,9 @@ def read_csv_export(content: bytes) -> ExportedTable:
     lines = io.StringIO(text[1:], newline="")
     metadata: dict[str, list[str]] = {}
     position = 0
-    while (line := lines.readline()).startswith("#"):
+    while (line := lines.readline()).startswith(("#", '"#')):
+        if line.startswith('"'):
+            line = next(csv.reader([line], delimiter=";"))[0]
         name, _, value = line[1:].strip().partition(": ")
         metadata.setdefault(name, []).append(value)
         position = lines.tell()

@@ -8,7 +8,7 @@ from sqlalchemy import Enum, Integer, Numeric, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from planeco_actions.db import Base
-from planeco_shared.models import PortableJSON, TimestampMixin
+from planeco_shared.models import ArchivableMixin, PortableJSON, TimestampMixin
 
 
 class ActionStatus(StrEnum):
@@ -19,7 +19,7 @@ class ActionStatus(StrEnum):
     abandoned = "abandoned"
 
 
-class Action(TimestampMixin, Base):
+class Action(ArchivableMixin, TimestampMixin, Base):
     """A COP action: carried by named actors, for a lever, with a calendar, a cost and an expected impact."""
 
     __tablename__ = "actions"

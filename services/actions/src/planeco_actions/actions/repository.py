@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from planeco_actions.actions.models import Action
 from planeco_actions.actions.schemas import ActionFilters
 from planeco_actions.db import AuditEntry
+from planeco_shared.archive import not_archived
 from planeco_shared.history import history_statement
 from planeco_shared.scopes import visible
 
@@ -24,10 +25,16 @@ class ActionRepository:
     async def get(self, action_id: uuid.UUID) -> Action | None:
         return await self.session.get(Action, action_id)
 
-    def list_statement(self, filters: ActionFilters, *, regions: frozenset[str] | None) -> Select[Any]:
+    def list_statement(
+        self, filters: ActionFilters, *, regions: frozenset[str] | None, include_archived: bool
+    ) -> Select[Any]:
         column = getattr(Action, filters.sort.value)
         order = column.desc() if filters.descending else column.asc()
-        statement = select(Action).where(visible(Action.region_code, regions)).order_by(order, Action.id)
+        statement = (
+            select(Action)
+            .where(visible(Action.region_code, regions), not_archived(Action.archived_at, include_archived))
+            .order_by(order, Action.id)
+        )
         if filters.region is not None:
             statement = statement.where(Action.region_code == filters.region)
         if filters.lever_id is not None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from planeco_actions.actions import service
 from planeco_actions.actions.schemas import ActionCreate, ActionFilters, ActionRead, ActionUpdate
+from planeco_shared.archive import IncludeArchived
 from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, etag
 from planeco_shared.database import SessionDep
 from planeco_shared.history import HistoryEntry
@@ -57,21 +58,29 @@ async def list_actions(
     regions: VisibleRegions,
     page: PageDep,
     filters: Annotated[ActionFilters, Query()],
+    include_archived: IncludeArchived,
 ) -> Page[ActionRead]:
-    return await service.list_actions(session, filters=filters, regions=regions, params=page)
+    return await service.list_actions(
+        session, filters=filters, regions=regions, params=page, include_archived=include_archived
+    )
 
 
 @router.get(
     "/{action_id}",
     response_model=ActionRead,
     summary="One COP action",
-    description="404 when the caller may not see it (another région's).",
+    description="404 when the caller may not see it (another région's), or when it is archived (unless "
+    "include_archived).",
     responses=problem_responses(404),
 )
 async def get_action(
-    action_id: uuid.UUID, session: SessionDep, regions: VisibleRegions, response: Response
+    action_id: uuid.UUID,
+    session: SessionDep,
+    regions: VisibleRegions,
+    include_archived: IncludeArchived,
+    response: Response,
 ) -> ActionRead:
-    action = await service.get_action(session, action_id, regions=regions)
+    action = await service.get_action(session, action_id, regions=regions, include_archived=include_archived)
     response.headers["ETag"] = etag(action.id, action.version)
     return ActionRead.model_validate(action)
 
@@ -93,9 +102,59 @@ async def update_action(
     levers: LeversDep,
     response: Response,
 ) -> ActionRead:
-    action = await service.get_action(session, action_id, regions=regions)
+    # Visibility (404) and scope (403) before the precondition: a caller who may not change the action
+    # learns nothing from a 428 or 412.
+    action = await service.action_to_change(session, action_id, principal=principal, regions=regions)
     check_if_match(request, etag(action.id, action.version))
     action = await service.update_action(session, action, data=data, principal=principal, levers=levers)
+    response.headers["ETag"] = etag(action.id, action.version)
+    return ActionRead.model_validate(action)
+
+
+@router.delete(
+    "/{action_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Archive a COP action (If-Match required)",
+    description="An action is part of an audited roadmap: it is archived, not erased. It then reads as 404 "
+    "and leaves the lists, except with include_archived (coordinators, admins); its history keeps an "
+    "`archive` entry; `POST …/restore` brings it back. 409 when already archived.",
+    responses=problem_responses(404, 409, 412, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
+)
+async def archive_action(
+    action_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: Manager,
+    regions: VisibleRegions,
+) -> Response:
+    action = await service.action_to_change(session, action_id, principal=principal, regions=regions)
+    check_if_match(request, etag(action.id, action.version))
+    await service.set_archived(session, action, True, principal=principal)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{action_id}/restore",
+    response_model=ActionRead,
+    summary="Restore an archived COP action (If-Match required)",
+    description="The ETag of the archived action (read with include_archived=true). 409 when not archived.",
+    responses=problem_responses(404, 409, 412, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
+)
+async def restore_action(
+    action_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: Manager,
+    regions: VisibleRegions,
+    response: Response,
+) -> ActionRead:
+    action = await service.action_to_change(
+        session, action_id, principal=principal, regions=regions, include_archived=True
+    )
+    check_if_match(request, etag(action.id, action.version))
+    action = await service.set_archived(session, action, False, principal=principal)
     response.headers["ETag"] = etag(action.id, action.version)
     return ActionRead.model_validate(action)
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from planeco_actions.actions.models import ActionStatus
 from planeco_shared.codes import RegionCode
+from planeco_shared.decimals import Scale
 from planeco_shared.patch import OMITTED, PatchBody
 from planeco_shared.text import FreeText
 
@@ -18,8 +19,14 @@ LeverId = Annotated[str, StringConstraints(pattern=r"^[a-zà-ÿ0-9_-]{1,80}$")]
 Title = Annotated[FreeText, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
 Carrier = Annotated[FreeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Year = Annotated[int, Field(ge=2019, le=2050)]
-Cost = Annotated[Decimal, Field(ge=0, le=Decimal("99999999999999.99"), decimal_places=2)]
-Impact = Annotated[Decimal, Field(ge=Decimal("-999999"), le=Decimal("999999"), decimal_places=4)]
+# Quantized to the columns' scales (NUMERIC(16, 2), NUMERIC(14, 4)): read back the same everywhere; at most
+# 15 significant digits, what both databases store exactly (planeco_shared.decimals).
+Cost = Annotated[
+    Decimal, Field(ge=0, le=Decimal("9999999999999.99")), Scale(2)  # euros, to the cent
+]
+Impact = Annotated[
+    Decimal, Field(ge=Decimal("-999999"), le=Decimal("999999")), Scale(4)  # ktCO2e, to 0.0001
+]
 
 
 class ActionSort(StrEnum):
@@ -98,3 +105,7 @@ class ActionRead(BaseModel):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    archived_at: dt.datetime | None = Field(
+        description="When it was archived (DELETE); null while in use. Archived actions show only with "
+        "include_archived"
+    )

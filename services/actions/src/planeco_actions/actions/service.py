@@ -10,7 +10,8 @@ from planeco_actions.actions.models import Action
 from planeco_actions.actions.repository import ENTITY, ActionRepository
 from planeco_actions.actions.schemas import ActionCreate, ActionFilters, ActionRead, ActionUpdate
 from planeco_actions.db import AuditEntry
-from planeco_shared import audit
+from planeco_shared import archive, audit
+from planeco_shared.archive import is_hidden
 from planeco_shared.clients.base import ReferenceCheck
 from planeco_shared.clients.levers import LeversClient
 from planeco_shared.history import HistoryEntry, history_page
@@ -67,27 +68,74 @@ async def create_action(
 
 
 async def get_action(
-    session: AsyncSession, action_id: uuid.UUID, *, regions: frozenset[str] | None
+    session: AsyncSession,
+    action_id: uuid.UUID,
+    *,
+    regions: frozenset[str] | None,
+    include_archived: bool = False,
 ) -> Action:
     """The action, if the caller may see it (`regions`: those it may see; None: all). Another région's
-    action is a 404, as if it did not exist: its existence is not the caller's to know."""
+    action is a 404, as if it did not exist: its existence is not the caller's to know; so is an
+    archived one, unless `include_archived`."""
     action = await ActionRepository(session).get(action_id)
-    if action is None or (regions is not None and action.region_code not in regions):
+    if (
+        action is None
+        or (regions is not None and action.region_code not in regions)
+        or is_hidden(action, include_archived)
+    ):
         raise NotFound(f"No action {action_id}")
     return action
 
 
+async def action_to_change(
+    session: AsyncSession,
+    action_id: uuid.UUID,
+    *,
+    principal: Principal,
+    regions: frozenset[str] | None,
+    include_archived: bool = False,
+) -> Action:
+    """The action, if the caller may see it (404 otherwise) and change it (403 otherwise)."""
+    action = await get_action(session, action_id, regions=regions, include_archived=include_archived)
+    ensure_may_act_on(principal, Territory.region(action.region_code))
+    return action
+
+
+async def set_archived(
+    session: AsyncSession, action: Action, archived: bool, *, principal: Principal
+) -> Action:
+    """Archive or restore `action` (from `action_to_change`): audited, a new version."""
+    archive.set_archived(
+        session,
+        AuditEntry,
+        action,
+        archived,
+        principal=principal,
+        entity_type=ENTITY,
+        entity_id=str(action.id),
+    )
+    await session.flush()
+    return action
+
+
 async def list_actions(
-    session: AsyncSession, *, filters: ActionFilters, regions: frozenset[str] | None, params: PageParams
+    session: AsyncSession,
+    *,
+    filters: ActionFilters,
+    regions: frozenset[str] | None,
+    params: PageParams,
+    include_archived: bool = False,
 ) -> Page[ActionRead]:
-    statement = ActionRepository(session).list_statement(filters, regions=regions)
+    statement = ActionRepository(session).list_statement(
+        filters, regions=regions, include_archived=include_archived
+    )
     return await paginate_into(session, statement, params, ActionRead.model_validate)
 
 
 async def update_action(
     session: AsyncSession, action: Action, *, data: ActionUpdate, principal: Principal, levers: LeversClient
 ) -> Action:
-    ensure_may_act_on(principal, Territory.region(action.region_code))
+    """`action` from `action_to_change` (visibility and scope checked)."""
     changes = data.model_dump(exclude_unset=True)
     if changes.get("lever_id") is not None and changes["lever_id"] != action.lever_id:
         await check_references(levers, lever_id=changes["lever_id"])
@@ -116,6 +164,6 @@ async def update_action(
 async def action_history(
     session: AsyncSession, action_id: uuid.UUID, *, regions: frozenset[str] | None, params: PageParams
 ) -> Page[HistoryEntry]:
-    await get_action(session, action_id, regions=regions)
+    await get_action(session, action_id, regions=regions, include_archived=True)  # the archive is history
     statement = ActionRepository(session).history_statement(action_id)
     return await history_page(session, statement, params, field_order=CREATE_FIELDS)

@@ -7,7 +7,7 @@ from sqlalchemy import Enum, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from planeco_diagnostic.db import Base
-from planeco_shared.models import PortableJSON, TimestampMixin
+from planeco_shared.models import ArchivableMixin, PortableJSON, TimestampMixin
 
 
 class QuestionnaireStatus(StrEnum):
@@ -16,7 +16,7 @@ class QuestionnaireStatus(StrEnum):
     archived = "archived"
 
 
-class Questionnaire(TimestampMixin, Base):
+class Questionnaire(ArchivableMixin, TimestampMixin, Base):
     """A questionnaire template: national (no région) or a région's own variant."""
 
     __tablename__ = "questionnaires"

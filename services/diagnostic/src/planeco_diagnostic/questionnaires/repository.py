@@ -9,6 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_diagnostic.questionnaires.models import Questionnaire, QuestionnaireStatus
+from planeco_shared.archive import not_archived
 
 
 class QuestionnaireRepository:
@@ -18,8 +19,14 @@ class QuestionnaireRepository:
     async def get(self, questionnaire_id: uuid.UUID) -> Questionnaire | None:
         return await self.session.get(Questionnaire, questionnaire_id)
 
-    def list_statement(self, *, region: str | None, status: QuestionnaireStatus | None) -> Select[Any]:
-        statement = select(Questionnaire).order_by(Questionnaire.created_at.desc(), Questionnaire.id)
+    def list_statement(
+        self, *, region: str | None, status: QuestionnaireStatus | None, include_archived: bool
+    ) -> Select[Any]:
+        statement = (
+            select(Questionnaire)
+            .where(not_archived(Questionnaire.archived_at, include_archived))
+            .order_by(Questionnaire.created_at.desc(), Questionnaire.id)
+        )
         if region is not None:
             statement = statement.where(Questionnaire.region_code == region)
         if status is not None:

@@ -14,6 +14,7 @@ from planeco_diagnostic.questionnaires.schemas import (
     QuestionnaireRead,
     QuestionnaireUpdate,
 )
+from planeco_shared.archive import IncludeArchived
 from planeco_shared.codes import REGION_PATTERN
 from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, etag
 from planeco_shared.database import SessionDep
@@ -52,24 +53,34 @@ async def list_questionnaires(
     session: SessionDep,
     _principal: Authenticated,
     page: PageDep,
+    include_archived: IncludeArchived,
     region: Annotated[
         str | None, Query(pattern=REGION_PATTERN, description="Only this région's templates")
     ] = None,
     status: Annotated[QuestionnaireStatus | None, Query(description="Only templates in this status")] = None,
 ) -> Page[QuestionnaireRead]:
-    return await service.list_questionnaires(session, region=region, status=status, params=page)
+    return await service.list_questionnaires(
+        session, region=region, status=status, params=page, include_archived=include_archived
+    )
 
 
 @router.get(
     "/{questionnaire_id}",
     response_model=QuestionnaireRead,
     summary="One questionnaire template",
+    description="404 when archived, unless include_archived.",
     responses=problem_responses(404),
 )
 async def get_questionnaire(
-    questionnaire_id: uuid.UUID, session: SessionDep, _principal: Authenticated, response: Response
+    questionnaire_id: uuid.UUID,
+    session: SessionDep,
+    _principal: Authenticated,
+    include_archived: IncludeArchived,
+    response: Response,
 ) -> QuestionnaireRead:
-    questionnaire = await service.get_questionnaire(session, questionnaire_id)
+    questionnaire = await service.get_questionnaire(
+        session, questionnaire_id, include_archived=include_archived
+    )
     response.headers["ETag"] = etag(questionnaire.id, questionnaire.version)
     return QuestionnaireRead.model_validate(questionnaire)
 
@@ -89,8 +100,48 @@ async def update_questionnaire(
     principal: Manager,
     response: Response,
 ) -> QuestionnaireRead:
-    questionnaire = await service.get_questionnaire(session, questionnaire_id)
+    # Scope (403) before the precondition: a caller who may not change it learns nothing from a 428 or 412.
+    questionnaire = await service.questionnaire_to_change(session, questionnaire_id, principal=principal)
     check_if_match(request, etag(questionnaire.id, questionnaire.version))
     questionnaire = await service.update_questionnaire(session, questionnaire, data=data, principal=principal)
+    response.headers["ETag"] = etag(questionnaire.id, questionnaire.version)
+    return QuestionnaireRead.model_validate(questionnaire)
+
+
+@router.delete(
+    "/{questionnaire_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Archive a questionnaire template (If-Match required)",
+    description="Archived, not erased (campaigns and the audit trail refer to it): it then reads as 404 and "
+    "leaves the lists, except with include_archived (coordinators, admins); `POST …/restore` brings it back. "
+    "409 when already archived.",
+    responses=problem_responses(404, 409, 412, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
+)
+async def archive_questionnaire(
+    questionnaire_id: uuid.UUID, request: Request, session: SessionDep, principal: Manager
+) -> Response:
+    questionnaire = await service.questionnaire_to_change(session, questionnaire_id, principal=principal)
+    check_if_match(request, etag(questionnaire.id, questionnaire.version))
+    await service.set_archived(session, questionnaire, True, principal=principal)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{questionnaire_id}/restore",
+    response_model=QuestionnaireRead,
+    summary="Restore an archived questionnaire template (If-Match required)",
+    description="The ETag of the archived template (read with include_archived=true). 409 when not archived.",
+    responses=problem_responses(404, 409, 412, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
+)
+async def restore_questionnaire(
+    questionnaire_id: uuid.UUID, request: Request, session: SessionDep, principal: Manager, response: Response
+) -> QuestionnaireRead:
+    questionnaire = await service.questionnaire_to_change(
+        session, questionnaire_id, principal=principal, include_archived=True
+    )
+    check_if_match(request, etag(questionnaire.id, questionnaire.version))
+    questionnaire = await service.set_archived(session, questionnaire, False, principal=principal)
     response.headers["ETag"] = etag(questionnaire.id, questionnaire.version)
     return QuestionnaireRead.model_validate(questionnaire)

@@ -56,3 +56,7 @@ class QuestionnaireRead(BaseModel):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    archived_at: dt.datetime | None = Field(
+        description="When it was archived (DELETE); null while in use. Not the `archived` status, which "
+        "retires a published template that stays readable"
+    )

@@ -17,6 +17,7 @@ from planeco_levers.adjustments import service
 from planeco_levers.adjustments.schemas import AdjustmentPut, AdjustmentRead
 from planeco_levers.panoramas.importer import LEVER_ID_PATTERN
 from planeco_levers.panoramas.router import Version
+from planeco_shared.caching import if_none_match_matches
 from planeco_shared.codes import RegionPath
 from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, precondition_headers
 from planeco_shared.database import SessionDep
@@ -103,13 +104,16 @@ def _check_put_preconditions(request: Request, plan: service.PutPlan) -> None:
     current = plan.current
     current_etag = service.adjustment_etag(current) if current is not None else None
     if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None and current_etag is not None:
-        candidates = {value.strip() for value in if_none_match.split(",")}
-        if "*" in candidates or current_etag in candidates or f"W/{current_etag}" in candidates:
-            raise PreconditionFailed(
-                f"Région {plan.code} already has an adjustment for {plan.lever_id} (If-None-Match): read it "
-                "and replace it with If-Match"
-            )
+    if (
+        if_none_match is not None
+        and current_etag is not None
+        and if_none_match_matches(if_none_match.encode("latin-1"), current_etag.encode())
+    ):
+        raise PreconditionFailed(
+            f"Région {plan.code} already has an adjustment for {plan.lever_id} (If-None-Match): read it "
+            "and replace it with If-Match",
+            headers={"ETag": current_etag},
+        )
     if current_etag is None:
         if request.headers.get("if-match") is not None:
             raise PreconditionFailed(

@@ -42,8 +42,10 @@ Column names are case-insensitive and may come in any order; other columns are i
 (up to 200) as `errors: [{loc: ["row", <n>, <column>], msg, type}]`, rows numbered as in a spreadsheet
 (the header is row 1). Rejected: unknown codes (an EPT is not an EPCI), a member listed twice, a commune
 covered twice (listed itself and through its EPCI, or by a CRTE of a région the file does not cover),
-a CRTE id that already belongs to a région the file does not cover. Each CRTE lies in the région holding
-most of its population (ties → lowest code); a coordinator may only upload CRTE of their own région
+a CRTE id that already belongs to a région the file does not cover, a member outside the région of its
+CRTE (a commune lies in one région; an EPCI whose communes span several lies in each of them and may belong
+to a CRTE of any). Each CRTE lies in the région holding most of its population (ties → lowest code); a
+coordinator may only upload CRTE of their own région
 (403 otherwise), an admin any. **The file replaces the CRTE set of every région it covers**: CRTE of
 those régions that it does not list are deleted, so uploading the same file again changes nothing.
 
@@ -232,6 +234,22 @@ async def import_crte_csv(
         crte.id: attach_group((c.region_code, c.departement_code, c.population) for c in crte.covered)[0]
         for crte in planned.values()
     }
+    # Every member lies in the région of its CRTE (the file's, when named): a région's file cannot take
+    # another région's territory (which that région could then no longer put in a CRTE of its own). An EPCI
+    # whose communes span several régions lies in each of them, so it may belong to a CRTE of any.
+    for row in rows:
+        target = region if region is not None else region_of[row.crte_id]
+        covered = members_by_epci[row.member] if row.is_epci else [communes[row.member]]
+        lies_in = sorted({commune.region_code for commune in covered})
+        if target not in lies_in:
+            kind = f"EPCI {row.member}" if row.is_epci else f"commune {row.member}"
+            errors.add(
+                row.number,
+                "member",
+                f"{kind} lies in région {', '.join(lies_in)}, not in région {target} of CRTE {row.crte_id}",
+                "wrong_region",
+            )
+    errors.raise_if_any()
     if region is not None:
         for crte in planned.values():
             if region_of[crte.id] != region:
