@@ -199,13 +199,13 @@ async def test_a_key_source_cannot_inject_a_formula_into_the_export(client: http
     """A coordinator's free-text `source` reaches the export's metadata (line 3) and key_source cells."""
     hostile = 'ok;=HYPERLINK("http://evil.example","clic")'
     uploaded = await client.put(
-        "/api/v1/panoramas/regions/24/declination-keys/augm_haies",
+        "/api/v1/declination-keys/regions/24/augm_haies",
         params={"level": "departement", "source": hostile},
         content=b"code;value\n18;1\n28;1\n36;1\n37;1\n41;1\n45;1\n",
         headers=identity_headers("coordinator", "24") | {"content-type": "text/csv"},
     )
     assert uploaded.status_code == 201, uploaded.text
-    response = await get(client, DEPARTEMENTS, format="csv", lever="augm_haies")
+    response = await get(client, DEPARTEMENTS, format="csv", lever_id="augm_haies")
     lines = response.content.decode("utf-8-sig").split("\r\n")
     (line_3,) = csv.reader([lines[2]], delimiter=";")
     assert len(line_3) == 1 and line_3[0].startswith("# source: ") and hostile in line_3[0]
