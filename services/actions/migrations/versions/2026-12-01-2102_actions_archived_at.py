@@ -1,7 +1,7 @@
 """actions archived_at
 
 Revision ID: 76046da2371a
-Revises: fe78d8e900ba
+Revises: 276651f82947
 Create Date: 2026-12-01 21:02:10.361598
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import planeco_shared.models  # noqa: F401 (used by some revisions)
 
 revision: str = "76046da2371a"
-down_revision: str | None = "fe78d8e900ba"
+down_revision: str | None = "276651f82947"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

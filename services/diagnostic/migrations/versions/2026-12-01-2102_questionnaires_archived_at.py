@@ -1,7 +1,7 @@
 """questionnaires archived_at
 
 Revision ID: 6b71fd1c715c
-Revises: 309acc648061
+Revises: 9704fb92c633
 Create Date: 2026-12-01 21:02:40.540439
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import planeco_shared.models  # noqa: F401 (used by some revisions)
 
 revision: str = "6b71fd1c715c"
-down_revision: str | None = "309acc648061"
+down_revision: str | None = "9704fb92c633"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
