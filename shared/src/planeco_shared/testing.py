@@ -123,6 +123,15 @@ def identity_headers(
     return {IDENTITY_HEADER: encode_identity(principal, TEST_SECRET)}
 
 
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with this status; its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    return body
+
+
 def asgi_client(app: Any, **headers: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers)
 
@@ -181,10 +190,11 @@ async def all_at_once(count: int, send: Callable[[], Awaitable[httpx.Response]])
 
 @asynccontextmanager
 async def running_server(
-    app: Any, *, lifespan: Literal["on", "off"] = "on", http: str = "auto"
+    app: Any, *, lifespan: Literal["on", "off"] = "on", http: str | type[Any] = "auto", **config: Any
 ) -> AsyncIterator[str]:
     """Serve an ASGI app with uvicorn on its own loopback port, in this event loop; yields its base URL.
-    `http`: uvicorn's HTTP implementation ("auto": httptools when installed, "h11")."""
+    `http`: uvicorn's HTTP implementation ("auto": httptools when installed, "h11", or a protocol class);
+    `config`: more `uvicorn.Config` options (`timeout_keep_alive`…)."""
     import socket
 
     import uvicorn
@@ -194,7 +204,14 @@ async def running_server(
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(app, lifespan=lifespan, log_config=None, access_log=False, http=http)
+        uvicorn.Config(
+            app,
+            lifespan=lifespan,
+            log_config=None,
+            access_log=False,
+            http=http,
+            **({"server_header": False} | config),
+        )
     )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
