@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,7 +26,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from planeco_shared.database import create_engine
-from planeco_shared.identity import IDENTITY_HEADER, AuthMethod, Principal, Role, encode_identity
+from planeco_shared.identity import (
+    IDENTITY_HEADER,
+    IDENTITY_TTL_SECONDS,
+    AuthMethod,
+    Principal,
+    Role,
+    encode_identity,
+)
 from planeco_shared.migrations import upgrade
 from planeco_shared.runtime import ServiceRuntime, install_runtime
 
@@ -109,6 +117,58 @@ async def isolated(
                 await transaction.rollback()
 
 
+class IdentityHeaders(dict[str, str]):
+    """Headers carrying a signed identity that stays valid however long the suite runs: test modules keep
+    them in constants built at import, and a token lives IDENTITY_TTL_SECONDS (a slow run outlived it).
+    Re-signed on use once half its lifetime has passed, whichever way the dict is read."""
+
+    def __init__(self, principal: Principal) -> None:
+        self._principal = principal
+        self._signed_at = 0.0
+        super().__init__()
+        self._refresh()
+
+    def _refresh(self) -> None:
+        now = time.time()
+        if now - self._signed_at > IDENTITY_TTL_SECONDS / 2:
+            self._signed_at = now
+            dict.__setitem__(self, IDENTITY_HEADER, encode_identity(self._principal, TEST_SECRET, now=now))
+
+    def __getitem__(self, key: str) -> str:
+        self._refresh()
+        return dict.__getitem__(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        self._refresh()
+        return dict.__iter__(self)
+
+    def items(self) -> Any:
+        self._refresh()
+        return dict.items(self)
+
+    def keys(self) -> Any:
+        self._refresh()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self._refresh()
+        return dict.values(self)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._refresh()
+        return dict.get(self, key, default)
+
+    def copy(self) -> dict[str, str]:
+        self._refresh()
+        return dict(dict.items(self))
+
+    def __or__(self, other: Any) -> dict[str, str]:  # type: ignore[override]
+        return self.copy() | dict(other)
+
+    def __ror__(self, other: Any) -> dict[str, str]:  # type: ignore[override]
+        return dict(other) | self.copy()
+
+
 def identity_headers(
     role: Role | str = Role.admin, territory: str | None = None, subject: str | None = None
 ) -> dict[str, str]:
@@ -120,7 +180,7 @@ def identity_headers(
         territory=territory,
         method=AuthMethod.api_key if role is not Role.anonymous else AuthMethod.anonymous,
     )
-    return {IDENTITY_HEADER: encode_identity(principal, TEST_SECRET)}
+    return IdentityHeaders(principal)
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
