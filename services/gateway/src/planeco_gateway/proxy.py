@@ -210,7 +210,7 @@ class Forwarder:
         forwarded.append(("x-forwarded-proto", scope.get("scheme", "http")))
 
         body_failure: list[AppError] = []
-        body = await self._body(has_body, content_length, receive, body_failure) if has_body else None
+        body = await self._body(content_length, receive, body_failure) if has_body else None
         target = upstream_target(base, scope)
         return await self._exchange(
             service,
@@ -244,8 +244,8 @@ class Forwarder:
             raise
 
     async def _body(
-        self, has_body: bool, content_length: bytes | None, receive: Receive, failure: list[AppError]
-    ) -> bytes | AsyncIterator[bytes] | None:
+        self, content_length: bytes | None, receive: Receive, failure: list[AppError]
+    ) -> bytes | AsyncIterator[bytes]:
         """The body, read up to BUFFER_LIMIT before any upstream connection is taken (a client trickling
         its body holds none of the pool); the rest, if any, streams. All of it within `body_timeout`."""
         declared = int(content_length) if content_length is not None and content_length.isdigit() else None
