@@ -133,3 +133,17 @@ async def test_idle_and_slow_header_connections_are_closed(edge: str) -> None:
         assert await closed(reader)
     for writer in (silent, slow, kept):
         writer.close()
+
+
+async def test_a_large_body_that_stalls_half_way_gets_408(edge: str, make_key: Any) -> None:
+    """Past 1 MiB the body streams to the service; the body timeout still bounds it, and the client gets the
+    408 (not a 502 for the upstream request the gateway had to abandon)."""
+    key = await make_key("admin")
+    reader, writer = await connect(edge)
+    writer.write(post_head("/api/v1/actions", 3 * 1024 * 1024, key) + b" " * (1536 * 1024))
+    await writer.drain()
+    status, headers = await response_head(reader)
+    assert status == 408
+    assert headers["content-type"] == "application/problem+json"
+    assert await closed(reader)
+    writer.close()

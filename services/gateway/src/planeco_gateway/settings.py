@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from pydantic import Field, HttpUrl
+from limits import parse_many
+from pydantic import Field, HttpUrl, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from planeco_shared.settings import ServiceSettings
@@ -56,6 +57,12 @@ class GatewaySettings(ServiceSettings):
     # Credential checks are cached so that no database round trip sits on the hot path;
     # a revoked key stops working within this delay.
     auth_cache_seconds: int = Field(default=30, ge=0, le=600)
+
+    @field_validator("rate_limit_anonymous", "rate_limit_authenticated", "rate_limit_failed_auth")
+    @classmethod
+    def _rate_limit_notation(cls, value: str) -> str:
+        parse_many(value)  # a typo fails when the settings load, not at the first request
+        return value
 
     def upstreams(self) -> dict[str, str]:
         return self.service_urls()
