@@ -465,6 +465,10 @@ def main() -> int:
             "PLANECO_GATEWAY_LOG_JSON": "false",
             "PLANECO_LEVERS_LOG_LEVEL": "WARNING",
             "PLANECO_GATEWAY_LOG_LEVEL": "WARNING",
+            # One key at thousands of requests per second: limits that never refuse, still counted per
+            # request as in production (the in-memory storage), so the table includes their cost.
+            "PLANECO_GATEWAY_RATE_LIMIT_AUTHENTICATED": "1000000000/minute",
+            "PLANECO_GATEWAY_RATE_LIMIT_ANONYMOUS": "1000000000/minute",
             "BENCH_UPSTREAM": f"http://127.0.0.1:{ports['bare']}",
             "BENCH_SECRET": secret,
         }

@@ -132,15 +132,35 @@ def gateway_settings(
         "oidc_audience": AUDIENCE,
         "oidc_jwks_url": provider.jwks_url,
         "cors_origins": ["https://cop.example.fr"],
+        # The suite's calls all come from 127.0.0.1: limits far above them, except where a test sets its own.
+        "rate_limit_anonymous": "100000/minute",
+        "rate_limit_authenticated": "100000/minute",
+        "rate_limit_failed_auth": "100000/minute",
     }
     return GatewaySettings(**(values | overrides))
 
 
+@pytest.fixture(scope="session")
+def gateway_metrics_url() -> str:
+    """The gateway's internal metrics listener (`metrics_port`), apart from its public port."""
+    return f"http://127.0.0.1:{unused_port()}/metrics"
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def gateway(
-    databases: dict[str, str], upstreams: dict[str, str], identity_provider: IdentityProvider
+    databases: dict[str, str],
+    upstreams: dict[str, str],
+    identity_provider: IdentityProvider,
+    gateway_metrics_url: str,
 ) -> AsyncIterator[str]:
-    settings = gateway_settings(databases, identity_provider, **upstream_urls(upstreams))
+    metrics_port = int(gateway_metrics_url.rsplit(":", 1)[1].split("/")[0])
+    settings = gateway_settings(
+        databases,
+        identity_provider,
+        metrics_host="127.0.0.1",
+        metrics_port=metrics_port,
+        **upstream_urls(upstreams),
+    )
     async with running_server(create_gateway(settings)) as url:
         yield url
 
@@ -203,3 +223,18 @@ async def make_key(databases: dict[str, str]) -> AsyncIterator[KeyMaker]:
 
     yield make
     await engine.dispose()
+
+
+SettingsMaker = Callable[..., GatewaySettings]
+
+
+@pytest.fixture(scope="session")
+def make_gateway_settings(
+    databases: dict[str, str], upstreams: dict[str, str], identity_provider: IdentityProvider
+) -> SettingsMaker:
+    """Settings of a gateway in front of the running services, with the test's own overrides."""
+
+    def make(**overrides: Any) -> GatewaySettings:
+        return gateway_settings(databases, identity_provider, **(upstream_urls(upstreams) | overrides))
+
+    return make

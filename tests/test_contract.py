@@ -53,6 +53,20 @@ def test_operations_are_authenticated_unless_deliberately_public() -> None:
                     assert "application/problem+json" in response.get("content", {}), (method, path, status)
 
 
+def test_no_write_is_public() -> None:
+    """The gateway refuses an anonymous write before reading its body (planeco_gateway.proxy.SAFE): a public
+    write would need the gateway to learn which ones are."""
+    from planeco_gateway.proxy import SAFE
+
+    public_writes = [
+        f"{method.upper()} {path}"
+        for path, item in contract()["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS and method.upper() not in SAFE and operation.get("security") == []
+    ]
+    assert public_writes == []
+
+
 def operations() -> list[tuple[str, str, dict[str, Any]]]:
     return [
         (method.upper(), path, operation)

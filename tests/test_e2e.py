@@ -116,6 +116,8 @@ def test_through_the_gateway_with_a_key_from_the_cli(stack: Stack) -> None:
         regions = client.get("/api/v1/territories/regions")
         assert regions.status_code == 200
         assert regions.json()["total"] == 18
+        assert "server" not in regions.headers  # `planeco <service> serve`: no "Server: uvicorn"
+        assert "server" not in created.headers
 
         spec = {s.name: s for s in SERVICES}["actions"]
         stack.stop("actions")
@@ -148,3 +150,7 @@ def test_services_refuse_calls_that_bypass_the_gateway(stack: Stack) -> None:
         f"http://127.0.0.1:{stack.base_port + levers.offset}/api/v1/territories/regions", timeout=5
     )
     assert direct.status_code == 401
+    assert "server" not in direct.headers
+    contract = httpx.get(f"http://127.0.0.1:{stack.base_port + levers.offset}/openapi.json", timeout=5)
+    assert contract.status_code == 401  # the gateway's merged one is public, a service's own is not
+    assert httpx.get(f"{stack.gateway}/openapi.json", timeout=10).json()["paths"]

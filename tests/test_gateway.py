@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from planeco_shared.identity import IDENTITY_HEADER, AuthMethod, Principal, Role, encode_identity
 from planeco_shared.testing import TEST_SECRET
+from planeco_shared.testing import assert_problem as problem
 
 ACTION = {
     "title": "Plan vélo régional",
@@ -19,14 +20,6 @@ ACTION = {
     "carriers": ["Région"],
     "estimated_cost_eur": "1000.00",
 }
-
-
-def problem(response: httpx.Response, status: int) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, object] = response.json()
-    assert body["status"] == status
-    return body
 
 
 async def test_health_reports_every_service(gateway: str) -> None:
@@ -205,10 +198,14 @@ async def test_the_merged_contract_is_served_and_matches_the_checked_in_one(gate
     assert "swagger" in docs.text.lower()
 
 
-async def test_metrics_are_exposed(gateway: str) -> None:
+async def test_metrics_are_served_on_the_internal_listener_only(
+    gateway: str, gateway_metrics_url: str
+) -> None:
     async with httpx.AsyncClient(base_url=gateway) as client:
         await client.get("/api/v1/territories/regions")
-        metrics = await client.get("/metrics")
+        public = await client.get("/metrics")
+        metrics = await client.get(gateway_metrics_url)
+    assert problem(public, 404)["code"] == "not-found"
     assert metrics.status_code == 200
     assert 'planeco_gateway_forwarded_total{service="levers",status="200"}' in metrics.text
 

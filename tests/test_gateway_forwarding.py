@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -78,10 +79,10 @@ def _upstream() -> Starlette:
     )
 
 
-def anonymous_gateway_settings(database: Path, *, levers_url: str) -> GatewaySettings:
-    """A gateway in front of one upstream, for anonymous calls only: its database sees no key lookups."""
+def anonymous_gateway_settings(database: Path | str, *, levers_url: str) -> GatewaySettings:
+    """A gateway in front of one upstream (a database URL, or a SQLite file that anonymous calls only use)."""
     return GatewaySettings(
-        database_url=f"sqlite+aiosqlite:///{database}",
+        database_url=database if isinstance(database, str) else f"sqlite+aiosqlite:///{database}",
         internal_secret=TEST_SECRET,
         environment="test",
         log_json=False,
@@ -90,12 +91,17 @@ def anonymous_gateway_settings(database: Path, *, levers_url: str) -> GatewaySet
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def forwarding_gateway(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    database = Path(tmp_path_factory.mktemp("forwarding")) / "gateway.db"
+async def forwarding_gateway(databases: dict[str, str]) -> AsyncIterator[str]:
     async with running_server(_upstream(), lifespan="off") as upstream:
-        settings = anonymous_gateway_settings(database, levers_url=upstream)
+        settings = anonymous_gateway_settings(databases["gateway"], levers_url=upstream)
         async with running_server(create_gateway(settings)) as url:
             yield url
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def writer(make_key: Any) -> dict[str, str]:
+    """Credentials for the writes: the gateway refuses an anonymous one before reading its body."""
+    return {"X-API-Key": await make_key("admin")}
 
 
 async def test_large_streamed_and_sized_bodies_pass_intact(forwarding_gateway: str) -> None:
@@ -183,9 +189,11 @@ def test_the_upstream_url_keeps_the_origin_and_the_raw_target() -> None:
 
 
 @pytest.mark.parametrize("size", [0, 10, 2 * 1024 * 1024])  # empty, small (one piece), large (streamed)
-async def test_request_bodies_reach_the_upstream_intact(forwarding_gateway: str, size: int) -> None:
+async def test_request_bodies_reach_the_upstream_intact(
+    forwarding_gateway: str, writer: dict[str, str], size: int
+) -> None:
     body = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
-    async with httpx.AsyncClient(base_url=forwarding_gateway, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=forwarding_gateway, timeout=30, headers=writer) as client:
         response = await client.post(f"{BASE}/echo", content=body)
     assert response.status_code == 200
     assert response.text == hashlib.sha256(body).hexdigest()
@@ -213,11 +221,13 @@ class DropsFirstRequest:
         writer.close()
 
 
-async def test_an_idempotent_request_is_retried_once_on_a_dropped_connection(tmp_path: Path) -> None:
+async def test_an_idempotent_request_is_retried_once_on_a_dropped_connection(
+    databases: dict[str, str], writer: dict[str, str]
+) -> None:
     upstream = DropsFirstRequest()
     server = await asyncio.start_server(upstream.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    settings = anonymous_gateway_settings(tmp_path / "gateway.db", levers_url=f"http://127.0.0.1:{port}")
+    settings = anonymous_gateway_settings(databases["gateway"], levers_url=f"http://127.0.0.1:{port}")
     try:
         async with (
             running_server(create_gateway(settings)) as url,
@@ -229,7 +239,7 @@ async def test_an_idempotent_request_is_retried_once_on_a_dropped_connection(tmp
             assert upstream.requests == 2  # dropped once, retried once
 
             upstream.requests = 0
-            write = await client.post(f"{BASE}/echo", content=b"{}")  # not idempotent: never replayed
+            write = await client.post(f"{BASE}/echo", content=b"{}", headers=writer)  # never replayed
             assert write.status_code == 502
             assert write.headers["content-type"] == "application/problem+json"
             assert upstream.requests == 1

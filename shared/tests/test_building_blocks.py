@@ -70,7 +70,7 @@ async def test_unknown_route_and_method_are_problems() -> None:
         wrong_method = await client.put("/api/v1/things")
         assert wrong_method.status_code == 405
         assert wrong_method.json()["code"] == "method-not-allowed"
-        assert wrong_method.headers["allow"] == "GET, POST"  # every route of the path, not the first one
+        assert wrong_method.headers["allow"] == "GET, HEAD, POST"  # every route of the path, not the first
         assert (await client.patch("/api/v1/things/3")).headers["allow"] == "DELETE"
 
 

@@ -25,7 +25,6 @@ from planeco_levers.settings import LeversSettings
 from planeco_shared.jobs import JobOutcome, JobRegistry, JobTrigger, run_job
 from planeco_shared.migrations import upgrade
 from planeco_shared.runtime import ServiceRuntime
-from planeco_shared.server import HTTP_PROTOCOL
 
 REPO = Path(__file__).resolve().parents[2]
 JOB_REGISTRIES: dict[str, JobRegistry] = {
@@ -79,23 +78,10 @@ def stack_env(urls: dict[str, str], secret: str, base_port: int) -> dict[str, st
 def start_process(
     spec: ServiceSpec, env: dict[str, str], *, base_port: int, host: str = "127.0.0.1"
 ) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        spec.app_path,
-        "--factory",
-        "--host",
-        host,
-        "--port",
-        str(base_port + spec.offset),
-        "--no-access-log",
-        "--http",
-        HTTP_PROTOCOL,  # a response's status line, headers and body in one write (planeco_shared.server)
-        # Longer than the gateway pool's keep-alive (30 s), so the gateway closes idle connections first.
-        "--timeout-keep-alive",
-        "75",
-    ]
+    # `planeco <service> serve`, as in the images: one server configuration (timeouts, no Server header,
+    # a response's writes sent together) for the dev stack, the end-to-end tests and production.
+    planeco = str(Path(sys.executable).with_name("planeco"))
+    command = [planeco, spec.name, "serve", "--host", host, "--port", str(base_port + spec.offset)]
     return subprocess.Popen(command, env=env, cwd=REPO)  # noqa: S603 (our own interpreter and arguments)
 
 

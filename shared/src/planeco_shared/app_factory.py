@@ -14,23 +14,29 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 
 from planeco_shared import contract, health
 from planeco_shared.caching import ConditionalGetMiddleware, verify_public_caching
 from planeco_shared.decimals import exact_json
-from planeco_shared.identity import IdentityVerifier
+from planeco_shared.identity import AnyCaller, IdentityVerifier
 from planeco_shared.jobs.registry import JobRegistry
 from planeco_shared.jobs.router import jobs_router
 from planeco_shared.logging import configure_logging
 from planeco_shared.metrics import Metrics, MetricsMiddleware
 from planeco_shared.problems import install_problem_handlers
 from planeco_shared.request_id import RequestIdMiddleware
+from planeco_shared.routing import HeadAsGet
 from planeco_shared.runtime import ServiceRuntime, install_runtime
 from planeco_shared.server import freeze_startup_objects
 from planeco_shared.settings import ServiceSettings
 
 API_PREFIX = "/api/v1"
+# Below this a response goes out as it is: gzip would save little and cost a compression call.
+GZIP_MINIMUM_BYTES = 1024
+GZIP_LEVEL = 6  # zlib's default: most of level 9's gain (the EPCI declination 798 → 40 KB) at far less CPU
 
 StartupHook = Callable[[FastAPI], Awaitable[None]]
 
@@ -77,13 +83,23 @@ def create_service_app(
         lifespan=lifespan,
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(HeadAsGet),  # outside gzip: a HEAD's headers are the GET's (Content-Encoding too)
+            # Compressed here, not at the gateway, which forwards bytes: the gateway passes Accept-Encoding
+            # and the compressed body through. Adds `Vary: Accept-Encoding`; the ETag stays the identity
+            # body's, the ETag of one representation negotiated by that Vary (planeco_shared.caching).
+            Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL),
             Middleware(MetricsMiddleware, metrics=metrics),
             Middleware(ConditionalGetMiddleware),  # ETag/304 for routes with public_cache() only
         ],
         openapi_tags=[{"name": tag, "description": text} for tag, text in (tags or {}).items()],
-        docs_url="/docs",
-        redoc_url=None,
         generate_unique_id_function=contract.operation_id,
+        # The public contract and its docs are the gateway's; a service's own document is for the gateway
+        # (which merges them) and needs the internal identity like any other call.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        # `/x/` is a 404 problem, not a 307 to the service's own (internal) address.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -91,6 +107,11 @@ def create_service_app(
     app.state.identity_verifier = IdentityVerifier(settings.internal_secret.get_secret_value())
     install_problem_handlers(app)
     app.include_router(health.router)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_document(_caller: AnyCaller) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
     for router in routers:
         exact_json(router)
         app.include_router(router, prefix=API_PREFIX)

@@ -13,7 +13,7 @@ import uvicorn
 from planeco_shared import migrations
 from planeco_shared.jobs.cli import add_job_commands
 from planeco_shared.jobs.registry import JobRegistry
-from planeco_shared.server import HTTP_PROTOCOL
+from planeco_shared.server import uvicorn_options
 from planeco_shared.settings import ServiceSettings
 
 T = TypeVar("T")
@@ -60,19 +60,6 @@ def add_common_commands(
         port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
         workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
     ) -> None:
-        """Serve the service with uvicorn (uvloop + httptools)."""
-        uvicorn.run(
-            app_path,
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            loop="uvloop",
-            http=HTTP_PROTOCOL,  # httptools, a response's writes sent together (planeco_shared.server)
-            access_log=False,
-            log_level="warning",
-            # Longer than the gateway pool's keep-alive (30 s): the gateway closes idle connections first,
-            # instead of reusing one the service has just closed (uvicorn's default is 5 s).
-            timeout_keep_alive=75,
-            timeout_graceful_shutdown=10,
-        )
+        """Serve the service with uvicorn (uvloop + httptools; timeouts from the settings)."""
+        options = uvicorn_options(settings_factory())
+        uvicorn.run(app_path, factory=True, host=host, port=port, workers=workers, **options)

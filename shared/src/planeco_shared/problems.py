@@ -95,6 +95,10 @@ class NotFound(AppError):
     status_code, code, title = 404, "not-found", "Not found"
 
 
+class RequestTimeout(AppError):
+    status_code, code, title = 408, "request-timeout", "Request timeout"
+
+
 class Conflict(AppError):
     status_code, code, title = 409, "conflict", "Conflict"
 
@@ -117,6 +121,10 @@ class UnsupportedMediaType(AppError):
 
 class UnprocessableEntity(AppError):
     status_code, code, title = 422, "validation-error", "Invalid input"
+
+
+class TooManyRequests(AppError):
+    status_code, code, title = 429, "too-many-requests", "Too many requests"
 
 
 class ServiceUnavailable(AppError):
@@ -172,6 +180,7 @@ _STATUS_CODES = {
     404: "not-found",
     405: "method-not-allowed",
     406: "not-acceptable",
+    408: "request-timeout",
     409: "conflict",
     412: "precondition-failed",
     413: "payload-too-large",

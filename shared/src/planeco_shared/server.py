@@ -10,19 +10,30 @@ the event loop and sends them at the end of that turn (or at once past 64 KiB, s
 still bounds memory). Nothing waits: a turn is microseconds. Use it with
 `uvicorn --http planeco_shared.server:CoalescingHttpToolsProtocol` (`HTTP_PROTOCOL`), as
 `planeco <service> serve` and `planeco dev up` do.
+
+It also bounds how long a client may take to send a request's headers (`header_timeout`): uvicorn
+has a keep-alive timeout between requests but none while headers trickle in, nor for a connection
+that never sends a byte (slowloris). `uvicorn_options` is the rest of the server configuration.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import os
 from collections.abc import Iterable
 from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from planeco_shared.settings import ServiceSettings
+
 HTTP_PROTOCOL = "planeco_shared.server:CoalescingHttpToolsProtocol"
 FLUSH_AT = 64 * 1024
+# uvicorn builds the protocol itself, with its own config only: the header timeout reaches it (and
+# every worker process) through the environment, set by `uvicorn_options`.
+HEADER_TIMEOUT_ENV = "PLANECO_SERVER_HEADER_TIMEOUT"
+DEFAULT_HEADER_TIMEOUT = 10.0
 
 
 class CoalescingTransport:
@@ -80,9 +91,57 @@ class CoalescingTransport:
 
 
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+    """Seconds from the connection's opening (or a request's first byte) to its complete headers."""
+
+    header_timeout: float = float(os.environ.get(HEADER_TIMEOUT_ENV, DEFAULT_HEADER_TIMEOUT))
+    _header_timer: asyncio.TimerHandle | None = None
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         real = cast(asyncio.Transport, transport)  # asyncio's or uvloop's TCP transport
         super().connection_made(cast(asyncio.Transport, CoalescingTransport(real, self.loop)))
+        self._arm_header_timer()  # a connection that never sends a byte is closed too
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._header_timer is None:  # the next request on a kept-alive connection
+            self._arm_header_timer()
+
+    def on_headers_complete(self) -> None:
+        self._cancel_header_timer()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_timer()
+        super().connection_lost(exc)
+
+    def _arm_header_timer(self) -> None:
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _cancel_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def uvicorn_options(settings: ServiceSettings) -> dict[str, Any]:
+    """How every planeco process is served (`planeco <service> serve`, `planeco dev up`)."""
+    os.environ[HEADER_TIMEOUT_ENV] = str(settings.server_header_timeout)
+    CoalescingHttpToolsProtocol.header_timeout = settings.server_header_timeout
+    return {
+        "loop": "uvloop",
+        "http": HTTP_PROTOCOL,  # httptools, a response's writes sent together, the header timeout
+        "access_log": False,
+        "log_level": "warning",
+        "timeout_keep_alive": settings.server_keep_alive,
+        "limit_concurrency": settings.server_limit_concurrency,  # past it: 503 at once, not a queue
+        "server_header": False,  # no "Server: uvicorn": nothing to fingerprint
+        "timeout_graceful_shutdown": 10,
+    }
 
 
 _startup_frozen = False

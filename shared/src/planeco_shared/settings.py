@@ -54,6 +54,21 @@ class ServiceSettings(BaseSettings):
     # jobs when the app or a job command starts (planeco_shared.jobs).
     job_schedules: dict[str, str] = Field(default_factory=dict)
 
+    # How the process is served (`planeco_shared.server.uvicorn_options`).
+    server_keep_alive: float = Field(
+        default=75.0,
+        gt=0,
+        le=600,
+        description="Seconds an idle keep-alive connection stays open. Longer than the gateway pool's 30 s, "
+        "so that the gateway closes its idle connections to a service first",
+    )
+    server_header_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds a client may take to send a request's headers"
+    )
+    server_limit_concurrency: int | None = Field(
+        default=None, ge=1, description="Connections plus requests in progress past which uvicorn answers 503"
+    )
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets_in_production(self) -> Self:
         if self.environment is Environment.production:

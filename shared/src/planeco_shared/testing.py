@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,7 +26,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from planeco_shared.database import create_engine
-from planeco_shared.identity import IDENTITY_HEADER, AuthMethod, Principal, Role, encode_identity
+from planeco_shared.identity import (
+    IDENTITY_HEADER,
+    AuthMethod,
+    Principal,
+    Role,
+    encode_identity,
+)
 from planeco_shared.migrations import upgrade
 from planeco_shared.runtime import ServiceRuntime, install_runtime
 
@@ -110,6 +117,63 @@ async def isolated(
                 await transaction.rollback()
 
 
+class IdentityHeaders(dict[str, str]):
+    """Headers carrying a signed identity that stays valid however long the suite runs: test modules keep
+    them in constants built at import, and a gateway's token lives IDENTITY_TTL_SECONDS (a slow run outlived
+    it): signed for TEST_IDENTITY_TTL_SECONDS,
+    Re-signed on use once half its lifetime has passed, whichever way the dict is read."""
+
+    def __init__(self, principal: Principal) -> None:
+        self._principal = principal
+        self._signed_at = 0.0
+        super().__init__()
+        self._refresh()
+
+    def _refresh(self) -> None:
+        now = time.time()
+        if now - self._signed_at > TEST_IDENTITY_TTL_SECONDS / 2:
+            self._signed_at = now
+            # Long-lived as well: `HEADERS | {...}` copies the dict without reading it through these methods.
+            token = encode_identity(
+                self._principal, TEST_SECRET, now=now, ttl_seconds=TEST_IDENTITY_TTL_SECONDS
+            )
+            dict.__setitem__(self, IDENTITY_HEADER, token)
+
+    def __getitem__(self, key: str) -> str:
+        self._refresh()
+        return dict.__getitem__(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        self._refresh()
+        return dict.__iter__(self)
+
+    def items(self) -> Any:
+        self._refresh()
+        return dict.items(self)
+
+    def keys(self) -> Any:
+        self._refresh()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self._refresh()
+        return dict.values(self)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._refresh()
+        return dict.get(self, key, default)
+
+    def copy(self) -> dict[str, str]:
+        self._refresh()
+        return dict(dict.items(self))
+
+    def __or__(self, other: Any) -> dict[str, str]:  # type: ignore[override]
+        return self.copy() | dict(other)
+
+    def __ror__(self, other: Any) -> dict[str, str]:  # type: ignore[override]
+        return dict(other) | self.copy()
+
+
 def identity_headers(
     role: Role | str = Role.admin, territory: str | None = None, subject: str | None = None
 ) -> dict[str, str]:
@@ -121,9 +185,16 @@ def identity_headers(
         territory=territory,
         method=AuthMethod.api_key if role is not Role.anonymous else AuthMethod.anonymous,
     )
-    # Valid for the whole test session: modules build their headers once, at collection, and a full run
-    # on a busy machine outlasts the 120 s of a token the gateway signs.
-    return {IDENTITY_HEADER: encode_identity(principal, TEST_SECRET, ttl_seconds=TEST_IDENTITY_TTL_SECONDS)}
+    return IdentityHeaders(principal)
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with this status; its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    return body
 
 
 def as_requested(url: str, params: dict[str, str]) -> dict[str, Any]:
@@ -194,10 +265,11 @@ async def all_at_once(count: int, send: Callable[[], Awaitable[httpx.Response]])
 
 @asynccontextmanager
 async def running_server(
-    app: Any, *, lifespan: Literal["on", "off"] = "on", http: str = "auto"
+    app: Any, *, lifespan: Literal["on", "off"] = "on", http: str | type[Any] = "auto", **config: Any
 ) -> AsyncIterator[str]:
     """Serve an ASGI app with uvicorn on its own loopback port, in this event loop; yields its base URL.
-    `http`: uvicorn's HTTP implementation ("auto": httptools when installed, "h11")."""
+    `http`: uvicorn's HTTP implementation ("auto": httptools when installed, "h11", or a protocol class);
+    `config`: more `uvicorn.Config` options (`timeout_keep_alive`…)."""
     import socket
 
     import uvicorn
@@ -207,7 +279,14 @@ async def running_server(
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(app, lifespan=lifespan, log_config=None, access_log=False, http=http)
+        uvicorn.Config(
+            app,
+            lifespan=lifespan,
+            log_config=None,
+            access_log=False,
+            http=http,
+            **({"server_header": False} | config),
+        )
     )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:

@@ -1,32 +1,36 @@
 """The gateway app.
 
-`/api/…` goes to the raw forwarder; health, metrics and the contract go to a small FastAPI app."""
+`/api/…` goes to the raw forwarder; health and the contract (with its docs) go to a small FastAPI app;
+metrics are served on a separate listener (`metrics_port`), never on the public port."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
 import httpx
 import structlog
-from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from prometheus_client import Counter
+from aiohttp import web
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from planeco_gateway import openapi
+from planeco_gateway import docs, openapi
 from planeco_gateway.auth.authenticator import Authenticator
 from planeco_gateway.auth.oidc import JwksVerifier
 from planeco_gateway.proxy import Forwarder
+from planeco_gateway.ratelimit import RateLimits
 from planeco_gateway.settings import GatewaySettings
 from planeco_shared.database import create_engine, create_sessionmaker, database_ready
+from planeco_shared.identity import IDENTITY_HEADER
 from planeco_shared.logging import configure_logging, get_logger
 from planeco_shared.metrics import Metrics, MetricsMiddleware
 from planeco_shared.problems import AppError, install_problem_handlers, problem_response
@@ -36,12 +40,16 @@ from planeco_shared.request_id import (
     accept_or_generate,
     request_id_var,
 )
+from planeco_shared.routing import HeadAsGet
+from planeco_shared.runtime import service_principal
 from planeco_shared.server import freeze_startup_objects
 
 logger = get_logger(__name__)
 API_ROUTE = "unmatched"  # the metrics' route label of forwarded calls (no route template in the gateway)
 OPENAPI_CACHE_SECONDS = 60.0
 HEALTH_TIMEOUT_SECONDS = 2.0
+# On the gateway's own answers (problems, health, contract) as on forwarded ones (planeco_gateway.proxy).
+OWN_RESPONSE_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 
 class Gateway:
@@ -81,7 +89,7 @@ class Gateway:
                 detail=exc.detail,
                 instance=scope["path"],
                 request_id=request_id,
-                headers={**exc.headers, REQUEST_ID_HEADER: request_id},
+                headers={**OWN_RESPONSE_HEADERS, **exc.headers, REQUEST_ID_HEADER: request_id},
             )
             self._first_byte(method, time.perf_counter() - started)
             await response(scope, receive, send)
@@ -117,13 +125,17 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         oidc=oidc,
     )
     upstreams = settings.upstreams()
+    rate_limits = RateLimits(settings)
     forwarder = Forwarder(
         upstreams=upstreams,
         authenticator=authenticator,
+        rate_limits=rate_limits,
         max_body=settings.max_request_body_bytes,
+        body_timeout=settings.request_body_timeout,
         requests_total=forwarded,
     )
-    contract = ContractCache(upstreams)
+    # The services serve their documents to planeco processes only (a signed identity).
+    contract = ContractCache(upstreams, lambda: authenticator.identity_token(service_principal("gateway")))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -150,16 +162,25 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
             cookie_jar=aiohttp.DummyCookieJar(),
         )
         contract.session = forwarder.session
+        metrics_site = await serve_metrics(metrics, settings) if settings.metrics_port else None
         freeze_startup_objects()
         try:
             yield
         finally:
+            if metrics_site is not None:
+                await metrics_site.cleanup()
             await forwarder.session.close()
+            await rate_limits.aclose()
             await http.aclose()
             await engine.dispose()
 
     admin = FastAPI(
-        title="planeco gateway", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None
+        title="planeco gateway",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=False,  # `/docs/` is a 404, like the services' paths
     )
     admin.state.metrics = metrics
     admin.state.authenticator = authenticator
@@ -179,56 +200,115 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         ready = await database_ready(admin.state.engine)
         return JSONResponse({"status": "ok" if ready else "unavailable"}, status_code=200 if ready else 503)
 
-    @admin.get("/metrics", include_in_schema=False)
-    async def metrics_endpoint() -> Response:
-        return metrics.render()
-
     @admin.get("/openapi.json", include_in_schema=False)
     async def openapi_document() -> Response:
         return JSONResponse(await contract.document())
 
-    @admin.get("/docs", include_in_schema=False)
-    async def docs(request: Request) -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="planeco API")
+    docs.install(admin)
 
-    app: ASGIApp = Gateway(forwarder, RequestIdMiddleware(MetricsMiddleware(admin, metrics)), metrics)
-    if settings.cors_origins:
-        app = CORSMiddleware(
-            app,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=[
-                "Authorization",
-                "X-API-Key",
-                "Content-Type",
-                "If-Match",
-                "If-None-Match",
-                "X-Request-ID",
-                "Idempotency-Key",
-            ],
-            expose_headers=["ETag", "Location", "X-Request-ID", "Content-Disposition"],  # export file names
-            max_age=600,
+    own = RequestIdMiddleware(HeadAsGet(OwnResponseHeaders(MetricsMiddleware(admin, metrics))))
+    # CORS always installed: a preflight is answered here, allowed or refused, never forwarded (a 405).
+    return ProblemCORSMiddleware(
+        Gateway(forwarder, own, metrics),
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=[
+            "Authorization",
+            "X-API-Key",
+            "Content-Type",
+            "If-Match",
+            "If-None-Match",
+            "X-Request-ID",
+            "Idempotency-Key",
+        ],
+        # export file names; the rate-limit fields, for browser clients to back off
+        expose_headers=[
+            "ETag",
+            "Location",
+            "X-Request-ID",
+            "Content-Disposition",
+            "Retry-After",
+            "RateLimit",
+            "RateLimit-Policy",
+        ],
+        max_age=600,
+    )
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight as a 403 problem instead of a 400 in plain text."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code == 200:
+            return response
+        return problem_response(
+            status=403,
+            code="forbidden",
+            title="Forbidden",
+            detail=f"CORS preflight refused: {bytes(response.body).decode()}",
+            instance=None,
+            request_id=None,
+            headers={**OWN_RESPONSE_HEADERS, "Vary": "Origin"},
         )
-    return app
+
+
+class OwnResponseHeaders:
+    """nosniff on every answer of the admin app; no-store unless the route set its own caching."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-content-type-options", b"nosniff"))
+                if not any(k.lower() == b"cache-control" for k, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+async def serve_metrics(metrics: Metrics, settings: GatewaySettings) -> web.AppRunner:
+    """Prometheus' text on `metrics_host:metrics_port`, a listener of its own: the public port has no
+    /metrics. aiohttp's server (already a dependency) rather than a second uvicorn, which would take
+    over the process's signal handlers."""
+
+    async def render(_request: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    application = web.Application()
+    application.router.add_get("/metrics", render)
+    runner = web.AppRunner(application, access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, settings.metrics_host, settings.metrics_port).start()
+    return runner
 
 
 class ContractCache:
     """The merged contract, rebuilt from the services' documents at most once a minute.
     A service that cannot be reached keeps its last known document."""
 
-    def __init__(self, upstreams: dict[str, str]) -> None:
+    def __init__(self, upstreams: dict[str, str], identity: Callable[[], str]) -> None:
         self.upstreams = upstreams
+        self.identity = identity
         self.session: aiohttp.ClientSession | None = None
         self._documents: dict[str, dict[str, Any]] = {}
         self._merged: dict[str, Any] | None = None
         self._built_at = 0.0
         self._lock = asyncio.Lock()
 
-    async def _get(self, url: str) -> tuple[int, bytes] | None:
+    async def _get(self, url: str, *, signed: bool = False) -> tuple[int, bytes] | None:
         assert self.session is not None
+        headers = {IDENTITY_HEADER: self.identity()} if signed else None
         try:
             async with self.session.get(
-                url, timeout=aiohttp.ClientTimeout(total=HEALTH_TIMEOUT_SECONDS)
+                url, headers=headers, timeout=aiohttp.ClientTimeout(total=HEALTH_TIMEOUT_SECONDS)
             ) as response:
                 return response.status, await response.read()
         except (aiohttp.ClientError, TimeoutError):
@@ -247,7 +327,9 @@ class ContractCache:
             if self._merged is not None and time.monotonic() - self._built_at < OPENAPI_CACHE_SECONDS:
                 return self._merged
             names = list(self.upstreams)
-            responses = await asyncio.gather(*(self._get(self.upstreams[n] + "/openapi.json") for n in names))
+            responses = await asyncio.gather(
+                *(self._get(self.upstreams[n] + "/openapi.json", signed=True) for n in names)
+            )
             for name, response in zip(names, responses, strict=True):
                 if response is not None and response[0] == 200:
                     self._documents[name] = json.loads(response[1])

@@ -9,6 +9,7 @@ aiohttp here, httpx everywhere off the hot path.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -19,10 +20,18 @@ from starlette.types import Receive, Scope, Send
 from yarl import URL
 
 from planeco_gateway.auth.authenticator import Authenticator
+from planeco_gateway.ratelimit import RateLimits
 from planeco_gateway.routes import AREAS, area_of
-from planeco_shared.identity import IDENTITY_HEADER
+from planeco_shared.identity import IDENTITY_HEADER, Principal
 from planeco_shared.logging import get_logger
-from planeco_shared.problems import AppError, NotFound, PayloadTooLarge
+from planeco_shared.problems import (
+    AppError,
+    BadRequest,
+    NotFound,
+    PayloadTooLarge,
+    RequestTimeout,
+    Unauthorized,
+)
 from planeco_shared.request_id import REQUEST_ID_HEADER
 
 logger = get_logger(__name__)
@@ -53,6 +62,17 @@ STRIPPED_RESPONSE = HOP_BY_HOP | {b"server", b"date", REQUEST_ID_HEADER.encode()
 # The request id is the gateway's own (accepted from the caller or generated): replaced, not passed on.
 _REPLACED_REQUEST = STRIPPED_REQUEST | {REQUEST_ID_HEADER.encode()}
 BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+# The contract has no public write (tests/test_contract.py checks it): an anonymous write is refused here,
+# before its body is read, instead of by the service after the upload.
+SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+# Added to every forwarded response (RFC 9111 §5.2.2.5, RFC 9110 §12.5.5): a response the service did not
+# mark cacheable (public reads carry `public, max-age…` and their ETag) may depend on the credentials.
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+NO_STORE = (b"cache-control", b"no-store")
+VARY_CREDENTIALS = (b"vary", b"Authorization, X-API-Key")
+# A response sent before the request body was read whole ends the connection: what is left of the body
+# must not be parsed as the next request.
+CLOSE = {"Connection": "close"}
 BUFFER_LIMIT = 1024 * 1024  # bodies up to 1 MiB go upstream in one piece; larger ones stream
 ONE_PIECE = 64 * 1024  # responses up to 64 KiB are read whole and sent to the client in one message
 NO_BODY_STATUSES = frozenset({204, 304})
@@ -96,6 +116,16 @@ class UpstreamTimeout(UpstreamProblem):
     status_code, code, title = 504, "gateway-timeout", "Gateway timeout"
 
 
+def _upstream_problem(service: str, exc: Exception) -> AppError:
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return BadGateway(f"The {service} service closed the connection")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return UpstreamUnavailable(f"The {service} service is unavailable")
+    if isinstance(exc, TimeoutError):
+        return UpstreamTimeout(f"The {service} service did not answer in time")
+    return BadGateway(f"The {service} service gave an invalid response")
+
+
 class Forwarder:
     """Forwards one /api/ request: authenticate (cached), sign the identity, stream through.
 
@@ -107,7 +137,9 @@ class Forwarder:
         *,
         upstreams: dict[str, str],
         authenticator: Authenticator,
+        rate_limits: RateLimits,
         max_body: int,
+        body_timeout: float,
         requests_total: Counter,
         on_first_byte: Callable[[str, float], None] | None = None,
     ) -> None:
@@ -115,7 +147,9 @@ class Forwarder:
         self.upstreams = {area: URL(upstreams[service]).origin() for area, service in AREAS.items()}
         self.services = dict(AREAS)
         self.authenticator = authenticator
+        self.rate_limits = rate_limits
         self.max_body = max_body
+        self.body_timeout = body_timeout
         self.requests_total = requests_total
         self.on_first_byte = on_first_byte
         self.session: aiohttp.ClientSession | None = None  # set in the gateway's lifespan
@@ -137,28 +171,46 @@ class Forwarder:
         service = self.services[area]  # type: ignore[index]
 
         api_key = authorization = content_length = None
+        credentials = 0
         forwarded: list[tuple[str, str]] = []
         for name, value in scope["headers"]:
             if name not in _REPLACED_REQUEST:
                 forwarded.append((name.decode("latin-1"), value.decode("latin-1")))
             elif name == b"x-api-key":
-                api_key = value
+                api_key, credentials = value, credentials + 1
             elif name == b"authorization":
-                authorization = value
+                authorization, credentials = value, credentials + 1
             elif name == b"content-length":
                 content_length = value
-        principal = await self.authenticator.authenticate(api_key, authorization)
+        method: str = scope["method"]
+        has_body = not (method in BODYLESS and content_length in (None, b"0"))
+        if credentials > 1:  # which one would win is the parser's accident: refuse instead
+            raise BadRequest(
+                "Send one credential: an X-API-Key or an Authorization header, once",
+                headers=CLOSE if has_body else None,
+            )
+        client = scope.get("client")
+        client_ip: str = client[0] if client else "unknown"
+        principal = await self._authenticate(api_key, authorization, client_ip, has_body)
+        if principal.is_authenticated:
+            await self.rate_limits.hit(self.rate_limits.authenticated, principal.subject)
+        else:
+            await self.rate_limits.hit(self.rate_limits.anonymous, client_ip)
+            if method not in SAFE:
+                raise Unauthorized(
+                    "Credentials are required: a bearer token or an X-API-Key",
+                    headers=CLOSE if has_body else None,
+                )
         forwarded.append((IDENTITY_HEADER, self.authenticator.identity_token(principal)))
         request_id: str | None = (scope.get("state") or {}).get("request_id")
         if request_id:
             forwarded.append((REQUEST_ID_HEADER, request_id))
-        client = scope.get("client")
         if client:
-            forwarded.append(("x-forwarded-for", client[0]))
+            forwarded.append(("x-forwarded-for", client_ip))
         forwarded.append(("x-forwarded-proto", scope.get("scheme", "http")))
 
-        method: str = scope["method"]
-        body = await self._body(method, content_length, receive)
+        body_failure: list[AppError] = []
+        body = await self._body(content_length, receive, body_failure) if has_body else None
         target = upstream_target(base, scope)
         return await self._exchange(
             service,
@@ -166,41 +218,82 @@ class Forwarder:
             target,
             forwarded,
             body,
+            body_failure,
             send,
             request_id.encode() if request_id else None,
             time.perf_counter() if started is None else started,
         )
 
+    async def _authenticate(
+        self, api_key: bytes | None, authorization: bytes | None, client_ip: str, has_body: bool
+    ) -> Principal:
+        """Who calls; a client that failed too many credential checks gets 429 before another check."""
+        if api_key is None and authorization is None:
+            return await self.authenticator.authenticate(None, None)
+        known = self.authenticator.cached(api_key, authorization)
+        if known is not None:  # checked and valid a moment ago: no counter lookup on the hot path
+            return known
+        limits = self.rate_limits
+        await limits.ensure_not_exhausted(limits.failed_auth, client_ip)
+        try:
+            return await self.authenticator.authenticate(api_key, authorization)
+        except Unauthorized as exc:
+            await limits.hit(limits.failed_auth, client_ip)
+            if has_body:
+                exc.headers.update(CLOSE)
+            raise
+
     async def _body(
-        self, method: str, content_length: bytes | None, receive: Receive
-    ) -> bytes | AsyncIterator[bytes] | None:
-        if method in BODYLESS and content_length in (None, b"0"):
-            return None
+        self, content_length: bytes | None, receive: Receive, failure: list[AppError]
+    ) -> bytes | AsyncIterator[bytes]:
+        """The body, read up to BUFFER_LIMIT before any upstream connection is taken (a client trickling
+        its body holds none of the pool); the rest, if any, streams. All of it within `body_timeout`."""
         declared = int(content_length) if content_length is not None and content_length.isdigit() else None
         if declared is not None and declared > self.max_body:
-            raise PayloadTooLarge(f"The request body exceeds {self.max_body} bytes")
-        if declared is not None and declared <= BUFFER_LIMIT:
-            chunks: list[bytes] = []
-            more = True
-            while more:
-                message = await receive()
-                chunks.append(message.get("body", b""))
-                more = message.get("more_body", False)
+            raise PayloadTooLarge(f"The request body exceeds {self.max_body} bytes", headers=CLOSE)
+        deadline = asyncio.get_running_loop().time() + self.body_timeout
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more and size <= BUFFER_LIMIT:
+            chunk, more = await self._receive(receive, deadline)
+            size += len(chunk)
+            if size > self.max_body:
+                raise PayloadTooLarge(f"The request body exceeds {self.max_body} bytes", headers=CLOSE)
+            chunks.append(chunk)
+        if not more:
             return b"".join(chunks)
-        return self._stream_body(receive)
+        return self._stream_body(chunks, size, receive, deadline, failure)
 
-    async def _stream_body(self, receive: Receive) -> AsyncIterator[bytes]:
-        total = 0
+    async def _receive(self, receive: Receive, deadline: float) -> tuple[bytes, bool]:
+        try:
+            async with asyncio.timeout_at(deadline):
+                message = await receive()
+        except TimeoutError:
+            raise RequestTimeout(
+                f"The request body did not arrive within {self.body_timeout:g} s", headers=CLOSE
+            ) from None
+        if message["type"] == "http.disconnect":
+            raise BadRequest("The client closed the connection before the end of the body", headers=CLOSE)
+        return message.get("body", b""), message.get("more_body", False)
+
+    async def _stream_body(
+        self, head: list[bytes], size: int, receive: Receive, deadline: float, failure: list[AppError]
+    ) -> AsyncIterator[bytes]:
+        for chunk in head:
+            yield chunk
         more = True
         while more:
-            message = await receive()
-            chunk: bytes = message.get("body", b"")
-            total += len(chunk)
-            if total > self.max_body:
-                raise PayloadTooLarge(f"The request body exceeds {self.max_body} bytes")
+            try:
+                chunk, more = await self._receive(receive, deadline)
+                size += len(chunk)
+                if size > self.max_body:
+                    raise PayloadTooLarge(f"The request body exceeds {self.max_body} bytes", headers=CLOSE)
+            except AppError as exc:
+                failure.append(exc)  # aiohttp wraps what the body raises: the forwarder answers this
+                raise
             if chunk:
                 yield chunk
-            more = message.get("more_body", False)
 
     async def _exchange(
         self,
@@ -209,6 +302,7 @@ class Forwarder:
         target: URL,
         headers: list[tuple[str, str]],
         body: bytes | AsyncIterator[bytes] | None,
+        body_failure: list[AppError],
         send: Send,
         request_id: bytes | None,
         started: float,
@@ -223,9 +317,15 @@ class Forwarder:
                 method, target, headers=headers, data=body, allow_redirects=False
             ) as upstream:
                 status = upstream.status
-                response_headers = [
-                    (k, v) for k, v in upstream.raw_headers if k.lower() not in STRIPPED_RESPONSE
-                ]
+                response_headers = [NOSNIFF]
+                cacheable = False
+                for k, v in upstream.raw_headers:
+                    name = k.lower()
+                    if name not in STRIPPED_RESPONSE:
+                        response_headers.append((k, v))
+                        cacheable = cacheable or name == b"cache-control"
+                if not cacheable:
+                    response_headers += (NO_STORE, VARY_CREDENTIALS)
                 if request_id is not None:
                     response_headers.append((b"x-request-id", request_id))
                 length = upstream.content_length
@@ -247,15 +347,12 @@ class Forwarder:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b""})
                 return status
-        except aiohttp.ServerDisconnectedError as exc:
-            problem: AppError = BadGateway(f"The {service} service closed the connection")
-            cause: Exception = exc
-        except aiohttp.ClientConnectorError as exc:
-            problem, cause = UpstreamUnavailable(f"The {service} service is unavailable"), exc
-        except TimeoutError as exc:
-            problem, cause = UpstreamTimeout(f"The {service} service did not answer in time"), exc
-        except aiohttp.ClientError as exc:
-            problem, cause = BadGateway(f"The {service} service gave an invalid response"), exc
+        except AppError:  # the request body failed (timeout, too large) and aiohttp passed it on as is
+            raise
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            if body_failure:  # the same, wrapped by aiohttp: the client's fault, not the service's
+                raise body_failure[0] from exc
+            problem, cause = _upstream_problem(service, exc), exc
         self._count(service, problem.status_code)
         if streaming:  # the body failed half-way: all we can do is cut the connection
             logger.warning("upstream_failed_mid_response", path=target.path, error=problem.detail)
