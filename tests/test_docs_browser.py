@@ -39,7 +39,7 @@ async def render(url: str) -> tuple[str, str]:
             "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # the network is closed
             "--enable-logging=stderr",
             "--v=0",
-            "--virtual-time-budget=20000",
+            "--virtual-time-budget=60000",
             "--dump-dom",
             url,
             stdout=asyncio.subprocess.PIPE,
@@ -55,7 +55,10 @@ async def render(url: str) -> tuple[str, str]:
 
 
 async def test_docs_list_the_operations_with_no_cdn_reachable(gateway: str) -> None:
-    async with httpx.AsyncClient(base_url=gateway) as client:
+    async with httpx.AsyncClient(base_url=gateway, timeout=30) as client:
+        # Built once from the services' documents, then cached: built before the browser asks for it, so
+        # that a loaded machine cannot make the page's fetch outlast the browser's time budget.
+        assert (await client.get("/openapi.json")).status_code == 200
         page = await client.get("/docs")
         assets = [
             await client.get(f"/docs/assets/{name}") for name in ("swagger-ui-bundle.js", "swagger-ui.css")
@@ -64,7 +67,10 @@ async def test_docs_list_the_operations_with_no_cdn_reachable(gateway: str) -> N
     assert "cdn." not in page.text and "<script>" not in page.text  # no CDN, no inline script
     assert all(asset.status_code == 200 for asset in assets)
 
-    dom, log = await render(f"{gateway}/docs")
+    for _attempt in range(3):  # a busy machine may need another render; a broken page never shows one
+        dom, log = await render(f"{gateway}/docs")
+        if "opblock" in dom:
+            break
     assert "opblock" in dom, log[-3000:]
     assert SUMMARY in dom
     assert "Content Security Policy" not in log, log[-3000:]
