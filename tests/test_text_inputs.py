@@ -17,7 +17,7 @@ NUL = "\u0000"
         ("POST", "/api/v1/actions", {}, {"title": f"Plan{NUL}vélo", "region": "24"}, ["body", "title"]),
         ("POST", "/api/v1/actions", {}, {"title": "Plan vélo", "region": "24", "carriers": ["A\x1b"]}, None),
         ("POST", "/api/v1/actions", {}, {"title": "Plan vélo", "region": "24", "description": NUL}, None),
-        ("GET", "/api/v1/actions", {"lever_id": f"a{NUL}b"}, None, ["query", "lever_id"]),
+        ("GET", "/api/v1/actions", {"lever_id": f"a{NUL}b"}, None, ["query", "lever_id", 0]),  # the first
         ("POST", "/api/v1/questionnaires", {}, {"title": f"Diagnostic{NUL}"}, ["body", "title"]),
         ("GET", "/api/v1/territories/communes", {"q": f"orl{NUL}eans"}, None, ["query", "q"]),
         (

@@ -38,7 +38,7 @@ async def test_coordinator_creates_and_reads_an_action_of_their_region(client: h
     assert body["region"] == "24"
     assert body["estimated_cost_eur"] == "1250000.50"
     assert body["expected_impact_ktco2e"] == "12.3456"
-    assert body["version"] == 1
+    assert body["revision"] == 1
     assert created.headers["location"] == f"/api/v1/actions/{body['id']}"
 
     read = await client.get(f"/api/v1/actions/{body['id']}", headers=CENTRE)
@@ -98,7 +98,7 @@ async def test_update_needs_if_match_and_refuses_a_stale_etag(client: httpx.Asyn
 
     updated = await client.patch(url, json={"status": "planned"}, headers=CENTRE | {"if-match": first_etag})
     assert updated.status_code == 200, updated.text
-    assert updated.json()["version"] == 2
+    assert updated.json()["revision"] == 2
     assert updated.headers["etag"] != first_etag
 
     stale = await client.patch(url, json={"status": "done"}, headers=CENTRE | {"if-match": first_etag})
@@ -299,7 +299,7 @@ async def test_if_match_compares_strongly_and_a_412_gives_the_current_etag(clien
         assert refused.status_code == 412, (sent, refused.text)
         assert refused.headers["etag"] == current
         assert says in refused.json()["detail"]
-    assert (await client.get(url, headers=CENTRE)).json()["version"] == 1
+    assert (await client.get(url, headers=CENTRE)).json()["revision"] == 1
 
 
 async def test_scope_and_visibility_come_before_the_precondition(client: httpx.AsyncClient) -> None:
@@ -338,7 +338,7 @@ async def test_decimals_read_back_the_same_from_create_read_and_patch(client: ht
         json={"expected_impact_ktco2e": "12.50", "estimated_cost_eur": 9999999999999.990},
         headers=CENTRE | {"if-match": patched.headers["etag"]},
     )
-    assert same.json()["version"] == 2
+    assert same.json()["revision"] == 2
     assert [e["action"] for e in (await client.get(url + "/history", headers=CENTRE)).json()["items"]] == [
         "update",
         "create",
@@ -382,13 +382,13 @@ async def test_delete_archives_hides_and_restores_with_history(client: httpx.Asy
     reader = identity_headers("reader")
     assert (await client.get(url, params={"include_archived": "true"}, headers=reader)).status_code == 403
     seen = await client.get(url, params={"include_archived": "true"}, headers=CENTRE)
-    assert seen.json()["archived_at"] is not None and seen.json()["version"] == 2
+    assert seen.json()["archived_at"] is not None and seen.json()["revision"] == 2
     again = await client.delete(url, headers=CENTRE | {"if-match": seen.headers["etag"]})
     assert again.status_code == 404  # archived: not there any more for a DELETE either
 
     restored = await client.post(url + "/restore", headers=CENTRE | {"if-match": seen.headers["etag"]})
     assert restored.status_code == 200, restored.text
-    assert restored.json()["archived_at"] is None and restored.json()["version"] == 3
+    assert restored.json()["archived_at"] is None and restored.json()["revision"] == 3
     assert (await client.get(url, headers=CENTRE)).json() == restored.json()
     not_archived = await client.post(
         url + "/restore", headers=CENTRE | {"if-match": restored.headers["etag"]}
@@ -397,3 +397,21 @@ async def test_delete_archives_hides_and_restores_with_history(client: httpx.Asy
     history = (await client.get(url + "/history", headers=CENTRE)).json()["items"]
     assert [e["action"] for e in history] == ["restore", "archive", "create"]
     assert history[1]["changes"][0]["field"] == "archived_at" and history[1]["changes"][0]["old"] is None
+
+
+async def test_list_filters_repeat_for_several_values(client: httpx.AsyncClient) -> None:
+    await create(client, lever_id="augm_haies")
+    await create(client, lever_id="augm_vélotc", status="planned")
+    await create(client, headers=OCCITANIE, region="76", lever_id="augm_covoit")
+
+    async def total(params: list[tuple[str, str]]) -> int:
+        response = await client.get("/api/v1/actions", params=params, headers=ADMIN)
+        assert response.status_code == 200, response.text
+        return int(response.json()["total"])
+
+    assert await total([("lever_id", "augm_haies"), ("lever_id", "augm_vélotc")]) == 2
+    assert await total([("region", "24"), ("region", "76")]) == 3
+    assert await total([("region", "24"), ("status", "planned")]) == 1
+    assert await total([("status", "planned"), ("status", "proposed")]) == 3
+    refused = await client.get("/api/v1/actions", params={"lever_id": "Bad Id!"}, headers=ADMIN)
+    assert refused.status_code == 422

@@ -52,7 +52,7 @@ async def test_fifty_patches_from_one_etag_give_one_200_and_49_412(
             assert {r.json()["code"] for r in responses if r.status_code == 412} == {"precondition-failed"}
             (winner,) = (r for r in responses if r.status_code == 200)
             read = await client.get(url)
-            assert read.json()["version"] == 2
+            assert read.json()["revision"] == 2
             assert read.json()["title"] == winner.json()["title"]
             history = await client.get(f"{url}/history")
             assert [entry["action"] for entry in history.json()["items"]].count("update") == 1

@@ -50,7 +50,7 @@ async def test_coordinator_manages_their_region_template_only(client: httpx.Asyn
     )
     assert published.status_code == 200
     assert published.json()["status"] == "published"
-    assert published.json()["version"] == 2
+    assert published.json()["revision"] == 2
 
     stale = await client.patch(
         url, json={"title": "Autre titre"}, headers=CENTRE | {"if-match": created.headers["etag"]}

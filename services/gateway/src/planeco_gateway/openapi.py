@@ -40,6 +40,7 @@ planification écologique): territories and levers, the diagnostic, the roadmaps
 * Lists are paginated with `page` and `page_size` (maximum 500) and return `total`.
 * Updates need `If-Match` with the ETag read; a stale one answers 412.
 * Every response carries `X-Request-ID` (send your own to correlate).
+* What changed for clients, version by version: `contract/CHANGES.md` in the repository.
 """
 
 
@@ -63,7 +64,11 @@ def _document_gateway_failures(operation: dict[str, Any]) -> None:
         )
 
 
-def merge(documents: dict[str, dict[str, Any]], *, version: str = "0.1.0") -> dict[str, Any]:
+# The public contract's version: bumped with every change a client sees, listed in contract/CHANGES.md.
+CONTRACT_VERSION = "0.2.0"
+
+
+def merge(documents: dict[str, dict[str, Any]], *, version: str = CONTRACT_VERSION) -> dict[str, Any]:
     """Merge the services' documents (keyed by service name). Schemas with the same name and the same
     definition are shared; a clash is resolved by prefixing the later service's name."""
     paths: dict[str, Any] = {}

@@ -35,12 +35,12 @@ class ActionRepository:
             .where(visible(Action.region_code, regions), not_archived(Action.archived_at, include_archived))
             .order_by(order, Action.id)
         )
-        if filters.region is not None:
-            statement = statement.where(Action.region_code == filters.region)
-        if filters.lever_id is not None:
-            statement = statement.where(Action.lever_id == filters.lever_id)
-        if filters.status is not None:
-            statement = statement.where(Action.status == filters.status)
+        if filters.region:
+            statement = statement.where(Action.region_code.in_(filters.region))
+        if filters.lever_id:
+            statement = statement.where(Action.lever_id.in_(filters.lever_id))
+        if filters.status:
+            statement = statement.where(Action.status.in_(filters.status))
         return statement
 
     async def add(self, action: Action) -> Action:

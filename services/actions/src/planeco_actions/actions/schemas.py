@@ -39,11 +39,16 @@ class ActionSort(StrEnum):
 class ActionFilters(BaseModel):
     """The list's query parameters, passed whole to the service."""
 
-    region: Annotated[RegionCode | None, Field(description="Only this région's actions")] = None
-    lever_id: Annotated[FreeText | None, Field(max_length=80, description="Only actions for this lever")] = (
-        None
-    )
-    status: Annotated[ActionStatus | None, Field(description="Only actions in this status")] = None
+    # Repeat a filter for several values (OR); different filters combine (AND).
+    region: Annotated[
+        list[RegionCode] | None, Field(max_length=20, description="Only these régions' actions (repeat)")
+    ] = None
+    lever_id: Annotated[
+        list[LeverId] | None, Field(max_length=50, description="Only actions for these levers (repeat)")
+    ] = None
+    status: Annotated[
+        list[ActionStatus] | None, Field(max_length=5, description="Only actions in these statuses (repeat)")
+    ] = None
     sort: Annotated[ActionSort, Field(description="Sort key")] = ActionSort.created_at
     descending: Annotated[bool, Field(description="Sort in descending order")] = False
 
@@ -102,7 +107,9 @@ class ActionRead(BaseModel):
     expected_impact_ktco2e: Decimal | None
     status: ActionStatus
     created_by: str
-    version: int
+    revision: int = Field(
+        validation_alias="version", description="Incremented by each change; the ETag carries it"
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
     archived_at: dt.datetime | None = Field(

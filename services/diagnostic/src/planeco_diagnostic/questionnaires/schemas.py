@@ -53,7 +53,9 @@ class QuestionnaireRead(BaseModel):
     respondent_types: list[RespondentType]
     status: QuestionnaireStatus
     created_by: str
-    version: int
+    revision: int = Field(
+        validation_alias="version", description="Incremented by each change; the ETag carries it"
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
     archived_at: dt.datetime | None = Field(
