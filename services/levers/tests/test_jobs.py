@@ -40,7 +40,7 @@ def problem(response: httpx.Response, status: int) -> dict[str, object]:
 
 
 async def test_an_admin_starts_a_run_and_follows_it(client: httpx.AsyncClient) -> None:
-    started = await client.post(f"{JOBS}/reference-data/runs", headers=ADMIN)
+    started = await client.post(f"{JOBS}/runs", json={"job": "reference-data"}, headers=ADMIN)
     assert started.status_code == 202, started.text
     run = started.json()
     assert started.headers["location"] == f"{JOBS}/runs/{run['id']}"
@@ -82,8 +82,8 @@ async def test_an_admin_starts_a_run_and_follows_it(client: httpx.AsyncClient) -
 
 
 async def test_runs_are_listed_newest_first_and_filtered(client: httpx.AsyncClient) -> None:
-    first = (await client.post(f"{JOBS}/import-territories/runs", headers=ADMIN)).json()
-    second = (await client.post(f"{JOBS}/import-territories/runs", headers=ADMIN)).json()
+    first = (await client.post(f"{JOBS}/runs", json={"job": "import-territories"}, headers=ADMIN)).json()
+    second = (await client.post(f"{JOBS}/runs", json={"job": "import-territories"}, headers=ADMIN)).json()
     page = (await client.get(f"{JOBS}/runs", params={"job": "import-territories"}, headers=ADMIN)).json()
     assert [item["id"] for item in page["items"]][:2] == [second["id"], first["id"]]
     assert page["total"] >= 2
@@ -106,17 +106,21 @@ async def test_a_second_start_while_a_run_is_in_progress_is_a_409(
     other_replica = JobLock(engine, "levers", "import-territories")
     assert await other_replica.acquire()
     try:
-        refused = problem(await client.post(f"{JOBS}/import-territories/runs", headers=ADMIN), 409)
+        refused = problem(
+            await client.post(f"{JOBS}/runs", json={"job": "import-territories"}, headers=ADMIN), 409
+        )
         assert refused["code"] == "job-running"
         assert "levers/import-territories is already running" in str(refused["detail"])
     finally:
         await other_replica.release()
-    assert (await client.post(f"{JOBS}/import-territories/runs", headers=ADMIN)).status_code == 202
+    assert (
+        await client.post(f"{JOBS}/runs", json={"job": "import-territories"}, headers=ADMIN)
+    ).status_code == 202
 
 
 async def test_jobs_are_for_admins_only(client: httpx.AsyncClient) -> None:
     coordinator = identity_headers("coordinator", "24")
-    for method, path in (("GET", JOBS), ("GET", f"{JOBS}/runs"), ("POST", f"{JOBS}/reference-data/runs")):
+    for method, path in (("GET", JOBS), ("GET", f"{JOBS}/runs"), ("POST", f"{JOBS}/runs")):
         problem(await client.request(method, path, headers=coordinator), 403)
         problem(await client.request(method, path, headers=identity_headers("reader")), 403)
         problem(await client.request(method, path, headers=identity_headers("anonymous")), 401)
@@ -124,8 +128,10 @@ async def test_jobs_are_for_admins_only(client: httpx.AsyncClient) -> None:
 
 
 async def test_unknown_jobs_and_jobs_that_need_arguments_cannot_be_started(client: httpx.AsyncClient) -> None:
-    assert "nope" in str(problem(await client.post(f"{JOBS}/nope/runs", headers=ADMIN), 404)["detail"])
-    needs_file = problem(await client.post(f"{JOBS}/import-crte/runs", headers=ADMIN), 422)
+    assert "nope" in str(
+        problem(await client.post(f"{JOBS}/runs", json={"job": "nope"}, headers=ADMIN), 404)["detail"]
+    )
+    needs_file = problem(await client.post(f"{JOBS}/runs", json={"job": "import-crte"}, headers=ADMIN), 422)
     assert needs_file["errors"] == [
         {
             "loc": ["arguments", "file"],

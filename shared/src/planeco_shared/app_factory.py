@@ -34,6 +34,11 @@ from planeco_shared.server import freeze_startup_objects
 from planeco_shared.settings import ServiceSettings
 
 API_PREFIX = "/api/v1"
+JOBS_TAG = "jobs"
+JOBS_DESCRIPTION = (
+    "The service's scheduled and long work (imports, syncs): its jobs, their schedules and their recorded "
+    "runs (admins)."
+)
 # Below this a response goes out as it is: gzip would save little and cost a compression call.
 GZIP_MINIMUM_BYTES = 1024
 GZIP_LEVEL = 6  # zlib's default: most of level 9's gain (the EPCI declination 798 → 40 KB) at far less CPU
@@ -91,7 +96,12 @@ def create_service_app(
             Middleware(MetricsMiddleware, metrics=metrics),
             Middleware(ConditionalGetMiddleware),  # ETag/304 for routes with public_cache() only
         ],
-        openapi_tags=[{"name": tag, "description": text} for tag, text in (tags or {}).items()],
+        openapi_tags=[
+            {"name": tag, "description": text}
+            for tag, text in (
+                (tags or {}) | ({JOBS_TAG: JOBS_DESCRIPTION} if jobs is not None else {})
+            ).items()
+        ],
         generate_unique_id_function=contract.operation_id,
         # The public contract and its docs are the gateway's; a service's own document is for the gateway
         # (which merges them) and needs the internal identity like any other call.

@@ -1,5 +1,5 @@
 """The levers service's jobs (planeco_shared.jobs), run by `planeco levers run-job NAME`, the import
-commands, the scheduler loop, the Kubernetes CronJob and POST /api/v1/jobs/levers/{job}/runs."""
+commands, the scheduler loop, the Kubernetes CronJob and POST /api/v1/jobs/levers/runs (body {"job": …})."""
 
 from __future__ import annotations
 

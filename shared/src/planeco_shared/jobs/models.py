@@ -16,7 +16,7 @@ from planeco_shared.models import PortableJSON, UTCDateTime, utcnow
 class JobTrigger(StrEnum):
     cli = "cli"  # `planeco <svc> run-job`, an import command, a Kubernetes CronJob's container
     schedule = "schedule"  # the in-process scheduler loop (`planeco <svc> scheduler`, `planeco dev up`)
-    api = "api"  # POST /api/v1/jobs/<svc>/{job}/runs
+    api = "api"  # POST /api/v1/jobs/<svc>/runs (body {"job": …})
 
 
 class JobOutcome(StrEnum):

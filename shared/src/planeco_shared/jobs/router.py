@@ -18,7 +18,7 @@ from planeco_shared.jobs.models import JobOutcome, JobTrigger
 from planeco_shared.jobs.registry import JobRegistry
 from planeco_shared.jobs.runner import begin_run
 from planeco_shared.jobs.schedule import next_fire
-from planeco_shared.jobs.schemas import JobParameterRead, JobRead, JobRunRead
+from planeco_shared.jobs.schemas import JobParameterRead, JobRead, JobRunRead, JobRunStart
 from planeco_shared.models import utcnow
 from planeco_shared.pagination import Page, PageDep, paginate_into
 from planeco_shared.problems import NotFound, problem_responses
@@ -96,7 +96,7 @@ def jobs_router(registry: JobRegistry, schedules: dict[str, str | None]) -> APIR
         return JobRunRead.model_validate(run)
 
     @router.post(
-        "/{job}/runs",
+        "/runs",
         response_model=JobRunRead,
         status_code=status.HTTP_202_ACCEPTED,
         summary="Start a run now",
@@ -107,14 +107,14 @@ def jobs_router(registry: JobRegistry, schedules: dict[str, str | None]) -> APIR
         operation_id=f"start{named}JobRun",
     )
     async def start_run(
-        job: str,
+        body: JobRunStart,
         runtime: RuntimeDep,
         principal: Admin,
         background: BackgroundTasks,
         response: Response,
     ) -> JobRunRead:
         started = await begin_run(
-            runtime, registry, job, trigger=JobTrigger.api, started_by=principal.subject, arguments={}
+            runtime, registry, body.job, trigger=JobTrigger.api, started_by=principal.subject, arguments={}
         )
         # Runs after the response is sent, in this process; the lock is held until it ends.
         background.add_task(started.execute)

@@ -32,6 +32,12 @@ class JobRunRead(BaseModel):
     message: str | None
 
 
+class JobRunStart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    job: str = Field(min_length=1, max_length=80, description="The job to run (see the service's jobs)")
+
+
 class JobParameterRead(BaseModel):
     name: str
     description: str

@@ -26,9 +26,9 @@ from planeco_levers.db import AuditEntry
 from planeco_levers.decimals import plain
 from planeco_levers.levers.conversion import ConversionError, Factors
 from planeco_levers.panoramas.models import PanoramaObjective
-from planeco_levers.panoramas.regions import REGION_NAMES
 from planeco_levers.panoramas.repository import PanoramaRepository
 from planeco_levers.panoramas.service import lever_not_in_region, one_line, require_version
+from planeco_levers.territories.service import region_names
 from planeco_shared.audit import diff, record
 from planeco_shared.concurrency import etag
 from planeco_shared.history import HistoryEntry, history_page
@@ -62,8 +62,8 @@ async def resolve_version(session: AsyncSession, version: str) -> str:
     return version
 
 
-def _require_region(code: str) -> None:
-    if code not in REGION_NAMES:
+async def _require_region(session: AsyncSession, code: str) -> None:
+    if code not in await region_names(session):
         raise NotFound(f"No région with INSEE code {code!r}")
 
 
@@ -116,7 +116,7 @@ async def find_active(
 ) -> tuple[str, RegionAdjustment | None]:
     """(resolved version, the active adjustment or None). 404: unknown version, région, or lever there."""
     resolved = await resolve_version(session, version)
-    _require_region(code)
+    await _require_region(session, code)
     adjustment = await AdjustmentRepository(session).get(code, lever_id)
     if adjustment is None or not adjustment.active:
         await _objective(session, resolved, code, lever_id)  # the clearest 404 when the lever is not there
@@ -125,17 +125,14 @@ async def find_active(
 
 
 def no_adjustment(code: str, lever_id: str) -> NotFound:
-    return NotFound(
-        f"Région {code} ({REGION_NAMES.get(code, code)}) has no adjustment for {lever_id}: "
-        "the official objective applies"
-    )
+    return NotFound(f"Région {code} has no adjustment for {lever_id}: the official objective applies")
 
 
 async def list_adjustments(
     session: AsyncSession, version: str, code: str, params: PageParams
 ) -> Page[AdjustmentRead]:
     resolved = await resolve_version(session, version)
-    _require_region(code)
+    await _require_region(session, code)
     rows, total = await paginate(session, AdjustmentRepository(session).active_statement(code), params)
     return Page.of([adjustment_read(row, resolved) for row in rows], total, params)
 
@@ -144,7 +141,7 @@ async def history(
     session: AsyncSession, version: str, code: str, lever_id: str, params: PageParams
 ) -> Page[HistoryEntry]:
     resolved = await resolve_version(session, version)
-    _require_region(code)
+    await _require_region(session, code)
     statement = AdjustmentRepository(session).history_statement(code, lever_id)
     page = await history_page(session, statement, params, field_order=AUDITED)
     if page.total == 0:
@@ -198,7 +195,7 @@ async def plan_put(
 ) -> PutPlan:
     """Check everything that does not depend on preconditions (404, 422) and compute the new state."""
     resolved = await resolve_version(session, version)
-    _require_region(code)
+    await _require_region(session, code)
     objective = await _objective(session, resolved, code, lever_id)
     if not objective.editable:
         reason = (

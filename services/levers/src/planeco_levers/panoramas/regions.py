@@ -1,4 +1,5 @@
-"""Région names as the SGPE files write them → INSEE région codes (COG), explicitly.
+"""Région names as the SGPE files write them → INSEE région codes (COG), explicitly. The official names
+are the territories' (`territories.service.region_names`): this module knows only the files' spellings.
 
 The files name régions, not codes, and not always officially: Provence-Alpes-Côte d'Azur is written
 "Provence-Alpes-Côte d'Azur" (2023-11-14), "Région Sud" (2024-04-08) and "PACA" (2024-07-24).
@@ -10,28 +11,6 @@ Any other name is an error: a file naming an unknown région is refused.
 from __future__ import annotations
 
 from planeco_levers.levers.vocabulary import normalize_key
-
-# Official names (COG 2026) of the 18 régions, by INSEE code.
-REGION_NAMES: dict[str, str] = {
-    "01": "Guadeloupe",
-    "02": "Martinique",
-    "03": "Guyane",
-    "04": "La Réunion",
-    "06": "Mayotte",
-    "11": "Île-de-France",
-    "24": "Centre-Val de Loire",
-    "27": "Bourgogne-Franche-Comté",
-    "28": "Normandie",
-    "32": "Hauts-de-France",
-    "44": "Grand Est",
-    "52": "Pays de la Loire",
-    "53": "Bretagne",
-    "75": "Nouvelle-Aquitaine",
-    "76": "Occitanie",
-    "84": "Auvergne-Rhône-Alpes",
-    "93": "Provence-Alpes-Côte d'Azur",
-    "94": "Corse",
-}
 
 OVERSEAS_REGIONS = frozenset({"01", "02", "03", "04", "06"})
 

@@ -30,7 +30,6 @@ from planeco_levers.panoramas.importer import (
     shipped_panoramas,
 )
 from planeco_levers.panoramas.models import PanoramaObjective, PanoramaVersion
-from planeco_levers.panoramas.regions import REGION_NAMES
 from planeco_levers.panoramas.repository import FigureRow, PanoramaRepository
 from planeco_levers.panoramas.schemas import (
     ComparisonRead,
@@ -48,6 +47,7 @@ from planeco_levers.panoramas.schemas import (
     RegionSummary,
     SectorTotal,
 )
+from planeco_levers.territories.service import region_names
 from planeco_shared.audit import record
 from planeco_shared.identity import Principal
 from planeco_shared.pagination import Page, PageParams, paginate
@@ -293,9 +293,9 @@ def _figures(row: FigureRow | PanoramaObjective, labels: _Labels) -> dict[str, A
     }
 
 
-def region_fields(code: str) -> dict[str, str]:
-    """How every read names its région: the INSEE code and the official name."""
-    return {"region": code, "region_name": REGION_NAMES.get(code, code)}
+def region_fields(code: str, names: dict[str, str]) -> dict[str, str]:
+    """How every read names its région: the INSEE code and the official name (`region_names`)."""
+    return {"region": code, "region_name": names.get(code, code)}
 
 
 def _unknown_region(code: str) -> NotFound:
@@ -304,12 +304,13 @@ def _unknown_region(code: str) -> NotFound:
 
 async def region_panorama(session: AsyncSession, version: str, code: str) -> RegionPanoramaRead:
     await require_version(session, version)
-    if code not in REGION_NAMES:
+    names = await region_names(session)
+    if code not in names:
         raise _unknown_region(code)
     repository = PanoramaRepository(session)
     rows = await repository.figures(version, region=code)
     if not rows:
-        raise NotFound(f"Panorama {version} has no objectives for région {code} ({REGION_NAMES[code]})")
+        raise NotFound(f"Panorama {version} has no objectives for région {code} ({names[code]})")
     labels = await _Labels.load(repository)
     # The région's own objectives (one query): beside the official ones, and summed into the adjusted view.
     adjustments = await AdjustmentRepository(session).active_of_region(code)
@@ -329,7 +330,7 @@ async def region_panorama(session: AsyncSession, version: str, code: str) -> Reg
     adjusted_counts = Counter(row.sector_id for row in rows if row.lever_id in adjusted)
     return RegionPanoramaRead(
         version=version,
-        **region_fields(code),
+        **region_fields(code, names),
         source_region_name=rows[0].region_name_source,
         lever_count=len(rows),
         total_ktco2e=sum((row.objective_ktco2e for row in rows), ZERO),
@@ -355,14 +356,15 @@ async def region_panorama(session: AsyncSession, version: str, code: str) -> Reg
 async def lever_not_in_region(session: AsyncSession, version: str, lever_id: str, code: str) -> NotFound:
     """The clearest 404 for a lever × région that has no row: which of the three is missing, and why."""
     repository = PanoramaRepository(session)
-    if code not in REGION_NAMES:
+    names = await region_names(session)
+    if code not in names:
         return _unknown_region(code)
     levers = await repository.levers_of_version(version)
     lever = levers.get(lever_id)
     if lever is None:
         return NotFound(f"No lever {lever_id!r} in panorama {version}")
     if code not in await repository.region_codes_of_version(version):
-        return NotFound(f"Panorama {version} has no objectives for région {code} ({REGION_NAMES[code]})")
+        return NotFound(f"Panorama {version} has no objectives for région {code} ({names[code]})")
     lever_set = (
         "the overseas lever set"
         if lever.in_overseas and not lever.in_mainland
@@ -371,7 +373,7 @@ async def lever_not_in_region(session: AsyncSession, version: str, lever_id: str
         else "the régions that have it"
     )
     return NotFound(
-        f"Lever {lever_id!r} has no objective for région {code} ({REGION_NAMES[code]}) "
+        f"Lever {lever_id!r} has no objective for région {code} ({names[code]}) "
         f"in panorama {version}: it belongs to {lever_set} ({lever.region_count} régions)"
     )
 
@@ -387,7 +389,7 @@ async def region_lever(session: AsyncSession, version: str, code: str, lever_id:
         _figures(objective, labels)
         | {
             "version": version,
-            **region_fields(code),
+            **region_fields(code, await region_names(session)),
             "source_region_name": objective.region_name_source,
             "source_row": objective.row_index,
             "unit_source": objective.unit_physical,
@@ -406,13 +408,14 @@ async def region_lever(session: AsyncSession, version: str, code: str, lever_id:
 async def list_regions(session: AsyncSession, version: str) -> list[RegionSummary]:
     await require_version(session, version)
     rows = await PanoramaRepository(session).figures(version)
+    names = await region_names(session)
     by_region: dict[str, list[FigureRow]] = defaultdict(list)
     for row in rows:
         by_region[row.region_code].append(row)
     return [
         RegionSummary(
             code=code,
-            name=REGION_NAMES.get(code, code),
+            name=names.get(code, code),
             source_name=members[0].region_name_source,
             lever_count=len(members),
             total_ktco2e=sum((m.objective_ktco2e for m in members), ZERO),
@@ -483,7 +486,8 @@ async def compare(
     check_version_id(from_version, loc=("query", "from"))
     await require_version(session, from_version)
     repository = PanoramaRepository(session)
-    if region is not None and region not in REGION_NAMES:
+    names = await region_names(session)
+    if region is not None and region not in names:
         raise _unknown_region(region)
     to_values, to_rows = await _objectives_by_lever(repository, version, region)
     from_values, from_rows = await _objectives_by_lever(repository, from_version, region)
@@ -523,7 +527,7 @@ async def compare(
     return ComparisonRead(
         version=version,
         from_version=from_version,
-        **(region_fields(region) if region is not None else {"region": None, "region_name": None}),
+        **(region_fields(region, names) if region is not None else {"region": None, "region_name": None}),
         from_total_ktco2e=from_total,
         to_total_ktco2e=to_total,
         difference_ktco2e=to_total - from_total,

@@ -63,6 +63,10 @@ class TerritoryRepository:
     async def get_region(self, code: str) -> Region | None:
         return await self.session.get(Region, code)
 
+    async def region_names(self) -> dict[str, str]:
+        rows = await self.session.execute(select(Region.code, Region.name))
+        return dict(rows.tuples().all())
+
     def departements_statement(self, *, region: str | None) -> Select[Any]:
         statement = select(Departement).order_by(Departement.code)
         if region is not None:

@@ -80,6 +80,11 @@ async def list_regions(session: AsyncSession, *, params: PageParams) -> Page[Reg
     return _page(await _regions(repository, rows), total, params)
 
 
+async def region_names(session: AsyncSession) -> dict[str, str]:
+    """The régions' official names by INSEE code, from the territories (the COG): the one source of them."""
+    return await TerritoryRepository(session).region_names()
+
+
 async def get_region(session: AsyncSession, code: str) -> RegionRead:
     repository = TerritoryRepository(session)
     region = await repository.get_region(code)
