@@ -65,7 +65,7 @@ class TerritoryRepository:
 
     async def region_names(self) -> dict[str, str]:
         rows = await self.session.execute(select(Region.code, Region.name))
-        return dict(rows.tuples().all())
+        return {code: name for code, name in rows}  # noqa: C416 (rows are Row objects, not pairs to mypy)
 
     def departements_statement(self, *, region: str | None) -> Select[Any]:
         statement = select(Departement).order_by(Departement.code)
