@@ -68,7 +68,7 @@ def one_write(key: str) -> ActionRead:
     if isinstance(created, Problem):
         raise RuntimeError(created.detail)
     assert isinstance(created, ActionRead)
-    mine = list_actions.sync(client=client, region="24")
+    mine = list_actions.sync(client=client, region=["24"])
     assert isinstance(mine, ActionReadPage)
     return created
 
