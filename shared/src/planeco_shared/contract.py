@@ -12,8 +12,9 @@ document says everything they need and nothing they would misread:
 - each JSON response carries an example, composed from its fields' own examples (a plausible value where a
   field has none); a test validates every example against its schema;
 - responses declare their headers: `X-Request-ID` on all, `ETag` and `Cache-Control` (and the 304) on cached
-  public reads, `ETag` where a resource is updated with `If-Match`, `Location` on a 201, `Retry-After` on
-  the 503 that any operation may answer when the database is unavailable.
+  public reads, `ETag` where a resource is updated with `If-Match`, `Location` on a 201 (and
+  `Idempotent-Replayed` where it takes `Idempotency-Key`), `Retry-After` on the 503 that any operation may
+  answer when the database is unavailable.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ ETAG = header("The resource's current revision: send it as `If-Match` to change 
 CACHED_ETAG = header("Strong validator of this representation: send it as `If-None-Match` to revalidate")
 CACHE_CONTROL = header("`public, max-age=…, must-revalidate`")
 LOCATION = header("The created resource's path")
+REPLAYED = header(
+    "`true` when this is the stored response to an earlier request with the same `Idempotency-Key`"
+)
 RETRY_AFTER = header("Seconds to wait before retrying", schema={"type": "integer", "minimum": 0})
 
 
@@ -88,6 +92,11 @@ def finish(document: dict[str, Any], *, cached: set[tuple[str, str]]) -> dict[st
                     _headers(responses, status)["ETag"] = ETAG
         if "201" in responses:
             _headers(responses, "201")["Location"] = LOCATION
+            if any(
+                p.get("in") == "header" and p.get("name") == "Idempotency-Key"
+                for p in operation.get("parameters", [])
+            ):
+                _headers(responses, "201")["Idempotent-Replayed"] = REPLAYED
         for response in responses.values():
             response.setdefault("headers", {})["X-Request-ID"] = REQUEST_ID
     _document_decimal_strings(schemas)

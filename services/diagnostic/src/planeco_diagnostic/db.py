@@ -1,9 +1,10 @@
-"""The diagnostic service's ORM base (its own metadata, its own tables), audit and job-run tables."""
+"""The diagnostic service's ORM base and its shared tables: audit, job runs, idempotency keys."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import DeclarativeBase
 
+from planeco_shared.idempotency import IdempotencyKeyMixin
 from planeco_shared.jobs.models import JobRunMixin
 from planeco_shared.models import AuditEntryMixin, new_metadata
 
@@ -20,6 +21,12 @@ class JobRun(JobRunMixin, Base):
     """One run of one of the service's jobs (planeco_diagnostic.jobs)."""
 
     __tablename__ = "job_runs"
+
+
+class IdempotencyKey(IdempotencyKeyMixin, Base):
+    """A stored response of an idempotent create (planeco_shared.idempotency)."""
+
+    __tablename__ = "idempotency_keys"
 
 
 def load_all_models() -> None:

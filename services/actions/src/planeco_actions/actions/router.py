@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from planeco_actions.actions import service
 from planeco_actions.actions.schemas import ActionCreate, ActionFilters, ActionRead, ActionUpdate
+from planeco_actions.db import IdempotencyKey
 from planeco_shared.archive import IncludeArchived
 from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, etag
 from planeco_shared.database import SessionDep
 from planeco_shared.history import HistoryEntry
+from planeco_shared.idempotency import IDEMPOTENCY_KEY, idempotent_create
 from planeco_shared.identity import Principal, RequireRole, Role, require_authenticated
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import problem_responses
@@ -34,16 +36,19 @@ Manager = Annotated[Principal, Depends(RequireRole(Role.coordinator))]
     status_code=status.HTTP_201_CREATED,
     summary="Record a COP action",
     description="The région and the lever must exist in the levers service (422 naming the field "
-    "otherwise); 503 or 504 when it cannot be asked.",
-    responses=problem_responses(422, 502, 503, 504),
+    "otherwise); 503 or 504 when it cannot be asked. Send `Idempotency-Key` to retry safely.",
+    responses=problem_responses(409, 422, 502, 503, 504),
+    openapi_extra=IDEMPOTENCY_KEY,
 )
 async def create_action(
-    data: ActionCreate, session: SessionDep, principal: Manager, levers: LeversDep, response: Response
-) -> ActionRead:
+    data: ActionCreate, request: Request, session: SessionDep, principal: Manager, levers: LeversDep
+) -> Response:
+    create = await idempotent_create(session, IdempotencyKey, request, subject=principal.subject)
+    if create.replay is not None:
+        return create.replay
     action = await service.create_action(session, data=data, principal=principal, levers=levers)
-    response.headers["Location"] = f"/api/v1/actions/{action.id}"
-    response.headers["ETag"] = etag(action.id, action.version)
-    return ActionRead.model_validate(action)
+    headers = {"Location": f"/api/v1/actions/{action.id}", "ETag": etag(action.id, action.version)}
+    return await create.respond(ActionRead.model_validate(action), status_code=201, headers=headers)
 
 
 @router.get(

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
+from planeco_diagnostic.db import IdempotencyKey
 from planeco_diagnostic.questionnaires import service
 from planeco_diagnostic.questionnaires.models import QuestionnaireStatus
 from planeco_diagnostic.questionnaires.schemas import (
@@ -18,6 +19,7 @@ from planeco_shared.archive import IncludeArchived
 from planeco_shared.codes import REGION_PATTERN
 from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, etag
 from planeco_shared.database import SessionDep
+from planeco_shared.idempotency import IDEMPOTENCY_KEY, idempotent_create
 from planeco_shared.identity import Authenticated, Principal, RequireRole, Role, require_authenticated
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import problem_responses
@@ -37,15 +39,24 @@ Manager = Annotated[Principal, Depends(RequireRole(Role.coordinator))]
     response_model=QuestionnaireRead,
     status_code=status.HTTP_201_CREATED,
     summary="Create a questionnaire template",
-    responses=problem_responses(422),
+    description="Send `Idempotency-Key` to retry safely.",
+    responses=problem_responses(409, 422),
+    openapi_extra=IDEMPOTENCY_KEY,
 )
 async def create_questionnaire(
-    data: QuestionnaireCreate, session: SessionDep, principal: Manager, response: Response
-) -> QuestionnaireRead:
+    data: QuestionnaireCreate, request: Request, session: SessionDep, principal: Manager
+) -> Response:
+    create = await idempotent_create(session, IdempotencyKey, request, subject=principal.subject)
+    if create.replay is not None:
+        return create.replay
     questionnaire = await service.create_questionnaire(session, data=data, principal=principal)
-    response.headers["Location"] = f"/api/v1/questionnaires/{questionnaire.id}"
-    response.headers["ETag"] = etag(questionnaire.id, questionnaire.version)
-    return QuestionnaireRead.model_validate(questionnaire)
+    headers = {
+        "Location": f"/api/v1/questionnaires/{questionnaire.id}",
+        "ETag": etag(questionnaire.id, questionnaire.version),
+    }
+    return await create.respond(
+        QuestionnaireRead.model_validate(questionnaire), status_code=201, headers=headers
+    )
 
 
 @router.get("", response_model=Page[QuestionnaireRead], summary="List questionnaire templates")
