@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import os
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -117,63 +116,6 @@ async def isolated(
                 await transaction.rollback()
 
 
-class IdentityHeaders(dict[str, str]):
-    """Headers carrying a signed identity that stays valid however long the suite runs: test modules keep
-    them in constants built at import, and a gateway's token lives IDENTITY_TTL_SECONDS (a slow run outlived
-    it): signed for TEST_IDENTITY_TTL_SECONDS,
-    Re-signed on use once half its lifetime has passed, whichever way the dict is read."""
-
-    def __init__(self, principal: Principal) -> None:
-        self._principal = principal
-        self._signed_at = 0.0
-        super().__init__()
-        self._refresh()
-
-    def _refresh(self) -> None:
-        now = time.time()
-        if now - self._signed_at > TEST_IDENTITY_TTL_SECONDS / 2:
-            self._signed_at = now
-            # Long-lived as well: `HEADERS | {...}` copies the dict without reading it through these methods.
-            token = encode_identity(
-                self._principal, TEST_SECRET, now=now, ttl_seconds=TEST_IDENTITY_TTL_SECONDS
-            )
-            dict.__setitem__(self, IDENTITY_HEADER, token)
-
-    def __getitem__(self, key: str) -> str:
-        self._refresh()
-        return dict.__getitem__(self, key)
-
-    def __iter__(self) -> Iterator[str]:
-        self._refresh()
-        return dict.__iter__(self)
-
-    def items(self) -> Any:
-        self._refresh()
-        return dict.items(self)
-
-    def keys(self) -> Any:
-        self._refresh()
-        return dict.keys(self)
-
-    def values(self) -> Any:
-        self._refresh()
-        return dict.values(self)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        self._refresh()
-        return dict.get(self, key, default)
-
-    def copy(self) -> dict[str, str]:
-        self._refresh()
-        return dict(dict.items(self))
-
-    def __or__(self, other: Any) -> dict[str, str]:  # type: ignore[override]
-        return self.copy() | dict(other)
-
-    def __ror__(self, other: Any) -> dict[str, str]:  # type: ignore[override]
-        return dict(other) | self.copy()
-
-
 def identity_headers(
     role: Role | str = Role.admin, territory: str | None = None, subject: str | None = None
 ) -> dict[str, str]:
@@ -185,7 +127,9 @@ def identity_headers(
         territory=territory,
         method=AuthMethod.api_key if role is not Role.anonymous else AuthMethod.anonymous,
     )
-    return IdentityHeaders(principal)
+    # Signed for TEST_IDENTITY_TTL_SECONDS, not a gateway's 120 s: test modules build these headers once, at
+    # import, and a slow full run outlives a gateway's token.
+    return {IDENTITY_HEADER: encode_identity(principal, TEST_SECRET, ttl_seconds=TEST_IDENTITY_TTL_SECONDS)}
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
