@@ -33,6 +33,7 @@ from planeco_levers.territories.schemas import (
     RegionRead,
 )
 from planeco_levers.territories.search import code_prefix, normalize
+from planeco_shared.codes import COMMUNE_PATTERN, SIREN_PATTERN
 from planeco_shared.pagination import Page, PageParams, paginate
 from planeco_shared.problems import FieldError, NotFound, UnprocessableEntity
 
@@ -274,8 +275,8 @@ def _commune(c: Commune) -> CommuneRead:
 
 # Collectivités (what a contributor's scope names)
 
-SIREN_RE = re.compile(r"^\d{9}$")
-COMMUNE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+SIREN_RE = re.compile(SIREN_PATTERN)
+COMMUNE_RE = re.compile(COMMUNE_PATTERN)
 
 
 async def get_collectivite(session: AsyncSession, identifier: str) -> CollectiviteRead:
