@@ -56,12 +56,6 @@ def adjustment_etag(adjustment: RegionAdjustment) -> str:
     return etag(f"{adjustment.region_code}-{quote(adjustment.lever_id, safe='')}", adjustment.version)
 
 
-async def resolve_version(session: AsyncSession, version: str) -> str:
-    """The version (`latest` already resolved by the route, `panoramas.router.Version`); 404 when unknown."""
-    await require_version(session, version)
-    return version
-
-
 async def _require_region(session: AsyncSession, code: str) -> None:
     if code not in await region_names(session):
         raise NotFound(f"No région with INSEE code {code!r}")
@@ -114,14 +108,14 @@ def adjustment_read(adjustment: RegionAdjustment, read_version: str) -> Adjustme
 async def find_active(
     session: AsyncSession, version: str, code: str, lever_id: str
 ) -> tuple[str, RegionAdjustment | None]:
-    """(resolved version, the active adjustment or None). 404: unknown version, région, or lever there."""
-    resolved = await resolve_version(session, version)
+    """(the version, the active adjustment or None). 404: unknown version, région, or lever there."""
+    await require_version(session, version)  # `latest` was resolved by the route (Version)
     await _require_region(session, code)
     adjustment = await AdjustmentRepository(session).get(code, lever_id)
     if adjustment is None or not adjustment.active:
-        await _objective(session, resolved, code, lever_id)  # the clearest 404 when the lever is not there
-        return resolved, None
-    return resolved, adjustment
+        await _objective(session, version, code, lever_id)  # the clearest 404 when the lever is not there
+        return version, None
+    return version, adjustment
 
 
 def no_adjustment(code: str, lever_id: str) -> NotFound:
@@ -131,21 +125,21 @@ def no_adjustment(code: str, lever_id: str) -> NotFound:
 async def list_adjustments(
     session: AsyncSession, version: str, code: str, params: PageParams
 ) -> Page[AdjustmentRead]:
-    resolved = await resolve_version(session, version)
+    await require_version(session, version)  # `latest` was resolved by the route (Version)
     await _require_region(session, code)
     rows, total = await paginate(session, AdjustmentRepository(session).active_statement(code), params)
-    return Page.of([adjustment_read(row, resolved) for row in rows], total, params)
+    return Page.of([adjustment_read(row, version) for row in rows], total, params)
 
 
 async def history(
     session: AsyncSession, version: str, code: str, lever_id: str, params: PageParams
 ) -> Page[HistoryEntry]:
-    resolved = await resolve_version(session, version)
+    await require_version(session, version)  # `latest` was resolved by the route (Version)
     await _require_region(session, code)
     statement = AdjustmentRepository(session).history_statement(code, lever_id)
     page = await history_page(session, statement, params, field_order=AUDITED)
     if page.total == 0:
-        await _objective(session, resolved, code, lever_id)  # 404 for a lever the région never had here
+        await _objective(session, version, code, lever_id)  # 404 for a lever the région never had here
     return page
 
 
@@ -194,15 +188,15 @@ async def plan_put(
     session: AsyncSession, version: str, code: str, lever_id: str, body: AdjustmentPut
 ) -> PutPlan:
     """Check everything that does not depend on preconditions (404, 422) and compute the new state."""
-    resolved = await resolve_version(session, version)
+    await require_version(session, version)  # `latest` was resolved by the route (Version)
     await _require_region(session, code)
-    objective = await _objective(session, resolved, code, lever_id)
+    objective = await _objective(session, version, code, lever_id)
     if not objective.editable:
         reason = (
             f" SGPE: {' '.join(objective.disabled_comment.split())}" if objective.disabled_comment else ""
         )
         raise UnprocessableEntity(
-            f"Lever {lever_id!r} ({objective.name}) is not editable by the régions in panorama {resolved}: "
+            f"Lever {lever_id!r} ({objective.name}) is not editable by the régions in panorama {version}: "
             f"région {code} keeps the official objective.{reason}",
             errors=[
                 FieldError(loc=["path", "lever_id"], msg="this lever is not editable", type="not_editable")
@@ -236,10 +230,10 @@ async def plan_put(
     try:
         derive(unit, value, factors)
     except ConversionError as exc:
-        raise _conversion_problem(exc, lever_id, code, resolved) from exc
+        raise _conversion_problem(exc, lever_id, code, version) from exc
     values: dict[str, Any] = {
         "active": True,
-        "anchored_version": resolved,
+        "anchored_version": version,
         "entered_unit": unit.value,
         "entered_value": value,
         "comment": body.comment,
@@ -253,7 +247,7 @@ async def plan_put(
     existing = await AdjustmentRepository(session).get(code, lever_id)
     preview = RegionAdjustment(region_code=code, lever_id=lever_id, **values)
     return PutPlan(
-        version=resolved,
+        version=version,
         code=code,
         lever_id=lever_id,
         values=values,
