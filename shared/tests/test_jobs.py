@@ -17,6 +17,7 @@ import pytest_asyncio
 from sqlalchemy import String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from planeco_shared.dataversion import DataVersionMixin
 from planeco_shared.jobs import (
     Job,
     JobAlreadyRunning,
@@ -42,6 +43,10 @@ from planeco_shared.testing import fresh_database_url
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
+
+
+class DataVersion(DataVersionMixin, Base):
+    __tablename__ = "data_version"
 
 
 class JobRun(JobRunMixin, Base):

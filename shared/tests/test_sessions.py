@@ -68,6 +68,9 @@ SCHEMA = [
     "INSERT INTO parent (id) VALUES (1)",
     "CREATE TABLE counter (value INTEGER NOT NULL)",
     "INSERT INTO counter (value) VALUES (0)",
+    # What every service's migrations create (planeco_shared.dataversion): writes bump it.
+    "CREATE TABLE data_version (id SMALLINT PRIMARY KEY, version BIGINT NOT NULL)",
+    "INSERT INTO data_version (id, version) VALUES (1, 1)",
 ]
 
 

@@ -333,7 +333,8 @@ async def test_a_region_is_declined_in_a_handful_of_queries(
     with counting(engine) as statements:
         body = await get(client, f"/api/v1/panoramas/{VERSION}/regions/84/departements")
     assert body["lever_count"] == 30
-    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    # The read cache's data-version read (planeco_shared.caching) comes on top, once per request.
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "data_version" not in s]
     assert len(selects) <= 5, selects  # version, région, objectives, départements, keys
 
 

@@ -383,7 +383,8 @@ async def test_an_epci_key_declines_the_epci(client: httpx.AsyncClient, engine: 
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", count)
     assert everything.json()["lever_count"] == 30
-    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) <= 6, statements
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "data_version" not in s]
+    assert len(selects) <= 6, statements  # the read cache's data-version read comes on top
 
     # an EPCI of another région is a foreign code; a département code is unknown at the EPCI level
     foreign = await put(

@@ -2,7 +2,8 @@
 
 Lifespan builds the service runtime (engine, session factory, service clients: `planeco_shared.runtime`)
 and closes it at shutdown;
-middlewares give request ids, metrics and conditional GETs (`planeco_shared.caching`); handlers render
+middlewares give request ids, metrics, the read cache of public reads (`planeco_shared.caching`) and gzip;
+handlers render
 every error as RFC 9457.
 """
 
@@ -19,7 +20,13 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from planeco_shared import contract, health
-from planeco_shared.caching import ConditionalGetMiddleware, verify_public_caching
+from planeco_shared.caching import (
+    GZIP_LEVEL,
+    GZIP_MINIMUM_BYTES,
+    ReadCache,
+    ReadCacheMiddleware,
+    verify_public_caching,
+)
 from planeco_shared.decimals import exact_json
 from planeco_shared.identity import AnyCaller, IdentityVerifier
 from planeco_shared.jobs.registry import JobRegistry
@@ -39,9 +46,6 @@ JOBS_DESCRIPTION = (
     "The service's scheduled and long work (imports, syncs): its jobs, their schedules and their recorded "
     "runs (admins)."
 )
-# Below this a response goes out as it is: gzip would save little and cost a compression call.
-GZIP_MINIMUM_BYTES = 1024
-GZIP_LEVEL = 6  # zlib's default: most of level 9's gain (the EPCI declination 798 → 40 KB) at far less CPU
 
 StartupHook = Callable[[FastAPI], Awaitable[None]]
 
@@ -66,6 +70,7 @@ def create_service_app(
         routers.append(jobs_router(jobs, jobs.schedules(settings.job_schedules)))
     configure_logging(level=settings.log_level, json=settings.log_json, service=name)
     metrics = Metrics(name)
+    read_cache = ReadCache(settings.read_cache_megabytes * 1024 * 1024)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -88,13 +93,14 @@ def create_service_app(
         lifespan=lifespan,
         middleware=[
             Middleware(RequestIdMiddleware),
-            Middleware(HeadAsGet),  # outside gzip: a HEAD's headers are the GET's (Content-Encoding too)
-            # Compressed here, not at the gateway, which forwards bytes: the gateway passes Accept-Encoding
-            # and the compressed body through. Adds `Vary: Accept-Encoding`; the ETag stays the identity
-            # body's, the ETag of one representation negotiated by that Vary (planeco_shared.caching).
+            Middleware(HeadAsGet),  # outside everything else: a HEAD's headers are the GET's
+            Middleware(MetricsMiddleware, metrics=metrics),  # outside the cache: its answers count too
+            # Public reads: ETag from the data version, 304 and answers from memory, gzipped once
+            # (planeco_shared.caching). Outside gzip, which it bypasses for what it serves.
+            Middleware(ReadCacheMiddleware, cache=read_cache, tag=f"{name}/{version}"),
+            # Everything else is compressed here, not at the gateway, which forwards bytes: the gateway
+            # passes Accept-Encoding and the compressed body through. Adds `Vary: Accept-Encoding`.
             Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL),
-            Middleware(MetricsMiddleware, metrics=metrics),
-            Middleware(ConditionalGetMiddleware),  # ETag/304 for routes with public_cache() only
         ],
         openapi_tags=[
             {"name": tag, "description": text}
@@ -113,6 +119,7 @@ def create_service_app(
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.read_cache = read_cache
     app.state.service_name = name
     app.state.identity_verifier = IdentityVerifier(settings.internal_secret.get_secret_value())
     install_problem_handlers(app)

@@ -1,64 +1,78 @@
-"""HTTP caching of deliberately public, rarely changing reads: strong ETag, Cache-Control, 304.
+"""HTTP caching of deliberately public reads: an ETag from the data version, a 304 that reads no data,
+and answers built once per data version.
 
 Opt-in per route, never by default: a route (or a whole router) adds `public_cache()` to its
 `dependencies` and must also declare `openapi_extra=PUBLIC` — `create_service_app` refuses to start
-otherwise, so an authenticated or private read can never be marked `public`.
+otherwise, so an authenticated or private read can never be marked `public`. Such a read promises that its
+answer depends only on the URL and the service's data (never on who asks).
 
     @router.get("/regions/{code}", openapi_extra=PUBLIC, dependencies=[public_cache()])
 
-For such a GET/HEAD answered 200, `ConditionalGetMiddleware` (installed by `create_service_app`)
-- sets a strong `ETag`: the endpoint's version token when it gave one (`PublicCacheDep`,
-  `directive.use_version(token)`), else a hash of the body (the body is buffered: meant for small
-  reads);
-- sets `Cache-Control: public, max-age=<max_age>, must-revalidate`: any cache (browser, CDN) may keep
-  it a short while — the default is 5 minutes, so a corrected import shows within minutes — and must
-  then revalidate with `If-None-Match`, which costs the client a 304 without a body;
-- answers `304 Not Modified` (no body) when `If-None-Match` matches: `*`, or a list of entity tags
-  compared weakly (RFC 9110 §13.1.2: `W/"x"` matches `"x"`).
-Errors (4xx/5xx) and responses setting a cookie pass through untouched.
+For a GET/HEAD of such a route, `ReadCacheMiddleware` (installed by `create_service_app`, outside gzip):
+1. reads the service's data version first (one autocommitted query, `planeco_shared.dataversion`);
+2. derives the strong ETag from (service, app version, data version, path, query) and the content coding:
+   `"<hash>"` for the identity body, `"<hash>-gzip"` for the gzipped one (two representations, two
+   tags, negotiated by `Vary: Accept-Encoding`);
+3. answers `304 Not Modified` when `If-None-Match` carries it (`*`, or a list compared weakly, RFC 9110
+   §13.1.2), without running the endpoint: no data is read;
+4. else sends the answer this process built for that URL at that data version, from memory (identity and
+   gzip bytes, each made once); concurrent misses of one URL wait for the first to build it;
+5. else runs the endpoint and keeps its 200 (`ReadCache`: one data version at a time, a new version
+   empties it; bounded in bytes, least recently used out first).
+It sets `Cache-Control: public, max-age=<max_age>, must-revalidate` (default 5 minutes: a browser or CDN
+may keep the answer that long, then revalidates for the price of a 304). The forwarded identity is still
+verified before an answer is served from memory (else the endpoint runs and answers 401). Errors (4xx/5xx)
+and responses setting a cookie pass through, never kept. Across replicas nothing is shared but the data
+version, which each reads before the data: a write committed anywhere changes every replica's next ETag.
 """
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Any
 
+from cachetools import LRUCache
 from fastapi import Depends, FastAPI, Request
 from fastapi.params import Depends as DependsParam
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from planeco_shared.identity import IDENTITY_HEADER, IdentityVerifier
+from planeco_shared.problems import AppError
 from planeco_shared.routing import iter_routes
 
 DEFAULT_MAX_AGE = 300
 STATE_KEY = "public_cache"
 CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
-# What a 304 carries (RFC 9110 §15.4.5): the fields a 200 would have had that guide caches.
-NOT_MODIFIED_HEADERS = frozenset(
-    {b"cache-control", b"content-location", b"date", b"etag", b"expires", b"vary"}
-)
+# Below this a response goes out as it is: gzip would save little and cost a compression call.
+GZIP_MINIMUM_BYTES = 1024
+GZIP_LEVEL = 6  # zlib's default: most of level 9's gain (the EPCI declination 798 → 40 KB) at far less CPU
+DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
+# Headers of the endpoint's answer that the cache sets itself, per representation.
+_REPRESENTATION_HEADERS = frozenset({b"content-length", b"content-encoding", b"etag", b"vary"})
+_VARY = (b"vary", b"Accept-Encoding")
 # One element of an If-None-Match list: an entity tag (RFC 9110 §8.8.3), or an empty element.
 _LIST_ELEMENT = re.compile(rb'[ \t]*(?:(W/)?("[\x21\x23-\x7e\x80-\xff]*"))?[ \t]*(?:,|$)')
+_GZIP_CODING = re.compile(
+    rb"(?:^|,)\s*(?:gzip|x-gzip|\*)\s*(?:;\s*q\s*=\s*(0(?:\.0*)?|[01](?:\.\d*)?))?\s*(?=,|$)"
+)
+_PATHS_KEPT = 50_000  # per-path decisions remembered (cacheable or not), cleared when full
 
 
 @dataclass(slots=True)
 class CacheDirective:
-    """What an opted-in route promises about its response. Endpoints may give a version token."""
+    """What an opted-in route promises about its response, read by `ReadCacheMiddleware`."""
 
     max_age: int
-    etag: bytes | None = field(default=None)
 
     @property
     def cache_control(self) -> bytes:
         return f"public, max-age={self.max_age}, must-revalidate".encode()
-
-    def use_version(self, token: object) -> str:
-        """Derive the ETag from a cheap version token (e.g. a row version or a dataset checksum)
-        instead of hashing the body. The token must change whenever the response would."""
-        self.etag = strong_etag(repr(token).encode(), prefix=b"v")
-        return self.etag.decode()
 
 
 class PublicCache:
@@ -67,12 +81,11 @@ class PublicCache:
     def __init__(self, max_age: int = DEFAULT_MAX_AGE) -> None:
         if max_age < 0:
             raise ValueError("max_age must be >= 0")
-        self.max_age = max_age
+        self.directive = CacheDirective(max_age=max_age)
 
     async def __call__(self, request: Request) -> CacheDirective:  # async: no thread-pool hand-off
-        directive = CacheDirective(max_age=self.max_age)
-        request.scope.setdefault("state", {})[STATE_KEY] = directive
-        return directive
+        request.scope.setdefault("state", {})[STATE_KEY] = self.directive
+        return self.directive
 
 
 def public_cache(max_age: int = DEFAULT_MAX_AGE) -> DependsParam:
@@ -81,110 +94,297 @@ def public_cache(max_age: int = DEFAULT_MAX_AGE) -> DependsParam:
     return marker
 
 
-# For an endpoint that wants to give a version token: `cache: PublicCacheDep` then `cache.use_version(…)`.
-PublicCacheDep = Annotated[CacheDirective, Depends(PublicCache())]
-
-
 def strong_etag(content: bytes, *, prefix: bytes = b"") -> bytes:
     return b'"' + prefix + hashlib.blake2b(content, digest_size=16).hexdigest().encode() + b'"'
 
 
 def if_none_match_matches(header: bytes, etag: bytes) -> bool:
     """RFC 9110 §13.1.2 with weak comparison. A malformed header matches nothing (full response)."""
+    return _matching(header, (etag,)) is not None
+
+
+def _matching(header: bytes, etags: tuple[bytes, ...]) -> bytes | None:
+    """Which of `etags` the If-None-Match list names (`*` names the first), or None."""
     value = header.strip(b" \t")
     if value == b"*":
-        return True
-    opaque = etag.removeprefix(b"W/")
+        return etags[0]
+    opaque = {etag.removeprefix(b"W/"): etag for etag in etags}
     position, end = 0, len(value)
     while position < end:
         element = _LIST_ELEMENT.match(value, position)
         if element is None or element.end() == position:
-            return False
-        if element.group(2) == opaque:
-            return True
+            return None
+        if element.group(2) in opaque:
+            return opaque[element.group(2)]
         position = element.end()
+    return None
+
+
+def accepts_gzip(header: bytes) -> bool:
+    """Whether an Accept-Encoding value admits gzip (`gzip`, `x-gzip` or `*`, with a q above 0)."""
+    for match in _GZIP_CODING.finditer(header.lower()):
+        if match.group(1) is None or float(match.group(1)) > 0:
+            return True
     return False
 
 
-class ConditionalGetMiddleware:
-    """Pure ASGI. Acts only on GET/HEAD responses of routes that set the `public_cache` marker."""
+@dataclass(slots=True)
+class CachedAnswer:
+    """A 200 as the endpoint gave it, both codings made once. `headers`: without the representation's."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    headers: list[tuple[bytes, bytes]]
+    identity: bytes
+    gzipped: bytes | None  # None: too small to compress
+    weak: bool = False
+
+    @property
+    def size(self) -> int:
+        return len(self.identity) + len(self.gzipped or b"") + 64 * len(self.headers)
+
+
+@dataclass(slots=True)
+class _Path:
+    """What a path is, learned from its first answer: a cached route (with its Cache-Control) or not."""
+
+    cache_control: bytes | None
+    route: Any = None
+    weak: bool = False  # its answers are not byte-reproducible (a file with its generation time)
+
+
+class ReadCache:
+    """This process's answers to cached reads, for one data version at a time."""
+
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.version: int | None = None
+        self._answers: LRUCache[tuple[str, bytes], CachedAnswer] = LRUCache(
+            maxsize=max_bytes, getsizeof=lambda answer: answer.size
+        )
+        self._building: dict[tuple[str, bytes], asyncio.Event] = {}
+        self.paths: dict[str, _Path] = {}
+        self.hits = self.misses = self.not_modified = 0
+
+    def at(self, version: int) -> None:
+        """Everything kept belongs to one data version: a different one empties the cache."""
+        if version != self.version:
+            self._answers.clear()
+            self.version = version
+
+    def get(self, key: tuple[str, bytes]) -> CachedAnswer | None:
+        return self._answers.get(key)
+
+    def put(self, key: tuple[str, bytes], answer: CachedAnswer) -> None:
+        if answer.size <= self.max_bytes // 8:  # one huge answer does not evict everything else
+            self._answers[key] = answer
+
+    def learn(self, path: str, known: _Path) -> None:
+        if len(self.paths) >= _PATHS_KEPT:
+            self.paths.clear()
+        self.paths[path] = known
+
+    @property
+    def size(self) -> int:
+        return int(self._answers.currsize)
+
+
+def _etags(seed: bytes, *, weak: bool = False) -> tuple[bytes, bytes]:
+    """The identity and gzip tags. Weak when the endpoint said its bytes are not reproducible (a rebuilt
+    file differs by its generation time: RFC 9110 §8.8.1), by giving a weak ETag itself."""
+    digest = hashlib.blake2b(seed, digest_size=16).hexdigest().encode()
+    prefix = b'W/"' if weak else b'"'
+    return prefix + digest + b'"', prefix + digest + b'-gzip"'
+
+
+class ReadCacheMiddleware:
+    """Pure ASGI. Acts only on GET/HEAD of routes that declare `public_cache()`; see the module text."""
+
+    def __init__(self, app: ASGIApp, cache: ReadCache, tag: str) -> None:
         self.app = app
+        self.cache = cache
+        self.tag = tag.encode()  # service and app version: a new release gets new ETags
+        self._templates: list[re.Pattern[str]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in CACHEABLE_METHODS:
             await self.app(scope, receive, send)
             return
-        state: dict[str, Any] = scope.setdefault("state", {})
-        start: Message | None = None  # held back while the body is hashed
-        chunks: list[bytes] = []
-        mode = "undecided"  # → "pass" | "buffer" | "drop" (the client's copy is current: 304 sent)
+        path: str = scope["path"]
+        known = self.cache.paths.get(path)
+        if (known is None and not self._may_be_cached(scope["app"], path)) or (
+            known is not None and known.cache_control is None
+        ):
+            await self.app(scope, receive, send)  # a route that is not cached
+            return
+        version = await self._data_version(scope)
+        if version is None:  # no runtime or no database now: the endpoint answers (503) as it would
+            await self.app(scope, receive, send)
+            return
+        self.cache.at(version)
+        key = (path, scope["query_string"])
+        headers = dict(scope["headers"])  # a repeated request header: its last value (none of these repeat)
+        seed = b"|".join((self.tag, str(version).encode(), path.encode(), key[1]))
+        etags = _etags(seed, weak=known is not None and known.weak)
+        if known is not None and self._verified(scope, headers):
+            scope["route"] = known.route  # for metrics and logs, as the router would have set it
+            if await self._answer_from_memory(key, known, etags, headers, send):
+                return
+        await self._build(scope, receive, send, key, seed, headers)
 
-        async def conditional_send(message: Message) -> None:
+    def _may_be_cached(self, app: FastAPI, path: str) -> bool:
+        """Whether a route with `public_cache()` has this path's shape (its first answer then says if
+        that route is the one that serves it)."""
+        if self._templates is None:
+            self._templates = [compile_path(route.path)[0] for route in public_cache_routes(app)]
+        return any(template.match(path) for template in self._templates)
+
+    async def _data_version(self, scope: Scope) -> int | None:
+        from planeco_shared.runtime import runtime_of  # the runtime is built on the database module
+
+        try:
+            return await runtime_of(scope["app"]).data_version()
+        except Exception:  # starting, stopping, database down: the endpoint reports it as a problem
+            return None
+
+    def _verified(self, scope: Scope, headers: dict[bytes, bytes]) -> bool:
+        token = headers.get(IDENTITY_HEADER.lower().encode())
+        verifier = getattr(getattr(scope.get("app"), "state", None), "identity_verifier", None)
+        if token is None or not isinstance(verifier, IdentityVerifier):
+            return False
+        try:
+            verifier.verify(token.decode("latin-1"))
+        except AppError:
+            return False
+        return True
+
+    async def _answer_from_memory(
+        self,
+        key: tuple[str, bytes],
+        known: _Path,
+        etags: tuple[bytes, bytes],
+        headers: dict[bytes, bytes],
+        send: Send,
+    ) -> bool:
+        assert known.cache_control is not None
+        answer = self.cache.get(key)
+        if_none_match = headers.get(b"if-none-match")
+        matched = _matching(if_none_match, etags) if if_none_match is not None else None
+        # A tag names an answer this URL had at this data version: it still has it (the answer depends on
+        # nothing else). `*` names none: only a kept 200 says the resource exists.
+        if matched is not None and (answer is not None or (if_none_match or b"").strip(b" \t") != b"*"):
+            self.cache.not_modified += 1
+            await _send_not_modified(
+                send, [(b"cache-control", known.cache_control), (b"etag", matched), _VARY]
+            )
+            return True
+        if answer is None:
+            building = self.cache._building.get(key)
+            if building is None:
+                return False
+            await building.wait()  # another request is building this answer: take it when done
+            answer = self.cache.get(key)
+            if answer is None:
+                return False
+        self.cache.hits += 1
+        await _send_answer(send, answer, etags, gzip_ok=accepts_gzip(headers.get(b"accept-encoding", b"")))
+        return True
+
+    async def _build(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        key: tuple[str, bytes],
+        seed: bytes,
+        headers: dict[bytes, bytes],
+    ) -> None:
+        """Run the endpoint (asked for identity: this middleware compresses); keep a cacheable 200."""
+        state: dict[str, Any] = scope.setdefault("state", {})
+        inner = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]}
+        building = asyncio.Event()
+        leader = key not in self.cache._building
+        if leader:
+            self.cache._building[key] = building
+        start: Message | None = None
+        chunks: list[bytes] = []
+        mode = "undecided"  # → "pass" (not ours, or not a 200) | "keep" (buffering a 200 to cache)
+
+        async def capture(message: Message) -> None:
             nonlocal start, mode
             if mode == "pass":
                 await send(message)
-            elif mode == "drop":
                 return
-            elif message["type"] == "http.response.start":
+            if message["type"] == "http.response.start":
                 directive = state.get(STATE_KEY)
-                headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
-                if (
-                    not isinstance(directive, CacheDirective)
-                    or message["status"] not in (200, 304)
-                    or any(k.lower() == b"set-cookie" for k, _ in headers)
-                ):
+                if not isinstance(directive, CacheDirective):
+                    self.cache.learn(scope["path"], _Path(cache_control=None))
                     mode = "pass"
                     await send(message)
                     return
-                if not any(k.lower() == b"cache-control" for k, _ in headers):
-                    headers.append((b"cache-control", directive.cache_control))
-                etag = _header(headers, b"etag") or directive.etag
-                if etag is not None and _header(headers, b"etag") is None:
-                    headers.append((b"etag", etag))
-                message = {**message, "headers": headers}
-                if message["status"] == 304:  # the endpoint checked the version itself
+                response_headers = message.get("headers", [])
+                weak = any(k.lower() == b"etag" and v.startswith(b"W/") for k, v in response_headers)
+                self.cache.learn(scope["path"], _Path(directive.cache_control, inner.get("route"), weak))
+                if message["status"] != 200 or any(k.lower() == b"set-cookie" for k, _ in response_headers):
                     mode = "pass"
                     await send(message)
-                elif etag is None:
-                    mode, start = "buffer", message
-                elif _client_has(scope, etag):
-                    mode = "drop"
-                    await _send_not_modified(send, headers)
-                else:
-                    mode = "pass"
-                    await send(message)
-            else:  # buffering body chunks of a 200 without an ETag yet
-                chunks.append(message.get("body", b""))
-                if message.get("more_body", False):
                     return
-                assert start is not None
-                body = b"".join(chunks)
-                etag = strong_etag(body)
-                headers = [*start["headers"], (b"etag", etag)]
-                mode = "drop"
-                if _client_has(scope, etag):
-                    await _send_not_modified(send, headers)
-                    return
-                await send({**start, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
+                mode, start = "keep", message
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            directive = state[STATE_KEY]
+            assert start is not None and isinstance(directive, CacheDirective)
+            answer = _answer(start["headers"], b"".join(chunks), directive)
+            etags = _etags(seed, weak=answer.weak)
+            self.cache.put(key, answer)
+            self.cache.misses += 1
+            if_none_match = headers.get(b"if-none-match")
+            matched = _matching(if_none_match, etags) if if_none_match is not None else None
+            if matched is not None:
+                await _send_not_modified(
+                    send, [(b"cache-control", directive.cache_control), (b"etag", matched), _VARY]
+                )
+            else:
+                await _send_answer(
+                    send, answer, etags, gzip_ok=accepts_gzip(headers.get(b"accept-encoding", b""))
+                )
 
-        await self.app(scope, receive, conditional_send)
+        try:
+            await self.app(inner, receive, capture)
+        finally:
+            if "route" in inner:
+                scope["route"] = inner["route"]
+            if leader:
+                self.cache._building.pop(key, None)
+                building.set()
 
 
-def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
-    return next((v for k, v in headers if k.lower() == name), None)
+def _answer(headers: list[tuple[bytes, bytes]], body: bytes, directive: CacheDirective) -> CachedAnswer:
+    kept = [(k, v) for k, v in headers if k.lower() not in _REPRESENTATION_HEADERS]
+    if not any(k.lower() == b"cache-control" for k, _ in kept):
+        kept.append((b"cache-control", directive.cache_control))
+    weak = any(k.lower() == b"etag" and v.startswith(b"W/") for k, v in headers)
+    compressed = (
+        gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0) if len(body) >= GZIP_MINIMUM_BYTES else None
+    )
+    return CachedAnswer(headers=kept, identity=body, gzipped=compressed, weak=weak)
 
 
-def _client_has(scope: Scope, etag: bytes) -> bool:
-    values = [v for k, v in scope["headers"] if k == b"if-none-match"]
-    return bool(values) and if_none_match_matches(b",".join(values), etag)
+async def _send_answer(
+    send: Send, answer: CachedAnswer, etags: tuple[bytes, bytes], *, gzip_ok: bool
+) -> None:
+    if gzip_ok and answer.gzipped is not None:
+        body, coding = answer.gzipped, [(b"content-encoding", b"gzip")]
+        etag = etags[1]
+    else:
+        body, coding, etag = answer.identity, [], etags[0]
+    headers = [*answer.headers, *coding, (b"content-length", str(len(body)).encode()), (b"etag", etag), _VARY]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _send_not_modified(send: Send, headers: list[tuple[bytes, bytes]]) -> None:
-    kept = [(k, v) for k, v in headers if k.lower() in NOT_MODIFIED_HEADERS]
-    await send({"type": "http.response.start", "status": 304, "headers": kept})
+    await send({"type": "http.response.start", "status": 304, "headers": headers})
     await send({"type": "http.response.body", "body": b""})
 
 

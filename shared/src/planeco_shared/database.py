@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from planeco_shared.dataversion import NO_BEGIN, VERSIONED_SESSION
 from planeco_shared.problems import DatabaseUnavailable
 
 
@@ -65,10 +66,13 @@ def enable_sqlite_transactions(engine: AsyncEngine, *, busy_timeout: float = 30)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
+        options = conn.get_execution_options()
+        if options.get(NO_BEGIN):
+            return  # one autocommitted read (the data version): no transaction to open or close
         # A deferred BEGIN reads from a snapshot and asks for the write lock at its first write; if another
         # connection committed in between, that is SQLITE_BUSY_SNAPSHOT at once, which no busy_timeout can
         # wait out. IMMEDIATE takes the write lock (waiting up to busy_timeout) before the first read.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITES) else "BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITES) else "BEGIN")
 
     @event.listens_for(engine.sync_engine, "handle_error")
     def _handle_error(context: ExceptionContext) -> BaseException | None:
@@ -212,8 +216,16 @@ def report_unavailability(engine: AsyncEngine) -> None:
         return None
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def create_sessionmaker(engine: AsyncEngine | AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose commits bump the service's data version when they wrote (planeco_shared.dataversion);
+    bound to a connection for a test's `isolated()` transaction."""
+    return async_sessionmaker(
+        bind=engine,
+        expire_on_commit=False,
+        autoflush=False,
+        info={VERSIONED_SESSION: True},
+        **({"join_transaction_mode": "create_savepoint"} if isinstance(engine, AsyncConnection) else {}),
+    )
 
 
 @asynccontextmanager

@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from planeco_shared.dataversion import UNVERSIONED
 from planeco_shared.models import PortableJSON, UTCDateTime, utcnow
 from planeco_shared.problems import BadRequest, Conflict, FieldError, UnprocessableEntity
 
@@ -51,7 +52,8 @@ class IdempotencyKeyMixin:
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:  # noqa: N805 (a class-level directive: SQLAlchemy passes the class)
         # The key is the caller's: another caller's identical key is another row.
-        return (UniqueConstraint("subject", "key"),)
+        # Bookkeeping, not data: storing a response leaves the data version alone (the create bumps it).
+        return (UniqueConstraint("subject", "key"), {"info": {UNVERSIONED: True}})
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     subject: Mapped[str] = mapped_column(String(200))

@@ -20,13 +20,14 @@ from typing import Annotated, Self, TypeVar
 
 import httpx
 from fastapi import Depends, FastAPI, Request
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from planeco_shared.clients.actions import ActionsClient
 from planeco_shared.clients.base import ServiceClient
 from planeco_shared.clients.diagnostic import DiagnosticClient
 from planeco_shared.clients.levers import LeversClient
 from planeco_shared.database import create_engine, create_sessionmaker, transaction
+from planeco_shared.dataversion import read_data_version
 from planeco_shared.identity import Authenticated, AuthMethod, Principal, Role
 from planeco_shared.problems import ServiceUnavailable
 from planeco_shared.scopes import ScopeResolver
@@ -100,6 +101,12 @@ class ServiceRuntime:
         requests use `SessionDep`). On SQLite it waits for its turn to write (`database.transaction`)."""
         async with self.sessionmaker() as session, transaction(session, writes=True):
             yield session
+
+    async def data_version(self) -> int:
+        """The service's data version now (`planeco_shared.dataversion`): read on the connection of a
+        test's `isolated()` transaction when the sessions are bound to one, else in its own autocommit."""
+        bind = self.sessionmaker.kw.get("bind")
+        return await read_data_version(bind if isinstance(bind, AsyncConnection) else self.engine)
 
     async def aclose(self) -> None:
         if self._owns_http:

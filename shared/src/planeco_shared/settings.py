@@ -49,6 +49,14 @@ class ServiceSettings(BaseSettings):
         description="How long another service's answer that carries an ETag is reused before revalidation",
     )
 
+    read_cache_megabytes: int = Field(
+        default=64,
+        ge=0,
+        le=4096,
+        description="Memory for the answers to public reads kept per data version (planeco_shared.caching); "
+        "0 keeps none",
+    )
+
     # Cron schedule (5 fields, UTC) per job name, overriding the job's default; "" disables a schedule.
     # E.g. PLANECO_LEVERS_JOB_SCHEDULES='{"reference-data": "30 4 * * *"}'. Checked against the service's
     # jobs when the app or a job command starts (planeco_shared.jobs).

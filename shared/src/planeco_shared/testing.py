@@ -24,7 +24,8 @@ from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from planeco_shared.database import create_engine
+from planeco_shared.database import SAFE_METHODS, create_engine, create_sessionmaker
+from planeco_shared.dataversion import WRITES_SEEN
 from planeco_shared.identity import (
     IDENTITY_HEADER,
     AuthMethod,
@@ -33,7 +34,7 @@ from planeco_shared.identity import (
     encode_identity,
 )
 from planeco_shared.migrations import upgrade
-from planeco_shared.runtime import ServiceRuntime, install_runtime
+from planeco_shared.runtime import ServiceRuntime, install_runtime, runtime_of
 
 TEST_DATABASE_ENV = "PLANECO_TEST_DATABASE"
 TEST_SECRET = "test-internal-secret-0123456789abcdef"  # noqa: S105 (tests only)
@@ -101,9 +102,7 @@ async def isolated(
     test recipe). `http`: the client its service clients use (e.g. routed to an in-process upstream)."""
     async with engine.connect() as connection:
         transaction = await connection.begin()
-        sessionmaker = async_sessionmaker(
-            bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
-        )
+        sessionmaker = create_sessionmaker(connection)
         runtime = ServiceRuntime(
             app.state.service_name, app.state.settings, engine=engine, sessionmaker=sessionmaker, http=http
         )
@@ -114,6 +113,27 @@ async def isolated(
             await runtime.aclose()
             if transaction.is_active:
                 await transaction.rollback()
+
+
+DATA_VERSION_DDL = (
+    "CREATE TABLE IF NOT EXISTS data_version (id SMALLINT PRIMARY KEY, version BIGINT NOT NULL)",
+    "INSERT INTO data_version (id, version) VALUES (1, 1) ON CONFLICT DO NOTHING",
+)
+
+
+@asynccontextmanager
+async def demo_runtime(app: FastAPI, database_url: str, *ddl: str) -> AsyncIterator[ServiceRuntime]:
+    """For a demo app of the shared tests: the runtime its lifespan would install, on a database holding
+    what every service's migrations create for the read cache (the data version, if not there) and `ddl`."""
+    runtime = ServiceRuntime(app.state.service_name, app.state.settings)
+    try:
+        async with runtime.engine.begin() as connection:
+            for statement in (*DATA_VERSION_DDL, *ddl):
+                await connection.exec_driver_sql(statement)
+        install_runtime(app, runtime)
+        yield runtime
+    finally:
+        await runtime.aclose()
 
 
 def identity_headers(
@@ -155,6 +175,33 @@ def asgi_client(app: Any, **headers: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers)
 
 
+def versioned_client(app: FastAPI, **headers: str) -> httpx.AsyncClient:
+    """`asgi_client` that checks the data version around every request (planeco_shared.dataversion):
+    a read never changes it; a request that ran a writing statement and succeeded always does, so that
+    the next ETag of every cached read changes. Every service's test client is one: each write path the
+    suites exercise is checked. Requests must not overlap (one test connection)."""
+    before: dict[int, tuple[int, int]] = {}
+
+    async def snapshot(request: httpx.Request) -> None:
+        before[id(request)] = (await runtime_of(app).data_version(), WRITES_SEEN.writes)
+
+    async def check(response: httpx.Response) -> None:
+        version, writes = before.pop(id(response.request))
+        now = await runtime_of(app).data_version()
+        method, path = response.request.method, response.request.url.path
+        if method in SAFE_METHODS:
+            assert now == version, f"{method} {path} changed the data version"
+        elif response.status_code < 400 and WRITES_SEEN.writes > writes:
+            assert now > version, f"{method} {path} wrote and succeeded but left the data version as it was"
+
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://test",
+        headers=headers,
+        event_hooks={"request": [snapshot], "response": [check]},
+    )
+
+
 def service_fixtures(
     service: str, *, create_app: Callable[..., FastAPI], settings_cls: type[Any], service_root: Path
 ) -> tuple[Any, Any, Any, Any]:
@@ -181,7 +228,7 @@ def service_fixtures(
 
     @pytest_asyncio.fixture(name="client", loop_scope="session")
     async def client_fixture(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-        async with asgi_client(app) as client:
+        async with versioned_client(app) as client:
             yield client
 
     return database_url_fixture, engine_fixture, app_fixture, client_fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import DeclarativeBase
 
+from planeco_shared.dataversion import DataVersionMixin
 from planeco_shared.idempotency import IdempotencyKeyMixin
 from planeco_shared.jobs.models import JobRunMixin
 from planeco_shared.models import AuditEntryMixin, new_metadata
@@ -11,6 +12,12 @@ from planeco_shared.models import AuditEntryMixin, new_metadata
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
+
+
+class DataVersion(DataVersionMixin, Base):
+    """The service's data version: bumped by every transaction that writes (planeco_shared.dataversion)."""
+
+    __tablename__ = "data_version"
 
 
 class AuditEntry(AuditEntryMixin, Base):

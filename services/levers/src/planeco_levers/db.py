@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from sqlalchemy.orm import DeclarativeBase
 
+from planeco_shared.dataversion import DataVersionMixin
 from planeco_shared.jobs.models import JobRunMixin
 from planeco_shared.models import AuditEntryMixin, new_metadata
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
+
+
+class DataVersion(DataVersionMixin, Base):
+    """The service's data version: bumped by every transaction that writes (planeco_shared.dataversion)."""
+
+    __tablename__ = "data_version"
 
 
 class AuditEntry(AuditEntryMixin, Base):

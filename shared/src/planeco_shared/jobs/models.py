@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from planeco_shared.dataversion import UNVERSIONED
 from planeco_shared.models import PortableJSON, UTCDateTime, utcnow
 
 
@@ -30,7 +31,11 @@ class JobRunMixin:
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:  # noqa: N805 (a class-level directive: SQLAlchemy passes the class)
         # Lists filter by job and read newest first; "last run of each job" reads the same index.
-        return (Index(f"ix_{cls.__tablename__}_job_started", "job", "started_at"),)  # type: ignore[attr-defined]
+        # Bookkeeping that no cached read shows: recording a run leaves the data version alone.
+        return (
+            Index(f"ix_{cls.__tablename__}_job_started", "job", "started_at"),  # type: ignore[attr-defined]
+            {"info": {UNVERSIONED: True}},
+        )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     job: Mapped[str] = mapped_column(String(80))
