@@ -23,7 +23,10 @@ and creates it, with its one row, in a migration.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+import sqlite3
 from typing import Any
 
 from sqlalchemy import BigInteger, SmallInteger, TextClause, event
@@ -139,3 +142,97 @@ async def read_data_version(bind: AsyncEngine | AsyncConnection) -> int:
                 await connection.execution_options(isolation_level="AUTOCOMMIT")
             value = (await connection.exec_driver_sql(_READ)).scalar()
     return int(value or 0)
+
+
+class DataVersionReader:
+    """The process's reads of its data version, at the driver's cost rather than SQLAlchemy's.
+
+    Measured here on PostgreSQL: a pooled SQLAlchemy connection, checked out and in around the query,
+    costs ~660 µs of CPU per read; the same query on a raw asyncpg connection ~30 µs. So the reader keeps
+    one connection of the engine's pool checked out for its own use (same settings as every other) and
+    queries the driver directly. One read is in flight at a time; requests that arrive meanwhile share the
+    *next* read, which starts after all of them arrived: each still sees every commit made before it
+    came (read-your-writes across replicas holds), and under load one round trip serves many requests.
+    SQLite: a plain read-only `sqlite3` connection, queried in the event loop (a one-row read of a local
+    file, microseconds; WAL readers do not wait for writers). On any error the connection is dropped and
+    the error raised to the waiting requests (the read cache then lets the endpoint answer: a 503 problem
+    when the database is down); the next read reconnects."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._connection: AsyncConnection | None = None
+        self._driver: Any = None
+        self._sqlite: sqlite3.Connection | None = None
+        self._next: asyncio.Future[int] | None = None
+        self._reading = False
+        self.reads = 0  # queries sent (fewer than the calls under load)
+
+    async def read(self) -> int:
+        sqlite_path = self._sqlite_path()
+        if sqlite_path is not None:
+            return self._read_sqlite(sqlite_path)
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+            if not self._reading:
+                self._reading = True
+                asyncio.get_running_loop().create_task(self._read_batches())
+        return await asyncio.shield(self._next)
+
+    async def _read_batches(self) -> None:
+        try:
+            while self._next is not None:
+                batch, self._next = self._next, None  # those who arrive from now on wait for the next read
+                try:
+                    batch.set_result(await self._query())
+                except Exception as exc:  # every waiter gets it; the connection is renewed next time
+                    await self._drop()
+                    batch.set_exception(exc)
+                    batch.exception()  # retrieved: a batch nobody awaits any more is not "never retrieved"
+        finally:
+            self._reading = False
+
+    async def _query(self) -> int:
+        if self._driver is None:
+            connection = await self.engine.connect()
+            try:
+                raw = await connection.get_raw_connection()
+                self._driver = raw.driver_connection
+            except BaseException:
+                await connection.close()
+                raise
+            self._connection = connection
+        self.reads += 1
+        value = await self._driver.fetchval(_READ)
+        return int(value or 0)
+
+    def _sqlite_path(self) -> str | None:
+        url = self.engine.url
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        return url.database
+
+    def _read_sqlite(self, path: str) -> int:
+        if self._sqlite is None:
+            self._sqlite = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+            self._sqlite.execute("PRAGMA busy_timeout = 1000")
+        self.reads += 1
+        try:
+            row = self._sqlite.execute(_READ).fetchone()
+        except sqlite3.Error:
+            self._sqlite.close()
+            self._sqlite = None
+            raise
+        return int(row[0]) if row else 0
+
+    async def _drop(self) -> None:
+        connection, self._connection, self._driver = self._connection, None, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.invalidate()
+                await connection.close()
+
+    async def aclose(self) -> None:
+        await self._drop()
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None

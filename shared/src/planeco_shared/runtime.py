@@ -27,7 +27,7 @@ from planeco_shared.clients.base import ServiceClient
 from planeco_shared.clients.diagnostic import DiagnosticClient
 from planeco_shared.clients.levers import LeversClient
 from planeco_shared.database import create_engine, create_sessionmaker, transaction
-from planeco_shared.dataversion import read_data_version
+from planeco_shared.dataversion import DataVersionReader, read_data_version
 from planeco_shared.identity import Authenticated, AuthMethod, Principal, Role
 from planeco_shared.problems import ServiceUnavailable
 from planeco_shared.scopes import ScopeResolver
@@ -76,6 +76,7 @@ class ServiceRuntime:
             application_name=f"planeco-{service}",
         )
         self.sessionmaker = sessionmaker or create_sessionmaker(self.engine)
+        self.versions = DataVersionReader(self.engine)
         self._owns_http = http is None
         self.http = http or create_http_client(settings)
         self.principal = service_principal(service)
@@ -106,9 +107,12 @@ class ServiceRuntime:
         """The service's data version now (`planeco_shared.dataversion`): read on the connection of a
         test's `isolated()` transaction when the sessions are bound to one, else in its own autocommit."""
         bind = self.sessionmaker.kw.get("bind")
-        return await read_data_version(bind if isinstance(bind, AsyncConnection) else self.engine)
+        if isinstance(bind, AsyncConnection):
+            return await read_data_version(bind)
+        return await self.versions.read()
 
     async def aclose(self) -> None:
+        await self.versions.aclose()
         if self._owns_http:
             await self.http.aclose()
         if self._owns_engine:
