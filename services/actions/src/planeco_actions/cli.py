@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from planeco_actions.aids.fake.run import serve as serve_fake_aides_territoires
 from planeco_actions.jobs import JOBS
 from planeco_actions.settings import ActionsSettings
 from planeco_shared.cli import add_common_commands
@@ -17,3 +18,6 @@ add_common_commands(
     app_path="planeco_actions.app:create_app",
     jobs=JOBS,
 )
+
+# The fake Aides-territoires (tests, the local run): GENERATED data, never a real catalogue.
+app.command("fake-aides-territoires")(serve_fake_aides_territoires)
