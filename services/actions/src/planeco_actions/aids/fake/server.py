@@ -107,6 +107,8 @@ class FakeState:
 
     def __init__(self, config: FakeConfig) -> None:
         self.config = config
+        # Generated records by (index, edits, broken, today): the same for the same seed, kept across resets.
+        self._generated: dict[tuple[int, int, bool, dt.date], dict[str, Any]] = {}
         self.reset()
 
     def reset(self) -> None:
@@ -124,16 +126,11 @@ class FakeState:
         return self.config.today or dt.datetime.now(dt.UTC).date()
 
     def aid(self, index: int) -> dict[str, Any]:
-        record = generate_aid(
-            self.config.seed,
-            index,
-            today=self.today,
-            edits=self.edits.get(index, 0),
-            broken=aid_id(index) in self.quirks.broken,
-        )
-        if index in self.removed:
-            record["is_live"] = False
-        return record
+        key = (index, self.edits.get(index, 0), aid_id(index) in self.quirks.broken, self.today)
+        if (record := self._generated.get(key)) is None:
+            record = generate_aid(self.config.seed, index, today=key[3], edits=key[1], broken=key[2])
+            self._generated[key] = record
+        return record | {"is_live": False} if index in self.removed else record
 
     def live_records(self) -> list[dict[str, Any]]:
         """Published, not expired, newest id first (what `/api/aids/all/` lists)."""
