@@ -8,6 +8,7 @@ from planeco_actions.aids.fake.run import serve as serve_fake_aides_territoires
 from planeco_actions.jobs import JOBS
 from planeco_actions.settings import ActionsSettings
 from planeco_shared.cli import add_common_commands
+from planeco_shared.jobs.cli import run_from_cli
 from planeco_shared.migrations import service_root_of
 
 app = typer.Typer(help="Actions service: COP actions, roadmaps, aids.", no_args_is_help=True)
@@ -21,3 +22,10 @@ add_common_commands(
 
 # The fake Aides-territoires (tests, the local run): GENERATED data, never a real catalogue.
 app.command("fake-aides-territoires")(serve_fake_aides_territoires)
+
+
+@app.command("sync-aides")
+def sync_aides() -> None:
+    """Sync the aids catalogue with Aides-territoires now (the job `sync-aids`, recorded in job_runs).
+    Exit 0 succeeded, 1 failed (the catalogue unchanged), 75 skipped (another run in progress)."""
+    run_from_cli(JOBS, ActionsSettings(), "sync-aids")

@@ -23,6 +23,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from planeco_actions.aids.vocabulary import AUDIENCE_LABELS, AidAudience
+
 REAL_RECORDS = Path(__file__).resolve().parents[4] / "data" / "aides-territoires" / "real-records-2024.json"
 FIRST_ID = 170001
 LABEL = "[catalogue généré, aide fictive]"
@@ -153,18 +155,9 @@ PROGRAMS = (
     "Petites villes de demain",
     "France 2030",
 )
-AUDIENCES: tuple[tuple[str, str], ...] = (
-    ("commune", "Commune"),
-    ("epci", "Intercommunalité / Pays"),
-    ("department", "Département"),
-    ("region", "Région"),
-    ("public-org", "Etablissement public dont services de l'Etat"),
-    ("public-cies", "Entreprise publique locale (Sem, Spl, SemOp)"),
-    ("association", "Association"),
-    ("private-sector", "Entreprise privée"),
-    ("private-person", "Particulier"),
-    ("farmer", "Agriculteur"),
-    ("researcher", "Recherche"),
+# Every audience but `special` (its label is unconfirmed upstream).
+AUDIENCES: tuple[tuple[str, str], ...] = tuple(
+    (slug.value, label) for slug, label in AUDIENCE_LABELS.items() if slug is not AidAudience.special
 )
 AUDIENCE_SLUGS = {label: slug for slug, label in AUDIENCES}
 AID_TYPES: tuple[tuple[int, str, int, str], ...] = (

@@ -79,7 +79,7 @@ ERROR_PAGE = (
 @dataclass(slots=True)
 class Quirks:
     token_ttl: int = 86_400  # seconds a JWT is valid (upstream: 24 h)
-    token_uses: int | None = None  # a token is refused as expired after this many data requests
+    token_uses: int | None = None  # a token is refused as expired once it served this many data answers
     error_every: int | None = None  # every Nth data request answers `error_status`
     error_status: int = 500
     fail_from_page: int | None = None  # aid list pages from this one on always answer 500
@@ -231,9 +231,8 @@ def authorize(request: Request, state: FakeState) -> Response | None:
         state.stats["unauthorized"] += 1
         return unauthorized("Invalid JWT Token")
     serial = str(claims.get("jti"))
-    state.token_uses[serial] += 1
     limit = state.quirks.token_uses
-    if limit is not None and state.token_uses[serial] > limit:
+    if limit is not None and state.token_uses[serial] >= limit:
         state.stats["expired"] += 1
         return unauthorized("Expired JWT Token")
     every = state.quirks.error_every
@@ -242,6 +241,7 @@ def authorize(request: Request, state: FakeState) -> Response | None:
         if state.quirks.error_status == 429:
             return as_json({"message": "Too Many Requests"}, 429)
         return Response(ERROR_PAGE, status_code=state.quirks.error_status, media_type="text/html")
+    state.token_uses[serial] += 1  # a token serves `token_uses` data answers, then is refused as expired
     return None
 
 
