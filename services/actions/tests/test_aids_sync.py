@@ -3,6 +3,7 @@ the catalogue's reads."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -251,3 +252,44 @@ async def test_sync_runs_are_recorded_and_an_admin_starts_one(
     through_jobs = await client.post("/api/v1/jobs/actions/runs", json={"job": "sync-aids"}, headers=ADMIN)
     assert through_jobs.status_code == 202
     assert (await client.get(f"{AIDS}/sync-runs", headers=READER)).json()["total"] == 3
+
+
+async def test_the_list_filters_by_words_audience_and_opening_day(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await sync(app)
+
+    async def ids(**params: Any) -> set[int]:
+        response = await client.get(AIDS, params={"page_size": 500, **params}, headers=READER)
+        assert response.status_code == 200, response.text
+        return {a["id"] for a in response.json()["items"]}
+
+    async with runtime_of(app).transaction() as session:
+        aids = list((await session.execute(select(Aid))).scalars())
+    hedges = {a.id for a in aids if "haies" in a.search_text}
+    assert hedges and await ids(q="HAIES") == hedges
+    # Accents and case ignored both ways: "methanisation" finds « méthanisation ».
+    methane = {a.id for a in aids if "methanisation" in a.search_text}
+    assert methane and await ids(q="Méthanisation") == await ids(q="methanisation") == methane
+    assert await ids(q="haies bocageres") <= hedges
+    assert await ids(q="100%_") == set()  # LIKE wildcards are plain characters
+    farmers = {a.id for a in aids if "|farmer|" in a.audience_slugs}
+    communes = {a.id for a in aids if "|commune|" in a.audience_slugs}
+    assert farmers and await ids(audience="farmer") == farmers
+    assert await ids(audience=["farmer", "commune"]) == farmers | communes
+    day = dt.date(2027, 3, 1)
+    open_then = {
+        a.id
+        for a in aids
+        if (a.start_date is None or a.start_date <= day)
+        and (a.submission_deadline is None or a.submission_deadline >= day)
+    }
+    assert 0 < len(open_then) < 230 and await ids(open_on="2027-03-01") == open_then
+    by_deadline = (
+        await client.get(AIDS, params={"sort": "submission_deadline", "descending": "true"}, headers=READER)
+    ).json()["items"]
+    deadlines = [a["submission_deadline"] for a in by_deadline if a["submission_deadline"]]
+    assert deadlines == sorted(deadlines, reverse=True)
+    assert_problem(await client.get(AIDS, params={"audience": "martians"}, headers=READER), 422)
+    assert_problem(await client.get(AIDS, params={"q": "a\x00b"}, headers=READER), 422)
+    assert_problem(await client.get(AIDS, params={"sort": "raw"}, headers=READER), 422)
