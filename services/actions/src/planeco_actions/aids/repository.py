@@ -9,10 +9,11 @@ from typing import Any
 
 from sqlalchemy import Select, and_, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from planeco_actions.aids.models import AID_COLUMNS, Aid, AidStaging
 from planeco_actions.aids.parsing import fold
-from planeco_actions.aids.schemas import AidFilters, AidSort
+from planeco_actions.aids.schemas import AidFilters, AidRead, AidSort
 from planeco_actions.db import JobRun
 from planeco_shared.jobs.repository import runs_statement
 from planeco_shared.models import UTCDateTime
@@ -21,6 +22,10 @@ from planeco_shared.upsert import upsert
 ENTITY = "aid"
 SYNC_JOB = "sync-aids"
 CHUNK = 500  # ids per IN (…): well under SQLite's and asyncpg's parameter limits
+# What AidRead shows (the `updated_at` column is its `synced_at`).
+LIST_COLUMNS = [
+    getattr(Aid, name) for name in (*(n for n in AidRead.model_fields if n != "synced_at"), "updated_at")
+]
 
 
 def _like(term: str) -> str:
@@ -53,7 +58,12 @@ class AidRepository:
             AidSort.date_updated: Aid.date_updated,
         }[filters.sort]
         order = sort.desc() if filters.descending else sort.asc()
-        statement = select(Aid).where(Aid.is_live.is_(filters.live)).order_by(order, Aid.id)
+        statement = (
+            select(Aid)
+            .options(load_only(*LIST_COLUMNS))  # not the texts or the raw record: a list shows none of them
+            .where(Aid.is_live.is_(filters.live))
+            .order_by(order, Aid.id)
+        )
         if filters.audience:
             statement = statement.where(
                 or_(*(Aid.audience_slugs.like(_like(f"|{a.value}|"), escape="\\") for a in filters.audience))
