@@ -240,8 +240,10 @@ async def test_the_jobs_area_is_routed_by_its_second_segment(gateway: str, make_
         levers = await client.get("/api/v1/jobs/levers")
         assert levers.status_code == 200, levers.text
         assert "reference-data" in [job["name"] for job in levers.json()["items"]]
+        actions = (await client.get("/api/v1/jobs/actions")).json()["items"]
+        assert [job["name"] for job in actions] == ["sync-aids"]
+        assert (await client.get("/api/v1/jobs/diagnostic")).json()["items"] == []
         for service in ("diagnostic", "actions"):
-            assert (await client.get(f"/api/v1/jobs/{service}")).json()["items"] == []
             runs = await client.get(f"/api/v1/jobs/{service}/runs")
             assert runs.json()["items"] == []
         problem(await client.get("/api/v1/jobs/levers/runs/not-a-uuid"), 422)

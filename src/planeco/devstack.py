@@ -18,7 +18,9 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import make_url
 
+from planeco_actions.aids.fake.server import DEFAULT_API_KEY as FAKE_AIDES_TERRITOIRES_KEY
 from planeco_actions.jobs import JOBS as ACTIONS_JOBS
+from planeco_actions.settings import ActionsSettings
 from planeco_diagnostic.jobs import JOBS as DIAGNOSTIC_JOBS
 from planeco_levers.jobs import JOBS as LEVERS_JOBS
 from planeco_levers.settings import LeversSettings
@@ -58,6 +60,8 @@ SERVICES = (
     ServiceSpec("gateway", 0, "planeco_gateway.app:create_app"),
 )
 DEFAULT_BASE_PORT = 8000
+FAKE_AIDES_TERRITOIRES_OFFSET = 10  # the fake Aides-territoires listens on base port + 10
+AIDES_TERRITOIRES_KEY = "PLANECO_ACTIONS_AIDES_TERRITOIRES_API_KEY"
 
 
 def stack_env(urls: dict[str, str], secret: str, base_port: int) -> dict[str, str]:
@@ -164,6 +168,33 @@ def start_scheduler(service: str, env: dict[str, str]) -> subprocess.Popen[bytes
     return subprocess.Popen(command, env=env, cwd=REPO)  # noqa: S603 (our own interpreter and arguments)
 
 
+def start_fake_aides_territoires(env: dict[str, str], port: int, aids: int) -> subprocess.Popen[bytes]:
+    """The fake Aides-territoires with a generated catalogue, and the actions service's settings pointed at
+    it (used when no real API key is set)."""
+    command = [sys.executable, "-m", "planeco_actions.aids.fake", "--port", str(port), "--aids", str(aids)]
+    env["PLANECO_ACTIONS_AIDES_TERRITOIRES_URL"] = f"http://127.0.0.1:{port}"
+    env[AIDES_TERRITOIRES_KEY] = FAKE_AIDES_TERRITOIRES_KEY
+    env["PLANECO_ACTIONS_AIDES_TERRITOIRES_PAUSE"] = "0"
+    return subprocess.Popen(command, env=env, cwd=REPO)  # noqa: S603 (our own interpreter and arguments)
+
+
+async def sync_aids_once(env: dict[str, str]) -> str:
+    """The actions sync-aids job, once, so that the catalogue is not empty (recorded in its job_runs)."""
+    settings = ActionsSettings(
+        database_url=env["PLANECO_ACTIONS_DATABASE_URL"],
+        aides_territoires_url=env.get("PLANECO_ACTIONS_AIDES_TERRITOIRES_URL")
+        or ActionsSettings().aides_territoires_url,
+        aides_territoires_api_key=env[AIDES_TERRITOIRES_KEY],
+        aides_territoires_pause=float(env.get("PLANECO_ACTIONS_AIDES_TERRITOIRES_PAUSE", "0.5")),
+        log_json=False,
+    )
+    async with ServiceRuntime.open("actions", settings) as runtime:
+        result = await run_job(
+            runtime, ACTIONS_JOBS, "sync-aids", trigger=JobTrigger.cli, started_by="devstack"
+        )
+    return f"aids: {result.outcome.value}: {result.message}"
+
+
 def wait_healthy(url: str, processes: list[subprocess.Popen[bytes]], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -194,9 +225,19 @@ def up(
     schedules: Annotated[
         bool, typer.Option(help="Also run each service's scheduled jobs at their cron times (UTC)")
     ] = True,
+    fake_aids: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=100_000,
+            help="Without PLANECO_ACTIONS_AIDES_TERRITOIRES_API_KEY: how many GENERATED aids the fake "
+            "Aides-territoires serves (0: no fake, no sync)",
+        ),
+    ] = 200,
 ) -> None:
-    """Migrate, load the reference data (the levers reference-data job), start the services, the gateway
-    and the scheduler of each service with scheduled jobs; Ctrl-C stops them."""
+    """Migrate, load the reference data (the levers reference-data job), sync the aids once (from a fake
+    Aides-territoires with a generated catalogue unless a real API key is set), start the services, the
+    gateway and the scheduler of each service with scheduled jobs; Ctrl-C stops them."""
     data_dir.mkdir(parents=True, exist_ok=True)
     urls = database_urls(postgres, data_dir)
     asyncio.run(ensure_postgres_databases(urls))
@@ -216,6 +257,16 @@ def up(
     signal.signal(signal.SIGINT, interrupted)
     signal.signal(signal.SIGTERM, interrupted)
     try:
+        if AIDES_TERRITOIRES_KEY not in env and fake_aids:
+            port = base_port + FAKE_AIDES_TERRITOIRES_OFFSET
+            processes.append(start_fake_aides_territoires(env, port, fake_aids))
+            wait_healthy(f"http://127.0.0.1:{port}/_fake/stats", processes)
+            typer.echo(
+                f"fake Aides-territoires on :{port}: a GENERATED catalogue of {fake_aids} fictitious aids "
+                f"(set {AIDES_TERRITOIRES_KEY} to sync the real one)"
+            )
+        if AIDES_TERRITOIRES_KEY in env:
+            typer.echo(asyncio.run(sync_aids_once(env)))
         for spec in SERVICES:
             processes.append(
                 start_process(

@@ -1,7 +1,13 @@
 """The actions app on its own database, with the real levers service (its app, its own database
 loaded with the real COG and SGPE panoramas) as the upstream its levers client calls."""
 
-from collections.abc import AsyncIterator
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -9,6 +15,7 @@ import pytest_asyncio
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from planeco_actions.aids.fake.server import DEFAULT_API_KEY
 from planeco_actions.app import create_app
 from planeco_actions.settings import ActionsSettings
 from planeco_levers.app import create_app as create_levers_app
@@ -24,6 +31,7 @@ from planeco_shared.testing import (
     running_server,
     service_fixtures,
     settings_for_tests,
+    unused_port,
 )
 
 database_url, engine, _app, client = service_fixtures(
@@ -68,3 +76,75 @@ async def app_fixture(engine: AsyncEngine, database_url: str, levers_app: FastAP
     http = httpx.AsyncClient(mounts={LEVERS_URL: httpx.ASGITransport(app=levers_app)})
     async with http, isolated(app, engine, http=http):
         yield app
+
+
+FAKE_AIDS = 230  # three pages of 100: 100, 100, 30
+FAKE_SEED = 3
+FAKE_TODAY = "2026-06-15"
+
+
+class FakeAidesTerritoires:
+    """The fake Aides-territoires running as its own process (planeco_actions.aids.fake), and its
+    test controls (`/_fake/…`)."""
+
+    def __init__(self, url: str, process: subprocess.Popen[bytes]) -> None:
+        self.url = url
+        self.process = process
+        self.api_key = DEFAULT_API_KEY
+
+    async def _control(self, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        async with httpx.AsyncClient(base_url=self.url) as http:
+            response = await (
+                http.get(f"/_fake/{action}") if body is None else http.post(f"/_fake/{action}", json=body)
+            )
+        response.raise_for_status()
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    async def reset(self) -> dict[str, Any]:
+        return await self._control("reset", {})
+
+    async def stats(self) -> dict[str, Any]:
+        return await self._control("stats")
+
+    async def change(self, **body: Any) -> dict[str, Any]:
+        return await self._control("changes", body)
+
+    async def quirks(self, **values: Any) -> dict[str, Any]:
+        return await self._control("quirks", values)
+
+
+@pytest.fixture(scope="session")
+def fake_process() -> Iterator[FakeAidesTerritoires]:
+    """Started once per session on a free loopback port, stopped by its PID."""
+    port = unused_port()
+    command = [sys.executable, "-m", "planeco_actions.aids.fake", "--port", str(port)]
+    command += ["--aids", str(FAKE_AIDS), "--seed", str(FAKE_SEED), "--today", FAKE_TODAY]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{url}/_fake/stats", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the fake did not start: {process.stderr.read() if process.stderr else ''!r}"
+                )
+            time.sleep(0.05)
+        yield FakeAidesTerritoires(url, process)
+    finally:
+        os.kill(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+        if process.stderr:
+            process.stderr.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def fake(fake_process: FakeAidesTerritoires) -> AsyncIterator[FakeAidesTerritoires]:
+    """The fake, back to its start-up catalogue and quirks for each test."""
+    await fake_process.reset()
+    yield fake_process

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from planeco_actions.actions.router import router as actions_router
+from planeco_actions.aids.router import router as aids_router
 from planeco_actions.jobs import JOBS
 from planeco_actions.settings import ActionsSettings
 from planeco_shared.app_factory import create_service_app
@@ -18,8 +19,10 @@ def create_app(settings: ActionsSettings | None = None) -> FastAPI:
         settings=settings or ActionsSettings(),
         tags={
             "actions": "The COP actions of the roadmaps: who carries them, when, for which lever, with "
-            "what expected impact, and their history."
+            "what expected impact, and their history.",
+            "aids": "The catalogue of aids for collectivités, synced daily from Aides-territoires (Licence "
+            "Ouverte; source: Aides-territoires), and the runs of that sync.",
         },
         jobs=JOBS,
-        routers=[actions_router],
+        routers=[actions_router, aids_router],
     )

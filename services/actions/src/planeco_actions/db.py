@@ -39,3 +39,4 @@ class IdempotencyKey(IdempotencyKeyMixin, Base):
 def load_all_models() -> None:
     """Import every module's models so that Base.metadata is complete (Alembic autogenerate/check)."""
     from planeco_actions.actions import models as _actions  # noqa: F401
+    from planeco_actions.aids import models as _aids  # noqa: F401

@@ -1,0 +1,84 @@
+"""The aids catalogue, a local copy of Aides-territoires, and the staging table a sync fills before it
+applies a completed scan in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import Boolean, Date, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from planeco_actions.db import Base
+from planeco_shared.models import PortableJSON, TimestampMixin, UTCDateTime
+
+
+class AidColumns:
+    """What a record says, as `planeco_actions.aids.parsing.parse_record` reads it (the same columns in
+    `aids` and in the staging table)."""
+
+    slug: Mapped[str] = mapped_column(String(255))
+    url: Mapped[str | None] = mapped_column(String(1000))  # absolute, on the Aides-territoires site
+    name: Mapped[str] = mapped_column(String(500))
+    name_initial: Mapped[str | None] = mapped_column(String(500))
+    short_title: Mapped[str | None] = mapped_column(String(255))
+    financers: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
+    instructors: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
+    programs: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
+    # "Thème / Catégorie" labels, kept whole (theme names contain " / " themselves).
+    categories: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
+    targeted_audiences: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
+    # The audiences' slugs between bars ("|commune|epci|"): a LIKE filter on both databases.
+    audience_slugs: Mapped[str] = mapped_column(String(300), default="")
+    aid_types: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
+    mobilization_steps: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
+    destinations: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
+    description_html: Mapped[str | None] = mapped_column(Text)  # sanitised
+    description_text: Mapped[str] = mapped_column(Text, default="")
+    eligibility_html: Mapped[str | None] = mapped_column(Text)  # sanitised
+    perimeter: Mapped[str | None] = mapped_column(String(255))  # the perimeter's name only
+    perimeter_scale: Mapped[str | None] = mapped_column(String(64))
+    origin_url: Mapped[str | None] = mapped_column(String(1000))
+    application_url: Mapped[str | None] = mapped_column(String(1000))
+    is_call_for_project: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_charged: Mapped[bool] = mapped_column(Boolean, default=False)
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    predeposit_date: Mapped[dt.date | None] = mapped_column(Date)
+    submission_deadline: Mapped[dt.date | None] = mapped_column(Date)
+    subvention_rate_lower_bound: Mapped[int | None] = mapped_column(Integer)
+    subvention_rate_upper_bound: Mapped[int | None] = mapped_column(Integer)
+    recurrence: Mapped[str | None] = mapped_column(String(100))
+    european_aid: Mapped[str | None] = mapped_column(String(50))
+    date_created: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # upstream's
+    date_updated: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # upstream's
+    # Name, texts, categories, financers, programs: lowercase, without accents (the `q` search).
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    # SHA-256 of the record as received: a change upstream that left date_updated alone (or null).
+    content_hash: Mapped[str] = mapped_column(String(64))
+    raw: Mapped[dict[str, Any]] = mapped_column(PortableJSON)  # the record as received
+
+
+# The columns a sync copies from the staging table into `aids`.
+AID_COLUMNS = list(AidColumns.__annotations__)
+
+
+class Aid(AidColumns, TimestampMixin, Base):
+    """An aid of the Aides-territoires catalogue, as of the last completed sync."""
+
+    __tablename__ = "aids"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # upstream's id
+    # False once a completed scan no longer listed it (expired, unpublished or deleted upstream): kept.
+    is_live: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    delisted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class AidStaging(AidColumns, Base):
+    """The records one sync run has read so far; applied to `aids` only once the scan completed, then
+    deleted (a failed run's rows are deleted too, and any left by a killed process at the next run)."""
+
+    __tablename__ = "aid_sync_staging"
+
+    run_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    aid_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

@@ -1,0 +1,165 @@
+"""All SQL of the aids module: the catalogue, its staging table, the sync runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
+
+from planeco_actions.aids.models import AID_COLUMNS, Aid, AidStaging
+from planeco_actions.aids.parsing import fold
+from planeco_actions.aids.schemas import AidFilters, AidRead, AidSort
+from planeco_actions.db import JobRun
+from planeco_shared.jobs.repository import runs_statement
+from planeco_shared.models import UTCDateTime
+from planeco_shared.upsert import upsert
+
+ENTITY = "aid"
+SYNC_JOB = "sync-aids"
+CHUNK = 500  # ids per IN (…): well under SQLite's and asyncpg's parameter limits
+# What AidRead shows (the `updated_at` column is its `synced_at`).
+LIST_COLUMNS = [
+    getattr(Aid, name) for name in (*(n for n in AidRead.model_fields if n != "synced_at"), "updated_at")
+]
+
+
+def _like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class AidRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # The catalogue
+
+    async def get(self, aid_id: int) -> Aid | None:
+        return await self.session.get(Aid, aid_id)
+
+    async def get_many(self, ids: Sequence[int]) -> list[Aid]:
+        result = await self.session.execute(select(Aid).where(Aid.id.in_(ids)).order_by(Aid.id))
+        return list(result.scalars())
+
+    async def live_count(self) -> int:
+        count: int = await self.session.scalar(select(func.count()).where(Aid.is_live)) or 0
+        return count
+
+    def list_statement(self, filters: AidFilters) -> Select[Any]:
+        sort = {
+            AidSort.id: Aid.id,
+            AidSort.name: Aid.name,
+            AidSort.submission_deadline: Aid.submission_deadline,
+            AidSort.date_updated: Aid.date_updated,
+        }[filters.sort]
+        order = sort.desc() if filters.descending else sort.asc()
+        statement = (
+            select(Aid)
+            .options(load_only(*LIST_COLUMNS))  # not the texts or the raw record: a list shows none of them
+            .where(Aid.is_live.is_(filters.live))
+            .order_by(order, Aid.id)
+        )
+        if filters.audience:
+            statement = statement.where(
+                or_(*(Aid.audience_slugs.like(_like(f"|{a.value}|"), escape="\\") for a in filters.audience))
+            )
+        if filters.open_on is not None:
+            day = filters.open_on
+            statement = statement.where(
+                or_(Aid.start_date.is_(None), Aid.start_date <= day),
+                or_(Aid.submission_deadline.is_(None), Aid.submission_deadline >= day),
+            )
+        if filters.q:
+            for word in fold(filters.q).split():
+                statement = statement.where(Aid.search_text.like(_like(word), escape="\\"))
+        return statement
+
+    # A sync: staging, then applying a completed scan
+
+    async def clear_staging(self, run_id: uuid.UUID | None = None) -> None:
+        statement = delete(AidStaging)
+        if run_id is not None:
+            statement = statement.where(AidStaging.run_id == run_id)
+        await self.session.execute(statement)
+
+    async def stage(self, run_id: uuid.UUID, rows: Sequence[dict[str, Any]]) -> None:
+        staged = [{"run_id": run_id, "aid_id": row["id"]} | {c: row[c] for c in AID_COLUMNS} for row in rows]
+        await upsert(self.session, AidStaging, staged, key=["run_id", "aid_id"])
+
+    def _staged(self, run_id: uuid.UUID) -> Any:
+        return AidStaging.run_id == run_id
+
+    def _known(self) -> Any:
+        return exists().where(Aid.id == AidStaging.aid_id)
+
+    async def new_aids(self, run_id: uuid.UUID) -> list[tuple[int, str, dt.datetime | None]]:
+        statement = (
+            select(AidStaging.aid_id, AidStaging.name, AidStaging.date_updated)
+            .where(self._staged(run_id), ~self._known())
+            .order_by(AidStaging.aid_id)
+        )
+        return [(row[0], row[1], row[2]) for row in await self.session.execute(statement)]
+
+    async def insert_new(self, run_id: uuid.UUID, now: dt.datetime) -> None:
+        moment = literal(now, UTCDateTime())
+        columns = [AidStaging.aid_id, *(getattr(AidStaging, c) for c in AID_COLUMNS)]
+        source = select(*columns, literal(True), literal(None, UTCDateTime()), moment, moment).where(
+            self._staged(run_id), ~self._known()
+        )
+        target = ["id", *AID_COLUMNS, "is_live", "delisted_at", "created_at", "updated_at"]
+        await self.session.execute(insert(Aid).from_select(target, source))
+
+    async def changed_ids(self, run_id: uuid.UUID) -> list[int]:
+        """Staged aids that differ from the catalogue's: another `date_updated` or content, or not live."""
+        statement = (
+            select(AidStaging.aid_id)
+            .join(Aid, Aid.id == AidStaging.aid_id)
+            .where(
+                self._staged(run_id),
+                or_(
+                    Aid.date_updated.is_distinct_from(AidStaging.date_updated),
+                    Aid.content_hash != AidStaging.content_hash,
+                    Aid.is_live.is_(False),
+                ),
+            )
+            .order_by(AidStaging.aid_id)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def staged_rows(self, run_id: uuid.UUID, ids: Sequence[int]) -> dict[int, AidStaging]:
+        statement = select(AidStaging).where(self._staged(run_id), AidStaging.aid_id.in_(ids))
+        return {row.aid_id: row for row in (await self.session.execute(statement)).scalars()}
+
+    async def staged_count(self, run_id: uuid.UUID) -> int:
+        count: int = await self.session.scalar(select(func.count()).where(self._staged(run_id))) or 0
+        return count
+
+    async def vanished(self, run_id: uuid.UUID, *, kept: Sequence[int]) -> list[tuple[int, str]]:
+        """Live aids the scan did not list (`kept`: ids listed but unreadable, which did not vanish)."""
+        listed = exists().where(AidStaging.run_id == run_id, AidStaging.aid_id == Aid.id)
+        statement = select(Aid.id, Aid.name).where(Aid.is_live, ~listed).order_by(Aid.id)
+        if kept:
+            statement = statement.where(Aid.id.not_in(list(kept)))
+        return [(row[0], row[1]) for row in await self.session.execute(statement)]
+
+    async def delist(self, ids: Sequence[int], now: dt.datetime) -> None:
+        for start in range(0, len(ids), CHUNK):
+            await self.session.execute(
+                update(Aid)
+                .where(and_(Aid.id.in_(ids[start : start + CHUNK]), Aid.is_live))
+                .values(is_live=False, delisted_at=now, updated_at=now)
+            )
+
+    # The sync runs (the job platform's records of the sync job)
+
+    def sync_runs_statement(self) -> Select[Any]:
+        return runs_statement(JobRun, job=SYNC_JOB)
+
+    async def sync_run(self, run_id: uuid.UUID) -> JobRun | None:
+        run = await self.session.get(JobRun, run_id)
+        return run if run is not None and run.job == SYNC_JOB else None

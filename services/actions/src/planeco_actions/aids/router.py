@@ -1,0 +1,98 @@
+"""The aids catalogue (a copy of Aides-territoires, Licence Ouverte) and its sync runs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Response, status
+
+from planeco_actions.aids import service
+from planeco_actions.aids.repository import SYNC_JOB
+from planeco_actions.aids.schemas import AidDetail, AidFilters, AidRead, AidSyncRunRead
+from planeco_actions.jobs import JOBS
+from planeco_shared.database import SessionDep
+from planeco_shared.identity import Principal, RequireRole, require_authenticated
+from planeco_shared.jobs import JobTrigger, begin_run
+from planeco_shared.pagination import Page, PageDep
+from planeco_shared.problems import problem_responses
+from planeco_shared.runtime import RuntimeDep
+
+router = APIRouter(
+    prefix="/aids",
+    tags=["aids"],
+    dependencies=[Depends(require_authenticated)],
+    responses=problem_responses(401, 403),
+)
+
+Admin = Annotated[Principal, Depends(RequireRole())]
+AidId = Annotated[
+    int, Path(ge=1, le=2_147_483_647, description="The Aides-territoires id", examples=[162936])
+]
+
+
+@router.get(
+    "",
+    response_model=Page[AidRead],
+    summary="List the aids of the catalogue",
+    description="The aids synced from Aides-territoires (source: Aides-territoires, Licence Ouverte; the "
+    "last sync is at `/aids/sync-runs`). By default those the last completed sync listed.",
+)
+async def list_aids(
+    session: SessionDep, page: PageDep, filters: Annotated[AidFilters, Query()]
+) -> Page[AidRead]:
+    return await service.list_aids(session, filters, params=page)
+
+
+@router.get(
+    "/sync-runs",
+    response_model=Page[AidSyncRunRead],
+    summary="List the runs of the Aides-territoires sync",
+    description="Newest first: when, who started it, pages read, aids inserted, updated, unchanged, no "
+    "longer listed and unreadable, and the errors.",
+)
+async def list_aid_sync_runs(session: SessionDep, page: PageDep) -> Page[AidSyncRunRead]:
+    return await service.list_sync_runs(session, params=page)
+
+
+@router.post(
+    "/sync-runs",
+    response_model=AidSyncRunRead,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Start a sync with Aides-territoires now (admin)",
+    description="Recorded as `running` and run in the background (the job `sync-aids`, as "
+    "`POST /jobs/actions/runs` would start it); follow it at the `Location`. 409 while another run is in "
+    "progress, on any replica.",
+    responses=problem_responses(409),
+)
+async def start_aid_sync(
+    runtime: RuntimeDep, principal: Admin, background: BackgroundTasks, response: Response
+) -> AidSyncRunRead:
+    started = await begin_run(
+        runtime, JOBS, SYNC_JOB, trigger=JobTrigger.api, started_by=principal.subject, arguments={}
+    )
+    background.add_task(started.execute)
+    response.headers["Location"] = f"/api/v1/aids/sync-runs/{started.run_id}"
+    async with runtime.transaction() as session:
+        return await service.get_sync_run(session, started.run_id)
+
+
+@router.get(
+    "/sync-runs/{run_id}",
+    response_model=AidSyncRunRead,
+    summary="One run of the Aides-territoires sync",
+    responses=problem_responses(404),
+)
+async def get_aid_sync_run(run_id: uuid.UUID, session: SessionDep) -> AidSyncRunRead:
+    return await service.get_sync_run(session, run_id)
+
+
+@router.get(
+    "/{aid_id}",
+    response_model=AidDetail,
+    summary="One aid, with its sanitised description",
+    description="Aids no longer listed by Aides-territoires stay readable, with `is_live` false.",
+    responses=problem_responses(404),
+)
+async def get_aid(aid_id: AidId, session: SessionDep) -> AidDetail:
+    return await service.get_aid(session, aid_id)

@@ -1,0 +1,124 @@
+"""The aids catalogue and its sync runs, as the API shows them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from planeco_actions.aids.vocabulary import AidAudience
+from planeco_shared.jobs.models import JobOutcome, JobTrigger
+from planeco_shared.jobs.schemas import JobRunError
+from planeco_shared.text import FreeText
+
+
+class AidSort(StrEnum):
+    id = "id"
+    name = "name"
+    submission_deadline = "submission_deadline"
+    date_updated = "date_updated"
+
+
+class AidFilters(BaseModel):
+    """The list's query parameters, passed whole to the service."""
+
+    q: Annotated[
+        FreeText | None,
+        StringConstraints(strip_whitespace=True, max_length=200),
+        Field(
+            description="Words that must all appear in the name, texts, categories, financers or programs "
+            "(case and accents ignored)",
+            examples=["haie"],
+        ),
+    ] = None
+    audience: Annotated[
+        list[AidAudience] | None,
+        Field(max_length=12, description="Only aids for one of these beneficiaries (repeat; slugs of "
+              "Aides-territoires)"),
+    ] = None  # fmt: skip
+    open_on: Annotated[
+        dt.date | None,
+        Field(description="Only aids open that day (started, deadline not passed; no date: open)"),
+    ] = None
+    live: Annotated[
+        bool,
+        Field(
+            description="true (default): the aids the last completed sync listed; false: those it no longer "
+            "listed (expired, unpublished or deleted upstream)"
+        ),
+    ] = True
+    sort: Annotated[AidSort, Field(description="Sort key (then id)")] = AidSort.id
+    descending: Annotated[bool, Field(description="Sort in descending order")] = False
+
+
+class AidRead(BaseModel):
+    """An aid of the Aides-territoires catalogue (Licence Ouverte, source: Aides-territoires)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int = Field(description="The Aides-territoires id", examples=[162936])
+    name: str = Field(examples=["Rendre attrayante une mobilité sobre"])
+    url: str | None = Field(description="The aid's page on Aides-territoires")
+    financers: list[str] = Field(examples=[["Châteaux (Syndicat mixte)"]])
+    categories: list[str] = Field(
+        description="« Thème / Catégorie » labels, whole (theme names contain « / » themselves)",
+        examples=[["Mobilité / transports / Mobilité partagée"]],
+    )
+    targeted_audiences: list[str] = Field(examples=[["Commune", "Intercommunalité / Pays"]])
+    aid_types: list[str] = Field(examples=[["Subvention"]])
+    perimeter: str | None = Field(description="The perimeter's name", examples=["PAYS DES CHÂTEAUX"])
+    perimeter_scale: str | None = Field(examples=["Ad-hoc"])
+    start_date: dt.date | None
+    submission_deadline: dt.date | None = Field(description="Null: permanent, or no deadline")
+    is_call_for_project: bool
+    is_live: bool = Field(description="Listed by the last completed sync; false once it was not")
+    date_updated: dt.datetime | None = Field(description="When Aides-territoires last changed it")
+    synced_at: dt.datetime = Field(
+        validation_alias="updated_at", description="When a sync last wrote it here"
+    )
+
+
+class AidDetail(AidRead):
+    slug: str
+    name_initial: str | None = Field(description="The backer's own name for the aid")
+    short_title: str | None
+    instructors: list[str]
+    programs: list[str]
+    mobilization_steps: list[str]
+    destinations: list[str]
+    description_html: str | None = Field(description="The description, sanitised (a small set of tags)")
+    description_text: str = Field(description="The description as plain text")
+    eligibility_html: str | None = Field(description="Eligibility, sanitised HTML")
+    origin_url: str | None
+    application_url: str | None
+    is_charged: bool
+    predeposit_date: dt.date | None
+    subvention_rate_lower_bound: int | None = Field(description="%")
+    subvention_rate_upper_bound: int | None = Field(description="%", examples=[80])
+    recurrence: str | None = Field(examples=["Récurrente"])
+    european_aid: str | None
+    date_created: dt.datetime | None
+    delisted_at: dt.datetime | None = Field(description="When a completed sync no longer listed it")
+
+
+class AidSyncRunRead(BaseModel):
+    """One run of the Aides-territoires sync (the job `sync-aids`)."""
+
+    id: uuid.UUID
+    trigger: JobTrigger
+    started_by: str = Field(description="Who started it: an API caller's subject, `cli:<user>`, `scheduler`…")
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    outcome: JobOutcome
+    pages: int = Field(description="Pages of 100 read")
+    inserted: int = Field(description="New aids")
+    updated: int = Field(description="Aids changed upstream (or listed again)")
+    unchanged: int = Field(description="Aids listed as they were: not written")
+    expired: int = Field(description="Aids no longer listed, marked not live (after a completed scan only)")
+    rejected: int = Field(description="Records that could not be read (in `errors`), not applied")
+    counts: dict[str, int] = Field(description="Everything the run counted (retries, tokens…)")
+    errors: list[JobRunError] = Field(description="Unreadable records and failures, the first 200")
+    message: str | None

@@ -1,0 +1,248 @@
+"""The aids catalogue: its reads, and the sync that keeps it in step with Aides-territoires.
+
+The sync is a full scan (the API has no "updated since" filter), compared on `id` and `date_updated` (and
+the record's content, for a change that left `date_updated` alone or null):
+1. every page is read, its records parsed and written to the staging table, a transaction per page (memory
+   stays flat in the number of aids); an unreadable record is an item error of the run, not its failure;
+2. only once the scan completed, one transaction applies it: new aids inserted, changed ones updated,
+   unchanged ones not written at all, the live aids the scan did not list marked not live (never deleted);
+   every write audited in the job's name;
+3. a scan that fails (the API still down after the client's retries, a refused key) deletes what it staged
+   and fails the run: the catalogue stays as it was, and the next run starts again from page 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from planeco_actions.aids.client import AidesTerritoiresClient, AidesTerritoiresError
+from planeco_actions.aids.models import AID_COLUMNS, Aid
+from planeco_actions.aids.parsing import UnreadableRecord, parse_record
+from planeco_actions.aids.repository import CHUNK, ENTITY, AidRepository
+from planeco_actions.aids.schemas import AidDetail, AidFilters, AidRead, AidSyncRunRead
+from planeco_actions.db import AuditEntry, JobRun
+from planeco_shared import audit
+from planeco_shared.clients.base import UpstreamFailed
+from planeco_shared.identity import Principal
+from planeco_shared.jobs import JobContext
+from planeco_shared.models import utcnow
+from planeco_shared.pagination import Page, PageParams, paginate_into
+from planeco_shared.problems import NotFound
+
+# The fields an aid's history shows (the record itself is kept whole in `raw`).
+AUDITED_FIELDS = [
+    "name",
+    "date_updated",
+    "submission_deadline",
+    "start_date",
+    "perimeter",
+    "categories",
+    "targeted_audiences",
+    "financers",
+    "content_hash",
+    "is_live",
+]
+
+
+# Reads
+
+
+async def list_aids(session: AsyncSession, filters: AidFilters, *, params: PageParams) -> Page[AidRead]:
+    statement = AidRepository(session).list_statement(filters)
+    return await paginate_into(session, statement, params, AidRead.model_validate)
+
+
+async def get_aid(session: AsyncSession, aid_id: int) -> AidDetail:
+    aid = await AidRepository(session).get(aid_id)
+    if aid is None:
+        raise NotFound(f"No aid {aid_id} in the catalogue")
+    return AidDetail.model_validate(aid)
+
+
+def sync_run_read(run: JobRun) -> AidSyncRunRead:
+    counts = dict(run.counts or {})
+    return AidSyncRunRead(
+        id=run.id,
+        trigger=run.trigger,
+        started_by=run.started_by,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        outcome=run.outcome,
+        pages=counts.get("pages", 0),
+        inserted=counts.get("inserted", 0),
+        updated=counts.get("updated", 0),
+        unchanged=counts.get("unchanged", 0),
+        expired=counts.get("expired", 0),
+        rejected=counts.get("rejected", 0),
+        counts=counts,
+        errors=run.errors or [],
+        message=run.message,
+    )
+
+
+async def list_sync_runs(session: AsyncSession, *, params: PageParams) -> Page[AidSyncRunRead]:
+    return await paginate_into(session, AidRepository(session).sync_runs_statement(), params, sync_run_read)
+
+
+async def get_sync_run(session: AsyncSession, run_id: uuid.UUID) -> AidSyncRunRead:
+    run = await AidRepository(session).sync_run(run_id)
+    if run is None:
+        raise NotFound(f"No sync run {run_id}")
+    return sync_run_read(run)
+
+
+# The sync
+
+
+@dataclass(slots=True)
+class ScanResult:
+    pages: int = 0
+    listed: int = 0  # what page 1's `count` said
+    staged: set[int] = field(default_factory=set)
+    unreadable: set[int] = field(default_factory=set)  # listed, but not applied (and so not vanished)
+    rejected: int = 0
+
+
+async def sync_catalogue(context: JobContext, client: AidesTerritoiresClient) -> dict[str, int]:
+    """Scan, then apply (see the module's docstring). Returns the run's counts."""
+    async with context.transaction() as session:
+        await AidRepository(session).clear_staging()  # what a killed run left (we hold the job's lock)
+    try:
+        scan = await _scan(context, client)
+    except BaseException:
+        async with context.transaction() as session:
+            await AidRepository(session).clear_staging(context.run_id)
+        raise
+    try:
+        async with context.transaction() as session:
+            counts = await _apply(session, context.run_id, scan, principal=context.principal)
+    finally:
+        async with context.transaction() as session:
+            await AidRepository(session).clear_staging(context.run_id)
+    counts |= {
+        "pages": scan.pages,
+        "listed": scan.listed,
+        "rejected": scan.rejected,
+        "requests": client.requests,
+        "retries": client.retries,
+        "tokens": client.tokens,
+        "token_refreshes": client.token_refreshes,
+    }
+    context.message = (
+        f"{scan.pages} pages, {len(scan.staged)} aids read: {counts['inserted']} inserted, "
+        f"{counts['updated']} updated, {counts['unchanged']} unchanged, {counts['expired']} no longer "
+        f"listed, {counts['rejected']} unreadable"
+    )
+    return counts
+
+
+async def _scan(context: JobContext, client: AidesTerritoiresClient) -> ScanResult:
+    scan = ScanResult()
+    try:
+        async for page in client.aid_pages():
+            scan.pages, scan.listed = page.number, page.count
+            rows: list[dict[str, Any]] = []
+            for raw in page.results:
+                try:
+                    row = parse_record(raw)
+                except UnreadableRecord as error:
+                    scan.rejected += 1
+                    if error.aid_id is not None:
+                        scan.unreadable.add(error.aid_id)
+                    item = f"aid {error.aid_id}" if error.aid_id is not None else f"page {page.number}"
+                    context.error(error.message, item=item, type="unreadable-record")
+                    continue
+                if row["id"] in scan.staged:  # listed twice (the order moved between two pages)
+                    context.count("duplicates")
+                    continue
+                scan.staged.add(row["id"])
+                rows.append(row)
+            async with context.transaction() as session:
+                await AidRepository(session).stage(context.run_id, rows)
+    except AidesTerritoiresError as error:
+        raise UpstreamFailed(
+            f"The Aides-territoires scan stopped after {scan.pages} pages: {error}. The catalogue is "
+            "unchanged; the next run starts again."
+        ) from error
+    scan.unreadable -= scan.staged
+    return scan
+
+
+async def _apply(
+    session: AsyncSession, run_id: uuid.UUID, scan: ScanResult, *, principal: Principal
+) -> dict[str, int]:
+    repository = AidRepository(session)
+    if not scan.staged and await repository.live_count() > 0:
+        raise UpstreamFailed(
+            "Aides-territoires listed no aid at all: not applied (every aid would have been marked not "
+            "live). The catalogue is unchanged."
+        )
+    now = utcnow()
+    new = await repository.new_aids(run_id)
+    changed = await repository.changed_ids(run_id)
+    await repository.insert_new(run_id, now)
+    for aid_id, name, updated in new:
+        _audit(
+            session,
+            "create",
+            aid_id,
+            {"name": name, "date_updated": _iso(updated), "is_live": True},
+            principal,
+        )
+    for start in range(0, len(changed), CHUNK):
+        await _update(session, run_id, changed[start : start + CHUNK], now, principal=principal)
+    vanished = await repository.vanished(run_id, kept=sorted(scan.unreadable))
+    await repository.delist([aid_id for aid_id, _ in vanished], now)
+    for aid_id, _ in vanished:
+        _audit(session, "update", aid_id, {"is_live": {"old": True, "new": False}}, principal)
+    await session.flush()
+    return {
+        "received": len(scan.staged),
+        "inserted": len(new),
+        "updated": len(changed),
+        "unchanged": len(scan.staged) - len(new) - len(changed),
+        "expired": len(vanished),
+    }
+
+
+async def _update(
+    session: AsyncSession, run_id: uuid.UUID, ids: Sequence[int], now: dt.datetime, *, principal: Principal
+) -> None:
+    repository = AidRepository(session)
+    staged = await repository.staged_rows(run_id, ids)
+    for aid in await repository.get_many(ids):
+        row = staged[aid.id]
+        values: dict[str, Any] = {name: getattr(row, name) for name in AID_COLUMNS}
+        _apply_values(session, aid, values | {"is_live": True, "delisted_at": None}, principal=principal)
+
+
+def _apply_values(session: AsyncSession, aid: Aid, values: dict[str, Any], *, principal: Principal) -> None:
+    before = audit.snapshot(aid, AUDITED_FIELDS)
+    for name, value in values.items():
+        setattr(aid, name, value)
+    _audit(session, "update", aid.id, audit.diff(before, audit.snapshot(aid, AUDITED_FIELDS)), principal)
+
+
+def _audit(
+    session: AsyncSession, action: str, aid_id: int, changes: dict[str, Any], principal: Principal
+) -> None:
+    """A write of the sync, in the job's name (its request id is the run's: `job-run:<id>`)."""
+    audit.record(
+        session,
+        AuditEntry,
+        principal=principal,
+        action=action,
+        entity_type=ENTITY,
+        entity_id=str(aid_id),
+        changes=changes,
+    )
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None

@@ -1,0 +1,57 @@
+"""Aides-territoires' vocabularies (contract §7): the audiences (OrganizationType) by slug and label.
+
+Records carry labels only; Gen 2 labels are singular (`Commune`), Gen 1's were plural (`Communes`): both map
+to the slug, which is what the API's filters and ours take."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AidAudience(StrEnum):
+    commune = "commune"
+    epci = "epci"
+    department = "department"
+    region = "region"
+    special = "special"
+    public_org = "public-org"
+    public_cies = "public-cies"
+    association = "association"
+    private_sector = "private-sector"
+    private_person = "private-person"
+    farmer = "farmer"
+    researcher = "researcher"
+
+
+# Gen 2 labels (★ confirmed in a 2024 record, except `region` and `special`).
+AUDIENCE_LABELS: dict[AidAudience, str] = {
+    AidAudience.commune: "Commune",
+    AidAudience.epci: "Intercommunalité / Pays",
+    AidAudience.department: "Département",
+    AidAudience.region: "Région",
+    AidAudience.special: "Collectivité d'outre-mer à statut particulier",
+    AidAudience.public_org: "Etablissement public dont services de l'Etat",
+    AidAudience.public_cies: "Entreprise publique locale (Sem, Spl, SemOp)",
+    AidAudience.association: "Association",
+    AidAudience.private_sector: "Entreprise privée",
+    AidAudience.private_person: "Particulier",
+    AidAudience.farmer: "Agriculteur",
+    AidAudience.researcher: "Recherche",
+}
+_GEN1_PLURALS = {
+    "Communes": AidAudience.commune,
+    "Intercommunalités / Pays": AidAudience.epci,
+    "Départements": AidAudience.department,
+    "Régions": AidAudience.region,
+    "Associations": AidAudience.association,
+    "Entreprises privées": AidAudience.private_sector,
+    "Particuliers": AidAudience.private_person,
+    "Agriculteurs": AidAudience.farmer,
+}
+AUDIENCE_BY_LABEL: dict[str, AidAudience] = {
+    label.casefold(): slug for slug, label in AUDIENCE_LABELS.items()
+} | {label.casefold(): slug for label, slug in _GEN1_PLURALS.items()}
+
+
+def audience_of(label: str) -> AidAudience | None:
+    return AUDIENCE_BY_LABEL.get(label.strip().casefold())
