@@ -9,7 +9,7 @@ makes a race harmless: data read later can only be newer than its version, never
 
 How every write is seen, without anyone calling anything:
 - a listener on every engine marks the connection when it executes a statement that writes: an INSERT,
-  UPDATE or DELETE compiled by SQLAlchemy (unless its table is marked `info={UNVERSIONED: True}`: the
+  UPDATE or DELETE that changed at least one row, compiled by SQLAlchemy (unless its table is marked `info={UNVERSIONED: True}`: the
   bookkeeping no cached read shows, job runs and idempotency keys), or raw SQL that does not read;
 - a listener on the ORM sessions made by `planeco_shared.database.create_sessionmaker` (requests, CLI
   commands, imports, jobs: `runtime.transaction()`, `write_session`) flushes and, when the connection was
@@ -99,9 +99,11 @@ WRITES_SEEN = _Counter()
 
 @event.listens_for(Engine, "after_cursor_execute")
 def _mark_writes(
-    conn: Connection, _cursor: Any, statement: str, _parameters: Any, context: Any, _executemany: bool
+    conn: Connection, cursor: Any, statement: str, _parameters: Any, context: Any, _executemany: bool
 ) -> None:
-    if _writes(statement, context):
+    # A statement that changed no row (an INSERT … SELECT of nothing, an UPDATE that matched none) wrote
+    # nothing; -1 is "unknown" (some drivers' executemany): counted as a write.
+    if getattr(cursor, "rowcount", -1) != 0 and _writes(statement, context):
         conn.info[_WROTE] = True
         WRITES_SEEN.writes += 1
 

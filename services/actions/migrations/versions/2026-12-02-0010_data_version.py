@@ -1,7 +1,7 @@
 """data version: the counter every writing transaction bumps (planeco_shared.dataversion)
 
 Revision ID: 13c9870818a3
-Revises: 9d4f4adc8fa0
+Revises: 32924fc866d3
 Create Date: 2026-12-02 00:10:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from planeco_shared.dataversion import create_data_version_table
 
 revision: str = "13c9870818a3"
-down_revision: str | None = "9d4f4adc8fa0"
+down_revision: str | None = "32924fc866d3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

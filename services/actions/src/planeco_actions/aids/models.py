@@ -11,6 +11,7 @@ from sqlalchemy import Boolean, Date, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from planeco_actions.db import Base
+from planeco_shared.dataversion import UNVERSIONED
 from planeco_shared.models import PortableJSON, TimestampMixin, UTCDateTime
 
 
@@ -79,6 +80,9 @@ class AidStaging(AidColumns, Base):
     deleted (a failed run's rows are deleted too, and any left by a killed process at the next run)."""
 
     __tablename__ = "aid_sync_staging"
+    # A run's scratch space, read by no endpoint: filling it leaves the data version alone (a sync that
+    # changes nothing changes no ETag).
+    __table_args__ = {"info": {UNVERSIONED: True}}  # noqa: RUF012 (SQLAlchemy's declarative form)
 
     run_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     aid_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
