@@ -175,3 +175,25 @@ async def test_another_regions_coordinator_gets_403_before_any_precondition(
     assert (stale.status_code, stale.headers["etag"]) == (412, etag)
     weak = await client.delete(ITEM, headers=COORDINATOR | {"if-match": "W/" + etag})
     assert weak.status_code == 412
+
+
+async def test_an_adjustment_changes_the_cached_reads_it_shows_in(client: httpx.AsyncClient) -> None:
+    """The panorama and its declination are answered from the read cache (planeco_shared.caching): the
+    write bumps the data version, so the ETag read before it never gets a 304 and the new figures come."""
+    declination = PANORAMA + "/departements?basis=adjusted"
+    before = {url: await client.get(url, headers=ANONYMOUS) for url in (PANORAMA, declination)}
+    for url, response in before.items():
+        again = await client.get(url, headers=ANONYMOUS | {"if-none-match": response.headers["etag"]})
+        assert again.status_code == 304  # cached and current
+    await create(client)
+    for url, response in before.items():
+        stale = await client.get(url, headers=ANONYMOUS | {"if-none-match": response.headers["etag"]})
+        assert stale.status_code == 200, url
+        assert stale.headers["etag"] != response.headers["etag"]
+        assert stale.json() != response.json()  # the adjusted objective shows
+    lever = next(
+        item
+        for item in (await client.get(PANORAMA, headers=ANONYMOUS)).json()["levers"]
+        if item["lever_id"] == "augm_voitelec"
+    )
+    assert lever["adjusted"] is not None

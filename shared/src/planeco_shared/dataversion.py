@@ -8,9 +8,10 @@ anywhere changes every replica's next ETag (and empties its cache). Reading it *
 makes a race harmless: data read later can only be newer than its version, never older.
 
 How every write is seen, without anyone calling anything:
-- a listener on every engine marks the connection when it executes a statement that writes: an INSERT,
-  UPDATE or DELETE that changed at least one row, compiled by SQLAlchemy (unless its table is marked `info={UNVERSIONED: True}`: the
-  bookkeeping no cached read shows, job runs and idempotency keys), or raw SQL that does not read;
+- a listener on every engine marks the connection when it executes a statement that changed at least one
+  row: an INSERT, UPDATE or DELETE compiled by SQLAlchemy (unless its table is marked
+  `info={UNVERSIONED: True}`: the bookkeeping no cached read shows, job runs, idempotency keys, a sync's
+  staging), or raw SQL that does not read;
 - a listener on the ORM sessions made by `planeco_shared.database.create_sessionmaker` (requests, CLI
   commands, imports, jobs: `runtime.transaction()`, `write_session`) flushes and, when the connection was
   marked since the session's transaction began, bumps the counter in `before_commit`: same transaction,
