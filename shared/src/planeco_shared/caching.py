@@ -321,7 +321,7 @@ class ReadCacheMiddleware:
                     await send(message)
                     return
                 response_headers = message.get("headers", [])
-                weak = any(k.lower() == b"etag" and v.startswith(b"W/") for k, v in response_headers)
+                weak = _weak_etag(response_headers)
                 self.cache.learn(scope["path"], _Path(directive.cache_control, inner.get("route"), weak))
                 if message["status"] != 200 or any(k.lower() == b"set-cookie" for k, _ in response_headers):
                     mode = "pass"
@@ -359,11 +359,16 @@ class ReadCacheMiddleware:
                 building.set()
 
 
+def _weak_etag(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the endpoint said its bytes are not reproducible, by giving a weak ETag itself."""
+    return any(k.lower() == b"etag" and v.startswith(b"W/") for k, v in headers)
+
+
 def _answer(headers: list[tuple[bytes, bytes]], body: bytes, directive: CacheDirective) -> CachedAnswer:
     kept = [(k, v) for k, v in headers if k.lower() not in _REPRESENTATION_HEADERS]
     if not any(k.lower() == b"cache-control" for k, _ in kept):
         kept.append((b"cache-control", directive.cache_control))
-    weak = any(k.lower() == b"etag" and v.startswith(b"W/") for k, v in headers)
+    weak = _weak_etag(headers)
     compressed = (
         gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0) if len(body) >= GZIP_MINIMUM_BYTES else None
     )
