@@ -33,7 +33,7 @@ import gzip
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cachetools import LRUCache
@@ -69,6 +69,9 @@ class CacheDirective:
     """What an opted-in route promises about its response, read by `ReadCacheMiddleware`."""
 
     max_age: int
+    # False when the endpoint's bytes differ between two builds of the same data (a file stamped with its
+    # generation time): its ETags are then weak (RFC 9110 §8.8.1), as `not_reproducible` says.
+    reproducible: bool = True
 
     @property
     def cache_control(self) -> bytes:
@@ -86,6 +89,14 @@ class PublicCache:
     async def __call__(self, request: Request) -> CacheDirective:  # async: no thread-pool hand-off
         request.scope.setdefault("state", {})[STATE_KEY] = self.directive
         return self.directive
+
+
+def not_reproducible(request: Request) -> None:
+    """Say, from a `public_cache()` endpoint, that its answer is not byte-reproducible (weak ETags)."""
+    state = request.scope.setdefault("state", {})
+    directive = state.get(STATE_KEY)
+    if isinstance(directive, CacheDirective):
+        state[STATE_KEY] = replace(directive, reproducible=False)
 
 
 def public_cache(max_age: int = DEFAULT_MAX_AGE) -> DependsParam:
@@ -324,7 +335,7 @@ class ReadCacheMiddleware:
                     await send(message)
                     return
                 response_headers = message.get("headers", [])
-                weak = _weak_etag(response_headers)
+                weak = not directive.reproducible
                 self.cache.learn(scope["path"], _Path(directive.cache_control, inner.get("route"), weak))
                 if message["status"] != 200 or any(k.lower() == b"set-cookie" for k, _ in response_headers):
                     mode = "pass"
@@ -352,16 +363,11 @@ class ReadCacheMiddleware:
                 self.cache.done_building(key, building)
 
 
-def _weak_etag(headers: list[tuple[bytes, bytes]]) -> bool:
-    """Whether the endpoint said its bytes are not reproducible, by giving a weak ETag itself."""
-    return any(k.lower() == b"etag" and v.startswith(b"W/") for k, v in headers)
-
-
 def _answer(headers: list[tuple[bytes, bytes]], body: bytes, directive: CacheDirective) -> CachedAnswer:
     kept = [(k, v) for k, v in headers if k.lower() not in _REPRESENTATION_HEADERS]
     if not any(k.lower() == b"cache-control" for k, _ in kept):
         kept.append((b"cache-control", directive.cache_control))
-    weak = _weak_etag(headers)
+    weak = not directive.reproducible
     compressed = (
         gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0) if len(body) >= GZIP_MINIMUM_BYTES else None
     )
