@@ -6,6 +6,7 @@ from planeco_actions.actions.router import router as actions_router
 from planeco_actions.aids.router import router as aids_router
 from planeco_actions.jobs import JOBS
 from planeco_actions.settings import ActionsSettings
+from planeco_actions.support.router import router as support_router
 from planeco_shared.app_factory import create_service_app
 
 
@@ -22,7 +23,10 @@ def create_app(settings: ActionsSettings | None = None) -> FastAPI:
             "what expected impact, and their history.",
             "aids": "The catalogue of aids for collectivités, synced daily from Aides-territoires (Licence "
             "Ouverte; source: Aides-territoires), and the runs of that sync.",
+            "support-measures": "Per lever, the support measures of the State and other bodies "
+            "(dispositifs d'accompagnement): who offers them, what kind of support, for whom; each owner "
+            "(the nation, a région, a département) imports its whole catalogue as a file.",
         },
         jobs=JOBS,
-        routers=[actions_router, aids_router],
+        routers=[actions_router, aids_router, support_router],
     )
