@@ -8,7 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from planeco_actions.support import service
-from planeco_actions.support.schemas import OWNER_PATTERN, ImportReport, SupportFilters, SupportMeasureRead
+from planeco_actions.support.schemas import (
+    OWNER_PATTERN,
+    SupportFilters,
+    SupportImportReport,
+    SupportMeasureRead,
+)
 from planeco_shared.caching import public_cache
 from planeco_shared.database import SessionDep
 from planeco_shared.history import HistoryEntry
@@ -51,7 +56,7 @@ async def list_support_measures(
 
 @router.post(
     "/imports",
-    response_model=ImportReport,
+    response_model=SupportImportReport,
     summary="Import an owner's whole catalogue of support measures (CSV or XLSX)",
     description="Admins import the national catalogue (`owner=nation`); a région's or a département's "
     "coordinators their territory's. Idempotent: the same file again changes nothing.\n\n"
@@ -67,7 +72,7 @@ async def import_support_measures(
     owner: Annotated[
         str, Query(pattern=OWNER_PATTERN, description="`nation`, `region:24` or `departement:45`")
     ] = "nation",
-) -> ImportReport:
+) -> SupportImportReport:
     content = await read_upload(
         request, media_types=SHEET_MEDIA_TYPES, max_bytes=MAX_FILE_BYTES, what="a CSV or XLSX file"
     )

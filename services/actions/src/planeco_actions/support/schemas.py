@@ -55,7 +55,7 @@ class SupportMeasureRow(BaseModel):
     resources: FreeText = Field(default="", max_length=5_000)
 
 
-class Owner(BaseModel):
+class SupportMeasureOwner(BaseModel):
     level: str = Field(description="`nation`, `region` or `departement`")
     code: str = Field(description="INSEE code; `FR` for the nation")
 
@@ -64,7 +64,7 @@ class SupportMeasureRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    owner: Owner
+    owner: SupportMeasureOwner
     key: str = Field(description="The owner's stable key of the measure: a re-import updates it in place")
     title: str
     carrier: str = Field(description="The body that offers the support")
@@ -103,8 +103,8 @@ class SupportFilters(BaseModel):
     ] = None
 
 
-class ImportReport(BaseModel):
-    owner: Owner
+class SupportImportReport(BaseModel):
+    owner: SupportMeasureOwner
     rows: int = Field(description="Rows read from the file")
     created: int
     updated: int

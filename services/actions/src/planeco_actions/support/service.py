@@ -14,9 +14,9 @@ from planeco_actions.db import AuditEntry
 from planeco_actions.support.models import SupportMeasure
 from planeco_actions.support.repository import ENTITY, SupportMeasureRepository, barred
 from planeco_actions.support.schemas import (
-    ImportReport,
-    Owner,
     SupportFilters,
+    SupportImportReport,
+    SupportMeasureOwner,
     SupportMeasureRead,
     SupportMeasureRow,
 )
@@ -63,8 +63,8 @@ must exist in the levers service's catalogue; a key appears once.
 """
 
 
-def owner_of(measure: SupportMeasure) -> Owner:
-    return Owner(level=measure.owner_level, code=measure.owner_code)
+def owner_of(measure: SupportMeasure) -> SupportMeasureOwner:
+    return SupportMeasureOwner(level=measure.owner_level, code=measure.owner_code)
 
 
 def read_model(measure: SupportMeasure) -> SupportMeasureRead:
@@ -76,22 +76,22 @@ def read_model(measure: SupportMeasure) -> SupportMeasureRead:
     )
 
 
-async def resolve_owner(owner: str, levers: LeversClient) -> tuple[Territory, Owner]:
+async def resolve_owner(owner: str, levers: LeversClient) -> tuple[Territory, SupportMeasureOwner]:
     """`nation`, `region:24` or `departement:45` as the territory a caller must be allowed to act on."""
     if owner == "nation":
-        return NATION, Owner(level="nation", code="FR")
+        return NATION, SupportMeasureOwner(level="nation", code="FR")
     level, _, code = owner.partition(":")
     try:
         if level == "region":
             await levers.get_region(code)
-            return Territory.region(code), Owner(level=level, code=code)
+            return Territory.region(code), SupportMeasureOwner(level=level, code=code)
         departement = await levers.get_departement(code)
     except UpstreamNotFound:
         raise UnprocessableEntity(
             f"No {level} {code} exists",
             errors=[FieldError(loc=["query", "owner"], msg=f"No {level} {code} exists", type="not_found")],
         ) from None
-    return Territory.departement(code, region=departement.region), Owner(level=level, code=code)
+    return Territory.departement(code, region=departement.region), SupportMeasureOwner(level=level, code=code)
 
 
 def _cells(cells: Mapping[str, str]) -> dict[str, Any]:
@@ -127,7 +127,7 @@ async def import_measures(
     owner: str,
     principal: Principal,
     levers: LeversClient,
-) -> ImportReport:
+) -> SupportImportReport:
     territory, owner_ref = await resolve_owner(owner, levers)
     ensure_may_act_on(principal, territory)
     rows = await _read_file(content, media_type, levers)
@@ -142,7 +142,7 @@ async def import_measures(
             _set_archived(session, left_out, True, principal)
             counts["archived"] += 1
     await session.flush()
-    return ImportReport(owner=owner_ref, rows=len(rows), **counts)
+    return SupportImportReport(owner=owner_ref, rows=len(rows), **counts)
 
 
 async def _read_file(content: bytes, media_type: str, levers: LeversClient) -> list[SupportMeasureRow]:
@@ -172,7 +172,7 @@ async def _read_file(content: bytes, media_type: str, levers: LeversClient) -> l
     return [row for _, row in valid]
 
 
-async def _lock_owner(session: AsyncSession, owner: Owner) -> None:
+async def _lock_owner(session: AsyncSession, owner: SupportMeasureOwner) -> None:
     """Two imports of one owner's catalogue run one after the other: the second sees the first's result.
     (SQLite has one writer at a time already.)"""
     if session.get_bind().dialect.name == "postgresql":
@@ -184,7 +184,7 @@ async def _apply_row(
     session: AsyncSession,
     row: SupportMeasureRow,
     measure: SupportMeasure | None,
-    owner: Owner,
+    owner: SupportMeasureOwner,
     principal: Principal,
 ) -> str:
     """Create, update, restore or leave the measure of this row; which one it was."""
