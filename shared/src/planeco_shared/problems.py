@@ -8,8 +8,9 @@ unexpected exception as `application/problem+json`. No stack trace or SQL text e
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from fastapi import FastAPI, Request
@@ -27,6 +28,59 @@ PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://planeco.beta.gouv.fr/problems/"
 
 logger = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ProblemKind:
+    """What every problem of one HTTP status says, in the gateway and in every service."""
+
+    status: int
+    code: str
+    title: str
+
+    @property
+    def type(self) -> str:
+        return PROBLEM_TYPE_BASE + self.code
+
+
+def _kinds(*kinds: ProblemKind) -> dict[int, ProblemKind]:
+    return {kind.status: kind for kind in kinds}
+
+
+# The one table: a status has one `type`, one `title` and one default `code` wherever it is answered
+# (AppError subclasses, FastAPI's own errors, the gateway's auth, rate limit, proxy and upstream errors).
+PROBLEM_KINDS: Mapping[int, ProblemKind] = _kinds(
+    ProblemKind(400, "bad-request", "Bad request"),
+    ProblemKind(401, "unauthorized", "Authentication required"),
+    ProblemKind(403, "forbidden", "Forbidden"),
+    ProblemKind(404, "not-found", "Not found"),
+    ProblemKind(405, "method-not-allowed", "Method not allowed"),
+    ProblemKind(406, "not-acceptable", "Not acceptable"),
+    ProblemKind(408, "request-timeout", "Request timeout"),
+    ProblemKind(409, "conflict", "Conflict"),
+    ProblemKind(412, "precondition-failed", "Precondition failed"),
+    ProblemKind(413, "payload-too-large", "Payload too large"),
+    ProblemKind(415, "unsupported-media-type", "Unsupported media type"),
+    ProblemKind(422, "validation-error", "Invalid input"),
+    ProblemKind(428, "precondition-required", "Precondition required"),
+    ProblemKind(429, "too-many-requests", "Too many requests"),
+    ProblemKind(500, "internal-error", "Internal error"),
+    ProblemKind(502, "bad-gateway", "Bad gateway"),
+    ProblemKind(503, "service-unavailable", "Service unavailable"),
+    ProblemKind(504, "gateway-timeout", "Gateway timeout"),
+)
+
+
+def problem_kind(status: int) -> ProblemKind:
+    """The kind of `status`; a status outside the table gets one built from its reason phrase."""
+    kind = PROBLEM_KINDS.get(status)
+    if kind is not None:
+        return kind
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    return ProblemKind(status, phrase.lower().replace(" ", "-"), phrase.capitalize())
 
 
 class FieldError(BaseModel):
@@ -47,17 +101,28 @@ class Problem(BaseModel):
     status: int
     detail: str | None = None
     instance: str | None = None
-    code: str = Field(description="Stable machine-readable code, the last segment of `type`")
+    code: str = Field(
+        description="Stable machine-readable code: the status's own (the last segment of `type`) or a "
+        "more specific one (e.g. `idempotency-key-in-use` for a 409)"
+    )
     request_id: str | None = None
     errors: list[FieldError] | None = None
 
 
 class AppError(Exception):
-    """Base of every expected failure. Subclasses fix status and code."""
+    """Base of every expected failure. A subclass fixes its `status_code`; its title and default code
+    come from `PROBLEM_KINDS` (a raise may pass a more specific `code=`)."""
 
-    status_code: int = 500
-    code: str = "internal-error"
-    title: str = "Internal error"
+    status_code: ClassVar[int] = 500
+    code: str = PROBLEM_KINDS[500].code
+    title: ClassVar[str] = PROBLEM_KINDS[500].title
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = problem_kind(cls.status_code)
+        cls.title = kind.title  # never one of its own: one title per status
+        if "code" not in cls.__dict__ and "status_code" in cls.__dict__:
+            cls.code = kind.code
 
     def __init__(
         self,
@@ -76,11 +141,11 @@ class AppError(Exception):
 
 
 class BadRequest(AppError):
-    status_code, code, title = 400, "bad-request", "Bad request"
+    status_code = 400
 
 
 class Unauthorized(AppError):
-    status_code, code, title = 401, "unauthorized", "Authentication required"
+    status_code = 401
 
     def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
         super().__init__(detail, **kwargs)
@@ -88,47 +153,55 @@ class Unauthorized(AppError):
 
 
 class Forbidden(AppError):
-    status_code, code, title = 403, "forbidden", "Forbidden"
+    status_code = 403
 
 
 class NotFound(AppError):
-    status_code, code, title = 404, "not-found", "Not found"
+    status_code = 404
 
 
 class RequestTimeout(AppError):
-    status_code, code, title = 408, "request-timeout", "Request timeout"
+    status_code = 408
 
 
 class Conflict(AppError):
-    status_code, code, title = 409, "conflict", "Conflict"
+    status_code = 409
 
 
 class PreconditionFailed(AppError):
-    status_code, code, title = 412, "precondition-failed", "Precondition failed"
+    status_code = 412
 
 
 class PreconditionRequired(AppError):
-    status_code, code, title = 428, "precondition-required", "Precondition required"
+    status_code = 428
 
 
 class PayloadTooLarge(AppError):
-    status_code, code, title = 413, "payload-too-large", "Payload too large"
+    status_code = 413
 
 
 class UnsupportedMediaType(AppError):
-    status_code, code, title = 415, "unsupported-media-type", "Unsupported media type"
+    status_code = 415
 
 
 class UnprocessableEntity(AppError):
-    status_code, code, title = 422, "validation-error", "Invalid input"
+    status_code = 422
 
 
 class TooManyRequests(AppError):
-    status_code, code, title = 429, "too-many-requests", "Too many requests"
+    status_code = 429
+
+
+class BadGateway(AppError):
+    status_code = 502
 
 
 class ServiceUnavailable(AppError):
-    status_code, code, title = 503, "service-unavailable", "Service unavailable"
+    status_code = 503
+
+
+class GatewayTimeout(AppError):
+    status_code = 504
 
 
 class DatabaseUnavailable(ServiceUnavailable):
@@ -141,19 +214,20 @@ class DatabaseUnavailable(ServiceUnavailable):
 def problem_response(
     *,
     status: int,
-    code: str,
-    title: str,
     detail: str | None,
     instance: str | None,
     request_id: str | None,
+    code: str | None = None,
     errors: Sequence[FieldError] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
+    """The problem of `status`: `type` and `title` from `PROBLEM_KINDS`, `code` the kind's unless given."""
+    kind = problem_kind(status)
     body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + code,
-        "title": title,
+        "type": kind.type,
+        "title": kind.title,
         "status": status,
-        "code": code,
+        "code": code or kind.code,
     }
     if detail is not None:
         body["detail"] = detail
@@ -171,31 +245,6 @@ def problem_response(
 def _request_id(request: Request) -> str | None:
     value = request.scope.get("state", {}).get("request_id")
     return value if isinstance(value, str) else None
-
-
-_STATUS_CODES = {
-    400: "bad-request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not-found",
-    405: "method-not-allowed",
-    406: "not-acceptable",
-    408: "request-timeout",
-    409: "conflict",
-    412: "precondition-failed",
-    413: "payload-too-large",
-    415: "unsupported-media-type",
-    422: "validation-error",
-    428: "precondition-required",
-    429: "too-many-requests",
-}
-
-
-def _status_title(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
 
 
 def validation_errors(raw: Sequence[Any]) -> list[FieldError]:
@@ -216,7 +265,6 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(
             status=exc.status_code,
             code=exc.code,
-            title=exc.title,
             detail=exc.detail,
             instance=request.url.path,
             request_id=_request_id(request),
@@ -238,8 +286,6 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail = f"{request.method} is not allowed here; allowed: {headers['Allow']}"
         return problem_response(
             status=status,
-            code=_STATUS_CODES.get(status, "http-error"),
-            title=_status_title(status),
             detail=detail,
             instance=request.url.path,
             request_id=_request_id(request),
@@ -250,8 +296,6 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return problem_response(
             status=422,
-            code="validation-error",
-            title="Invalid input",
             detail="The request is not valid; see `errors`.",
             instance=request.url.path,
             request_id=_request_id(request),
@@ -262,8 +306,6 @@ def install_problem_handlers(app: FastAPI) -> None:
         logger.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
         return problem_response(
             status=500,
-            code="internal-error",
-            title="Internal error",
             detail="An unexpected error occurred; it has been logged with the request id.",
             instance=request.url.path,
             request_id=_request_id(request),
@@ -291,7 +333,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting the problem shape for the given statuses."""
     return {
         status: {
-            "description": _status_title(status),
+            "description": problem_kind(status).title,
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
         for status in statuses

@@ -85,7 +85,6 @@ class Gateway:
             response = problem_response(
                 status=exc.status_code,
                 code=exc.code,
-                title=exc.title,
                 detail=exc.detail,
                 instance=scope["path"],
                 request_id=request_id,
@@ -244,8 +243,6 @@ class ProblemCORSMiddleware(CORSMiddleware):
             return response
         return problem_response(
             status=403,
-            code="forbidden",
-            title="Forbidden",
             detail=f"CORS preflight refused: {bytes(response.body).decode()}",
             instance=None,
             request_id=None,

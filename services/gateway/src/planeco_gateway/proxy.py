@@ -26,10 +26,13 @@ from planeco_shared.identity import IDENTITY_HEADER, Principal
 from planeco_shared.logging import get_logger
 from planeco_shared.problems import (
     AppError,
+    BadGateway,
     BadRequest,
+    GatewayTimeout,
     NotFound,
     PayloadTooLarge,
     RequestTimeout,
+    ServiceUnavailable,
     Unauthorized,
 )
 from planeco_shared.request_id import REQUEST_ID_HEADER
@@ -100,29 +103,13 @@ def upstream_target(base: URL, scope: Scope) -> URL:
     )
 
 
-class UpstreamProblem(AppError):
-    pass
-
-
-class BadGateway(UpstreamProblem):
-    status_code, code, title = 502, "bad-gateway", "Bad gateway"
-
-
-class UpstreamUnavailable(UpstreamProblem):
-    status_code, code, title = 503, "service-unavailable", "Service unavailable"
-
-
-class UpstreamTimeout(UpstreamProblem):
-    status_code, code, title = 504, "gateway-timeout", "Gateway timeout"
-
-
 def _upstream_problem(service: str, exc: Exception) -> AppError:
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return BadGateway(f"The {service} service closed the connection")
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return UpstreamUnavailable(f"The {service} service is unavailable")
+        return ServiceUnavailable(f"The {service} service is unavailable")
     if isinstance(exc, TimeoutError):
-        return UpstreamTimeout(f"The {service} service did not answer in time")
+        return GatewayTimeout(f"The {service} service did not answer in time")
     return BadGateway(f"The {service} service gave an invalid response")
 
 

@@ -23,8 +23,9 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from planeco_shared.identity import IDENTITY_HEADER, IDENTITY_TTL_SECONDS, Principal, encode_identity
 from planeco_shared.problems import (
-    AppError,
+    BadGateway,
     FieldError,
+    GatewayTimeout,
     NotFound,
     ServiceUnavailable,
     UnprocessableEntity,
@@ -52,12 +53,12 @@ class UpstreamRejected(UnprocessableEntity):
     """The upstream refused the parameters we passed on (400 or 422 there)."""
 
 
-class UpstreamFailed(AppError):
-    status_code, code, title = 502, "bad-gateway", "Bad gateway"
+class UpstreamFailed(BadGateway):
+    """The upstream broke or refused us (502)."""
 
 
-class UpstreamTimeout(AppError):
-    status_code, code, title = 504, "gateway-timeout", "Gateway timeout"
+class UpstreamTimeout(GatewayTimeout):
+    """The upstream did not answer in time (504)."""
 
 
 _RETRYABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout, httpx.RemoteProtocolError)

@@ -35,7 +35,6 @@ MAX_MESSAGE_LENGTH = 2000
 
 class JobAlreadyRunning(Conflict):
     code = "job-running"
-    title = "Job already running"
 
 
 @dataclass(frozen=True, slots=True)
