@@ -17,7 +17,7 @@
 #   same code as from a checkout.
 # - Workspace members stay *editable* installs (uv's default) and their source is copied to /app at the same
 #   relative paths as in the repo: `migrate` finds alembic.ini and migrations/ from the package's own location
-#   (planeco_shared.migrations.service_root_of), and the levers importer reads services/levers/data/ the same
+#   (planeco_shared.migrations.service_root_of), and the importers read services/<svc>/data/ the same
 #   way. A non-editable install would leave both behind.
 # - The runtime stages copy /app from their build stage and run as an unprivileged user on files owned by
 #   root, so the root filesystem can be mounted read-only (bytecode is compiled at build time).
@@ -87,6 +87,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 COPY shared/src shared/src
 COPY services/diagnostic/alembic.ini services/diagnostic/
 COPY services/diagnostic/migrations services/diagnostic/migrations
+COPY services/diagnostic/data services/diagnostic/data
 COPY services/diagnostic/src services/diagnostic/src
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --package planeco-diagnostic \

@@ -222,7 +222,6 @@ add_export_route(
     summary="The table as a file",
     filename=lambda _view, _arguments: "démo table",
     table=lambda _view: build_table(),
-    token=lambda _view: b"v1",
     openapi_extra=PUBLIC,
     dependencies=[public_cache()],
 )
@@ -241,7 +240,6 @@ add_export_route(
     summary="The private table as a file",
     filename=lambda _view, _arguments: "private",
     table=lambda _view: build_table(),
-    token=lambda _view: b"v1",
 )
 
 

@@ -33,7 +33,7 @@ import gzip
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cachetools import LRUCache
@@ -69,6 +69,9 @@ class CacheDirective:
     """What an opted-in route promises about its response, read by `ReadCacheMiddleware`."""
 
     max_age: int
+    # False when the endpoint's bytes differ between two builds of the same data (a file stamped with its
+    # generation time): its ETags are then weak (RFC 9110 §8.8.1), as `not_reproducible` says.
+    reproducible: bool = True
 
     @property
     def cache_control(self) -> bytes:
@@ -86,6 +89,14 @@ class PublicCache:
     async def __call__(self, request: Request) -> CacheDirective:  # async: no thread-pool hand-off
         request.scope.setdefault("state", {})[STATE_KEY] = self.directive
         return self.directive
+
+
+def not_reproducible(request: Request) -> None:
+    """Say, from a `public_cache()` endpoint, that its answer is not byte-reproducible (weak ETags)."""
+    state = request.scope.setdefault("state", {})
+    directive = state.get(STATE_KEY)
+    if isinstance(directive, CacheDirective):
+        state[STATE_KEY] = replace(directive, reproducible=False)
 
 
 def public_cache(max_age: int = DEFAULT_MAX_AGE) -> DependsParam:
@@ -177,6 +188,22 @@ class ReadCache:
         if answer.size <= self.max_bytes // 8:  # one huge answer does not evict everything else
             self._answers[key] = answer
 
+    def being_built(self, key: tuple[str, bytes]) -> asyncio.Event | None:
+        """Set when the request building this answer is done; None when no request is building it."""
+        return self._building.get(key)
+
+    def start_building(self, key: tuple[str, bytes]) -> asyncio.Event | None:
+        """Claim the building of this answer: the event to set when done, or None when another request
+        already builds it (this one then builds its own answer without claiming)."""
+        if key in self._building:
+            return None
+        building = self._building[key] = asyncio.Event()
+        return building
+
+    def done_building(self, key: tuple[str, bytes], building: asyncio.Event) -> None:
+        self._building.pop(key, None)
+        building.set()
+
     def learn(self, path: str, known: _Path) -> None:
         if len(self.paths) >= _PATHS_KEPT:
             self.paths.clear()
@@ -266,27 +293,17 @@ class ReadCacheMiddleware:
     ) -> bool:
         assert known.cache_control is not None
         answer = self.cache.get(key)
-        if_none_match = headers.get(b"if-none-match")
-        matched = _matching(if_none_match, etags) if if_none_match is not None else None
-        # A tag names an answer this URL had at this data version: it still has it (the answer depends on
-        # nothing else). `*` names none: only a kept 200 says the resource exists.
-        if matched is not None and (answer is not None or (if_none_match or b"").strip(b" \t") != b"*"):
-            self.cache.not_modified += 1
-            await _send_not_modified(
-                send, [(b"cache-control", known.cache_control), (b"etag", matched), _VARY]
-            )
-            return True
-        if answer is None:
-            building = self.cache._building.get(key)
-            if building is None:
-                return False
-            await building.wait()  # another request is building this answer: take it when done
+        # Another request is building this answer: wait for it, unless a named tag's 304 needs no answer.
+        waits = _matching_tag(headers, etags) is None or _any_tag(headers)
+        if answer is None and waits and (building := self.cache.being_built(key)) is not None:
+            await building.wait()
             answer = self.cache.get(key)
-            if answer is None:
-                return False
-        self.cache.hits += 1
-        await _send_answer(send, answer, etags, gzip_ok=accepts_gzip(headers.get(b"accept-encoding", b"")))
-        return True
+        sent = await _reply(send, answer, etags, headers, known.cache_control)
+        if sent == 304:
+            self.cache.not_modified += 1
+        elif sent == 200:
+            self.cache.hits += 1
+        return sent is not None
 
     async def _build(
         self,
@@ -300,10 +317,7 @@ class ReadCacheMiddleware:
         """Run the endpoint (asked for identity: this middleware compresses); keep a cacheable 200."""
         state: dict[str, Any] = scope.setdefault("state", {})
         inner = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]}
-        building = asyncio.Event()
-        leader = key not in self.cache._building
-        if leader:
-            self.cache._building[key] = building
+        building = self.cache.start_building(key)
         start: Message | None = None
         chunks: list[bytes] = []
         mode = "undecided"  # → "pass" (not ours, or not a 200) | "keep" (buffering a 200 to cache)
@@ -321,7 +335,7 @@ class ReadCacheMiddleware:
                     await send(message)
                     return
                 response_headers = message.get("headers", [])
-                weak = _weak_etag(response_headers)
+                weak = not directive.reproducible
                 self.cache.learn(scope["path"], _Path(directive.cache_control, inner.get("route"), weak))
                 if message["status"] != 200 or any(k.lower() == b"set-cookie" for k, _ in response_headers):
                     mode = "pass"
@@ -338,41 +352,56 @@ class ReadCacheMiddleware:
             etags = _etags(seed, weak=answer.weak)
             self.cache.put(key, answer)
             self.cache.misses += 1
-            if_none_match = headers.get(b"if-none-match")
-            matched = _matching(if_none_match, etags) if if_none_match is not None else None
-            if matched is not None:
-                await _send_not_modified(
-                    send, [(b"cache-control", directive.cache_control), (b"etag", matched), _VARY]
-                )
-            else:
-                await _send_answer(
-                    send, answer, etags, gzip_ok=accepts_gzip(headers.get(b"accept-encoding", b""))
-                )
+            await _reply(send, answer, etags, headers, directive.cache_control)
 
         try:
             await self.app(inner, receive, capture)
         finally:
             if "route" in inner:
                 scope["route"] = inner["route"]
-            if leader:
-                self.cache._building.pop(key, None)
-                building.set()
-
-
-def _weak_etag(headers: list[tuple[bytes, bytes]]) -> bool:
-    """Whether the endpoint said its bytes are not reproducible, by giving a weak ETag itself."""
-    return any(k.lower() == b"etag" and v.startswith(b"W/") for k, v in headers)
+            if building is not None:
+                self.cache.done_building(key, building)
 
 
 def _answer(headers: list[tuple[bytes, bytes]], body: bytes, directive: CacheDirective) -> CachedAnswer:
     kept = [(k, v) for k, v in headers if k.lower() not in _REPRESENTATION_HEADERS]
     if not any(k.lower() == b"cache-control" for k, _ in kept):
         kept.append((b"cache-control", directive.cache_control))
-    weak = _weak_etag(headers)
+    weak = not directive.reproducible
     compressed = (
         gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0) if len(body) >= GZIP_MINIMUM_BYTES else None
     )
     return CachedAnswer(headers=kept, identity=body, gzipped=compressed, weak=weak)
+
+
+def _matching_tag(headers: dict[bytes, bytes], etags: tuple[bytes, bytes]) -> bytes | None:
+    if_none_match = headers.get(b"if-none-match")
+    return _matching(if_none_match, etags) if if_none_match is not None else None
+
+
+def _any_tag(headers: dict[bytes, bytes]) -> bool:
+    return headers.get(b"if-none-match", b"").strip(b" \t") == b"*"
+
+
+async def _reply(
+    send: Send,
+    answer: CachedAnswer | None,
+    etags: tuple[bytes, bytes],
+    headers: dict[bytes, bytes],
+    cache_control: bytes,
+) -> int | None:
+    """A 304 when `If-None-Match` names one of this URL's tags at this data version, else the kept answer;
+    None (nothing sent) when there is no answer to send. A tag names an answer this URL had at this data
+    version, so it still has it (the answer depends on nothing else); `*` names none: only a kept 200 says
+    the resource exists."""
+    matched = _matching_tag(headers, etags)
+    if matched is not None and (answer is not None or not _any_tag(headers)):
+        await _send_not_modified(send, [(b"cache-control", cache_control), (b"etag", matched), _VARY])
+        return 304
+    if answer is None:
+        return None
+    await _send_answer(send, answer, etags, gzip_ok=accepts_gzip(headers.get(b"accept-encoding", b"")))
+    return 200
 
 
 async def _send_answer(

@@ -42,7 +42,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
-import hashlib
 import inspect
 import io
 import re
@@ -61,7 +60,7 @@ from openpyxl.utils import get_column_letter
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from planeco_shared.caching import STATE_KEY, CacheDirective, if_none_match_matches
+from planeco_shared.caching import not_reproducible
 from planeco_shared.problems import UnprocessableEntity
 
 ViewT = TypeVar("ViewT")
@@ -397,15 +396,13 @@ def add_export_route(
     summary: str,
     filename: Callable[[ViewT, dict[str, Any]], str],
     table: Callable[[ViewT], Table],
-    token: Callable[[ViewT], bytes],
     responses: dict[int | str, dict[str, Any]] | None = None,
     **route_options: Any,
 ) -> None:
     """Register `GET {path}/export`: what the JSON read `read` (an endpoint function) answers, as a file.
 
     The export takes the read's own parameters (its signature, resolved), plus the representation;
-    `filename` names the file from the view and the read's arguments; `token` must change whenever the table
-    would (the layout and the JSON view), see `tabular_response`."""
+    `filename` names the file from the view and the read's arguments."""
     signature = inspect.signature(read, eval_str=True)
 
     async def export(**arguments: Any) -> Response:
@@ -416,7 +413,6 @@ def add_export_route(
             request,
             representation_,
             filename=filename(view, arguments),
-            token=token(view),
             build=lambda: table(view),
         )
 
@@ -445,18 +441,6 @@ def ascii_filename(stem: str) -> str:
     return re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9._-]+", "-", folded)).strip("-.") or "export"
 
 
-def export_etag(representation: Representation, token: bytes) -> str:
-    """Weak: the same data and format, the same tag (the bytes differ only by their generated_at)."""
-    marker = f"{representation.format}/{representation.decimal_mark}/".encode()
-    return (
-        'W/"'
-        + representation.format
-        + "-"
-        + hashlib.blake2b(marker + token, digest_size=16).hexdigest()
-        + '"'
-    )
-
-
 def _resource(request: Request) -> str:
     """The JSON read an export is the file of: its path without `/export`, its query without the format."""
     query = [(k, v) for k, v in request.query_params.multi_items() if k not in REPRESENTATION_PARAMETERS]
@@ -475,23 +459,12 @@ async def tabular_response(
     representation: Representation,
     *,
     filename: str,
-    token: bytes,
     build: Callable[[], Table],
 ) -> Response:
-    """The file of a CSV or XLSX representation.
-
-    `token` must change whenever the table would (e.g. the JSON view's bytes and the layout's version); on a
-    public cached route it gives the ETag, and a matching `If-None-Match` is answered 304 before `build` runs.
-    """
+    """The file of a CSV or XLSX representation. On a `public_cache()` route the read cache gives it its
+    (weak) ETag and answers a matching `If-None-Match` before the endpoint runs."""
+    not_reproducible(request)  # the bytes carry their generated_at
     headers: dict[str, str] = {}
-    if isinstance(request.scope.get("state", {}).get(STATE_KEY), CacheDirective):
-        etag = export_etag(representation, token)
-        headers["ETag"] = etag
-        if_none_match = request.headers.get("if-none-match")
-        if if_none_match is not None and if_none_match_matches(
-            if_none_match.encode("latin-1"), etag.encode()
-        ):
-            return Response(status_code=304, headers=headers)
     table = build()
     if table.cell_count > MAX_CELLS:
         raise UnprocessableEntity(

@@ -19,7 +19,6 @@ from planeco_levers.declination.schemas import (
     Precision,
     UploadLevel,
 )
-from planeco_levers.panoramas import exports as panorama_exports
 from planeco_levers.panoramas.exports import file_text
 from planeco_levers.panoramas.router import LeverId, Version
 from planeco_shared.caching import public_cache
@@ -166,7 +165,6 @@ def _export(path: str, read: Callable[..., Awaitable[DeclinationRead]], name: st
             view, arguments["options"].precision, arguments["options"].levers
         ),
         table=exports.table,
-        token=panorama_exports.token,
         responses=COMMON_RESPONSES,
         openapi_extra=PUBLIC,
         dependencies=[public_cache(DECLINATION_MAX_AGE)],

@@ -10,13 +10,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from pydantic import BaseModel
-
 from planeco_levers.panoramas.schemas import ComparisonRead, NationalPanoramaRead, RegionPanoramaRead
 from planeco_shared.tabular import Column, Kind, Metadata, Table, Value
-
-# Part of every export's ETag: bump it when a table's layout changes, so cached files are not reused.
-LAYOUT = b"panorama-exports/1\n"
 
 KT = "ktCO2e"
 PHYSICAL = "unit: see column unit"
@@ -48,11 +43,6 @@ JSON problems. A file has its own weak ETag (304 on `If-None-Match`), not the JS
 
 def file_text(name: str) -> str:
     return FILE_TEXT.replace("{name}", name)
-
-
-def token(view: BaseModel) -> bytes:
-    """What the file's ETag is derived from: the layout and the JSON view."""
-    return LAYOUT + view.model_dump_json().encode()
 
 
 def row_type(values: str) -> Column:
