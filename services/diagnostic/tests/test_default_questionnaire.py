@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from planeco_diagnostic.db import JobRun
 from planeco_diagnostic.jobs import JOBS
-from planeco_diagnostic.settings import DiagnosticSettings
+from planeco_diagnostic.settings import DEFAULT_QUESTIONNAIRE, DiagnosticSettings
 from planeco_shared.jobs import JobOutcome, JobResult, JobTrigger, run_job
 from planeco_shared.runtime import runtime_of
 from planeco_shared.testing import identity_headers
@@ -105,3 +105,24 @@ async def test_a_missing_file_fails_the_run(app: FastAPI, client: httpx.AsyncCli
     result = await run(app, tmp_path / "absent.json")
     assert result.outcome is JobOutcome.failed
     assert "cannot be read" in (result.message or "")
+
+
+async def test_the_shipped_default_questionnaire_imports_against_the_real_levers(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The real file (`data/default-questionnaire/questionnaire.json`, the settings' default path): every
+    lever it names exists in the levers service, every quantity's lever has a physical unit."""
+    shipped = DiagnosticSettings().default_questionnaire_path
+    assert shipped == DEFAULT_QUESTIONNAIRE
+    result = await run(app, shipped)
+    assert result.outcome is JobOutcome.succeeded, result.errors
+    document = json.loads(shipped.read_text(encoding="utf-8"))
+    items = sum(len(section["items"]) for section in document["sections"])
+    assert result.counts == {"created": 1, "items": items}
+    [created] = await national(client)
+    assert (created["section_count"], created["item_count"]) == (len(document["sections"]), items)
+    exported = await client.get(f"/api/v1/questionnaires/{created['id']}/document", headers=ADMIN)
+    again = await client.post("/api/v1/questionnaires/imports", json=exported.json(), headers=ADMIN)
+    assert again.status_code == 201, again.text
+    assert again.json()["content_hash"] == created["content_hash"]  # the export round-trips
+    assert (await run(app, shipped)).counts == {"unchanged": 1}
