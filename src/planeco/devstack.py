@@ -22,6 +22,7 @@ from planeco_actions.aids.fake.server import DEFAULT_API_KEY as FAKE_AIDES_TERRI
 from planeco_actions.jobs import JOBS as ACTIONS_JOBS
 from planeco_actions.settings import ActionsSettings
 from planeco_diagnostic.jobs import JOBS as DIAGNOSTIC_JOBS
+from planeco_diagnostic.settings import DiagnosticSettings
 from planeco_levers.jobs import JOBS as LEVERS_JOBS
 from planeco_levers.settings import LeversSettings
 from planeco_shared.jobs import JobOutcome, JobRegistry, JobTrigger, run_job
@@ -151,6 +152,33 @@ async def load_reference_data(levers_url: str) -> str:
     return result.message or "reference data loaded"
 
 
+async def load_default_questionnaire(env: dict[str, str]) -> str:
+    """The diagnostic import-default-questionnaire job (idempotent), once the levers service answers: it
+    checks the questionnaire's levers there. Recorded in the diagnostic job_runs."""
+    settings = DiagnosticSettings(
+        database_url=env["PLANECO_DIAGNOSTIC_DATABASE_URL"],
+        levers_url=env["PLANECO_DIAGNOSTIC_LEVERS_URL"],
+        internal_secret=env["PLANECO_DIAGNOSTIC_INTERNAL_SECRET"],
+        log_json=False,
+    )
+    if not settings.default_questionnaire_path.is_file():
+        return f"default questionnaire: none shipped at {settings.default_questionnaire_path}, skipped"
+    async with ServiceRuntime.open("diagnostic", settings) as runtime:
+        result = await run_job(
+            runtime,
+            DIAGNOSTIC_JOBS,
+            "import-default-questionnaire",
+            trigger=JobTrigger.cli,
+            started_by="devstack",
+        )
+    if result.outcome is not JobOutcome.succeeded:
+        details = "; ".join(f"{e['item']}: {e['message']}" for e in result.errors[:5])
+        raise RuntimeError(
+            f"default questionnaire not loaded ({result.outcome.value}): {result.message} {details}"
+        )
+    return result.message or "default questionnaire loaded"
+
+
 def scheduled_services(env: dict[str, str]) -> list[str]:
     """The services with at least one job on a schedule, in the stack's environment (a bad schedule
     setting fails here, before anything starts)."""
@@ -236,8 +264,10 @@ def up(
     ] = 200,
 ) -> None:
     """Migrate, load the reference data (the levers reference-data job), sync the aids once (from a fake
-    Aides-territoires with a generated catalogue unless a real API key is set), start the services, the
-    gateway and the scheduler of each service with scheduled jobs; Ctrl-C stops them."""
+    Aides-territoires with a generated catalogue unless a real API key is set), start the services and the
+    gateway, load the default questionnaire (the diagnostic import-default-questionnaire job, which checks
+    its levers against the running levers service), start the scheduler of each service with scheduled
+    jobs; Ctrl-C stops them."""
     data_dir.mkdir(parents=True, exist_ok=True)
     urls = database_urls(postgres, data_dir)
     asyncio.run(ensure_postgres_databases(urls))
@@ -274,6 +304,7 @@ def up(
                 )
             )
             wait_healthy(f"http://127.0.0.1:{base_port + spec.offset}/healthz", processes)
+        typer.echo(asyncio.run(load_default_questionnaire(env)))
         for service in scheduled_services(env) if schedules else []:
             processes.append(start_scheduler(service, env))
         typer.echo(

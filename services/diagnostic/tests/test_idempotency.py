@@ -17,7 +17,7 @@ async def total(client: httpx.AsyncClient) -> int:
 
 
 async def test_a_retry_replays_and_another_body_is_a_422(client: httpx.AsyncClient) -> None:
-    body = {"title": "Diagnostic 24", "region": "24"}
+    body = {"title": "Diagnostic 24", "owner": {"level": "region", "code": "24"}}
     headers = CENTRE | {"idempotency-key": "q-1"}
     first = await client.post(URL, json=body, headers=headers)
     assert first.status_code == 201, first.text
@@ -44,9 +44,13 @@ async def test_a_retry_replays_and_another_body_is_a_422(client: httpx.AsyncClie
 
 async def test_a_refused_create_stores_nothing(client: httpx.AsyncClient) -> None:
     headers = CENTRE | {"idempotency-key": "q-2"}
-    refused = await client.post(URL, json={"title": "Diagnostic", "region": "76"}, headers=headers)
+    refused = await client.post(
+        URL, json={"title": "Diagnostic", "owner": {"level": "region", "code": "76"}}, headers=headers
+    )
     assert refused.status_code == 403
-    fixed = await client.post(URL, json={"title": "Diagnostic", "region": "24"}, headers=headers)
+    fixed = await client.post(
+        URL, json={"title": "Diagnostic", "owner": {"level": "region", "code": "24"}}, headers=headers
+    )
     assert fixed.status_code == 201, fixed.text
     assert "idempotent-replayed" not in fixed.headers
     assert await total(client) == 1
@@ -54,7 +58,9 @@ async def test_a_refused_create_stores_nothing(client: httpx.AsyncClient) -> Non
 
 async def test_an_invalid_key_is_a_400(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        URL, json={"title": "Diagnostic", "region": "24"}, headers=CENTRE | {"idempotency-key": ""}
+        URL,
+        json={"title": "Diagnostic", "owner": {"level": "region", "code": "24"}},
+        headers=CENTRE | {"idempotency-key": ""},
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["loc"] == ["header", "Idempotency-Key"]

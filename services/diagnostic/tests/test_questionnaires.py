@@ -1,4 +1,4 @@
-"""Questionnaire templates: national ones for admins, a région's own for its coordinators."""
+"""Questionnaire templates' metadata: national ones for admins, a territory's own for its coordinators."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ async def test_only_admins_create_national_templates(client: httpx.AsyncClient) 
     assert refused.status_code == 403
     created = await client.post("/api/v1/questionnaires", json=body, headers=ADMIN)
     assert created.status_code == 201, created.text
-    assert created.json()["region"] is None
+    assert created.json()["owner"] is None
+    assert created.json()["edition"] == 1 and created.json()["lineage_id"] == created.json()["id"]
     assert created.json()["status"] == "draft"
     assert created.json()["respondent_types"] == ["epci", "commune"]
 
@@ -29,7 +30,7 @@ async def test_only_admins_create_national_templates(client: httpx.AsyncClient) 
 async def test_coordinator_manages_their_region_template_only(client: httpx.AsyncClient) -> None:
     created = await client.post(
         "/api/v1/questionnaires",
-        json={"title": "Diagnostic Centre-Val de Loire", "region": "24"},
+        json={"title": "Diagnostic Centre-Val de Loire", "owner": {"level": "region", "code": "24"}},
         headers=CENTRE,
     )
     assert created.status_code == 201
@@ -38,18 +39,22 @@ async def test_coordinator_manages_their_region_template_only(client: httpx.Asyn
     url = f"/api/v1/questionnaires/{template['id']}"
 
     foreign = await client.patch(
-        url, json={"status": "published"}, headers=BRETAGNE | {"if-match": created.headers["etag"]}
+        url, json={"status": "archived"}, headers=BRETAGNE | {"if-match": created.headers["etag"]}
     )
     assert foreign.status_code == 403
     # The scope comes before the precondition: no If-Match, or a stale one, is still a 403.
     for extra in ({}, {"if-match": '"stale"'}):
         assert (await client.patch(url, json={"title": "Autre"}, headers=BRETAGNE | extra)).status_code == 403
 
-    published = await client.patch(
+    empty = await client.patch(
         url, json={"status": "published"}, headers=CENTRE | {"if-match": created.headers["etag"]}
     )
+    assert empty.status_code == 422  # nothing to publish yet
+    published = await client.patch(
+        url, json={"title": "Diagnostic du Centre"}, headers=CENTRE | {"if-match": created.headers["etag"]}
+    )
     assert published.status_code == 200
-    assert published.json()["status"] == "published"
+    assert published.json()["title"] == "Diagnostic du Centre"
     assert published.json()["revision"] == 2
 
     stale = await client.patch(
@@ -61,15 +66,17 @@ async def test_coordinator_manages_their_region_template_only(client: httpx.Asyn
         url, json={"title": "Autre titre"}, headers=CENTRE | {"if-match": "W/" + published.headers["etag"]}
     )
     assert weak.status_code == 412  # RFC 9110: If-Match compares strongly
-    assert (await client.get(url, headers=BRETAGNE)).json()["title"] == "Diagnostic Centre-Val de Loire"
+    assert (await client.get(url, headers=BRETAGNE)).json()["title"] == "Diagnostic du Centre"
 
 
 async def test_null_is_refused_for_every_field_of_a_template(client: httpx.AsyncClient) -> None:
     created = await client.post(
-        "/api/v1/questionnaires", json={"title": "Diagnostic", "region": "24"}, headers=CENTRE
+        "/api/v1/questionnaires",
+        json={"title": "Diagnostic", "owner": {"level": "region", "code": "24"}},
+        headers=CENTRE,
     )
     url, etag = f"/api/v1/questionnaires/{created.json()['id']}", created.headers["etag"]
-    for field in ("title", "description", "respondent_types", "status"):
+    for field in ("title", "description", "status"):
         refused = await client.patch(url, json={field: None}, headers=CENTRE | {"if-match": etag})
         assert refused.status_code == 422, refused.text
         assert [e["loc"] for e in refused.json()["errors"]] == [["body", field]]
@@ -78,7 +85,9 @@ async def test_null_is_refused_for_every_field_of_a_template(client: httpx.Async
 
 async def test_writes_are_audited(client: httpx.AsyncClient, app: object) -> None:
     created = await client.post(
-        "/api/v1/questionnaires", json={"title": "Diagnostic 24", "region": "24"}, headers=CENTRE
+        "/api/v1/questionnaires",
+        json={"title": "Diagnostic 24", "owner": {"level": "region", "code": "24"}},
+        headers=CENTRE,
     )
     await client.patch(
         f"/api/v1/questionnaires/{created.json()['id']}",
@@ -96,21 +105,51 @@ async def test_writes_are_audited(client: httpx.AsyncClient, app: object) -> Non
 
 async def test_validation_and_filters(client: httpx.AsyncClient, engine: AsyncEngine) -> None:
     bad = await client.post(
-        "/api/v1/questionnaires", json={"title": "x", "region": "2A", "respondent_types": []}, headers=ADMIN
+        "/api/v1/questionnaires",
+        json={"title": "x", "owner": {"level": "region", "code": "2A"}, "respondent_types": []},
+        headers=ADMIN,
     )
     assert bad.status_code == 422
     assert {tuple(e["loc"]) for e in bad.json()["errors"]} == {
         ("body", "title"),
-        ("body", "region"),
+        ("body", "owner"),
         ("body", "respondent_types"),
     }
-    for region in ("24", "24", "53"):
-        await client.post(
-            "/api/v1/questionnaires", json={"title": f"Diagnostic {region}", "region": region}, headers=ADMIN
+    owners = [
+        ("region", "24"),
+        ("region", "24"),
+        ("region", "53"),
+        ("departement", "45"),
+        ("departement", "24"),
+    ]
+    for level, code in owners:
+        created = await client.post(
+            "/api/v1/questionnaires",
+            json={"title": f"Diagnostic {level} {code}", "owner": {"level": level, "code": code}},
+            headers=ADMIN,
         )
-    listed = (await client.get("/api/v1/questionnaires", params={"region": "24"}, headers=CENTRE)).json()
-    assert listed["total"] == 2
-    assert {q["region"] for q in listed["items"]} == {"24"}
+        assert created.status_code == 201, created.text
+    national = await client.post(
+        "/api/v1/questionnaires", json={"title": "Diagnostic national"}, headers=ADMIN
+    )
+
+    async def listed(**params: str) -> list[dict[str, str] | None]:
+        answer = await client.get("/api/v1/questionnaires", params=params, headers=CENTRE)
+        assert answer.status_code == 200, answer.text
+        return [q["owner"] for q in answer.json()["items"]]
+
+    assert await listed(owner_level="region", owner_code="24") == [{"level": "region", "code": "24"}] * 2
+    assert await listed(owner_code="24") == [
+        {"level": "departement", "code": "24"},  # Dordogne: the département 24, not the région
+        {"level": "region", "code": "24"},
+        {"level": "region", "code": "24"},
+    ]
+    assert await listed(owner_level="departement") == [
+        {"level": "departement", "code": "24"},
+        {"level": "departement", "code": "45"},
+    ]
+    assert await listed(owner_level="nation") == [None]
+    assert await listed(lineage_id=national.json()["lineage_id"]) == [None]
     assert (
         await client.get("/api/v1/questionnaires", params={"status": "bogus"}, headers=CENTRE)
     ).status_code == 422
@@ -122,7 +161,7 @@ async def test_delete_archives_a_template_and_restore_brings_it_back(
 ) -> None:
     created = await client.post(
         "/api/v1/questionnaires",
-        json={"title": "Diagnostic Centre-Val de Loire", "region": "24"},
+        json={"title": "Diagnostic Centre-Val de Loire", "owner": {"level": "region", "code": "24"}},
         headers=CENTRE,
     )
     url = f"/api/v1/questionnaires/{created.json()['id']}"

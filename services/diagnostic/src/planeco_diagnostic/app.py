@@ -14,7 +14,10 @@ def create_app(settings: DiagnosticSettings | None = None) -> FastAPI:
         title="planeco diagnostic",
         description="Questionnaire templates, campaigns, invitations, responses, response rates, syntheses.",
         settings=settings or DiagnosticSettings(),
-        tags={"questionnaires": "The questionnaire templates of the diagnostic, national or a région's own."},
+        tags={
+            "questionnaires": "The questionnaire templates of the diagnostic (national, a région's or a "
+            "département's): their documents, editions and lock, and the document's JSON Schema."
+        },
         jobs=JOBS,
         routers=[questionnaires_router],
     )

@@ -1,13 +1,23 @@
 """The diagnostic service's jobs (planeco_shared.jobs): scheduled and long work, run by
 `planeco diagnostic run-job`, the scheduler loop, Kubernetes CronJobs and
 POST /api/v1/jobs/diagnostic/runs (body {"job": …}).
-
-None yet; the first will be the e-mail outbox (every few minutes).
 """
 
 from __future__ import annotations
 
 from planeco_diagnostic.db import JobRun
-from planeco_shared.jobs import JobRegistry
+from planeco_diagnostic.questionnaires.jobs import import_default_questionnaire_job
+from planeco_shared.jobs import Job, JobRegistry
 
-JOBS = JobRegistry("diagnostic", JobRun, [])
+JOBS = JobRegistry(
+    "diagnostic",
+    JobRun,
+    [
+        Job(
+            "import-default-questionnaire",
+            "Load the default national questionnaire shipped with the service (idempotent: the same file "
+            "changes nothing, a changed one is a new edition)",
+            import_default_questionnaire_job,
+        ),
+    ],
+)
