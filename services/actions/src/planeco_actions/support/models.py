@@ -9,18 +9,20 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from planeco_actions.db import Base
 from planeco_shared.models import ArchivableMixin, PortableJSON, TimestampMixin
+from planeco_shared.owners import OwnedMixin
 
 
-class SupportMeasure(ArchivableMixin, TimestampMixin, Base):
+class SupportMeasure(OwnedMixin, ArchivableMixin, TimestampMixin, Base):
     """One measure of one owner's catalogue (the nation's, a région's or a département's), as its last
     import gave it. A measure left out of a later import of the same owner is archived, not deleted."""
 
     __tablename__ = "support_measures"
-    __table_args__ = (UniqueConstraint("owner_level", "owner_code", "key"),)
+    __table_args__ = (UniqueConstraint("owner_key", "key"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    owner_level: Mapped[str] = mapped_column(String(20))  # nation | region | departement
-    owner_code: Mapped[str] = mapped_column(String(3))  # "FR" for the nation
+    # The owner as a query names it (`nation`, `region:24`, `departement:45`): one key per catalogue, which a
+    # unique constraint can hold (the owner's code is null for the nation, and nulls are all distinct).
+    owner_key: Mapped[str] = mapped_column(String(20))
     key: Mapped[str] = mapped_column(String(80))  # the owner's stable key: re-imports update in place
     title: Mapped[str] = mapped_column(String(300))
     carrier: Mapped[str] = mapped_column(String(200))  # the body that offers it

@@ -29,13 +29,9 @@ class SupportMeasureRepository:
     async def get(self, measure_id: uuid.UUID) -> SupportMeasure | None:
         return await self.session.get(SupportMeasure, measure_id)
 
-    async def of_owner(self, level: str, code: str) -> dict[str, SupportMeasure]:
+    async def of_owner(self, owner_key: str) -> dict[str, SupportMeasure]:
         """Every measure of the owner's catalogue, archived ones included, by key."""
-        rows = await self.session.scalars(
-            select(SupportMeasure).where(
-                SupportMeasure.owner_level == level, SupportMeasure.owner_code == code
-            )
-        )
+        rows = await self.session.scalars(select(SupportMeasure).where(SupportMeasure.owner_key == owner_key))
         return {measure.key: measure for measure in rows}
 
     def list_statement(self, filters: SupportFilters, *, include_archived: bool) -> Select[Any]:
@@ -54,10 +50,7 @@ class SupportMeasureRepository:
                     or_(*(column.contains(f"|{value}|", autoescape=True) for value in values))
                 )
         if filters.owner is not None:
-            level, _, code = filters.owner.partition(":")
-            statement = statement.where(
-                SupportMeasure.owner_level == level, SupportMeasure.owner_code == (code or "FR")
-            )
+            statement = statement.where(SupportMeasure.owner_key == filters.owner)
         return statement
 
     def history_statement(self, measure_id: uuid.UUID) -> Select[Any]:

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from planeco_actions.support import service
 from planeco_actions.support.schemas import (
-    OWNER_PATTERN,
     SupportFilters,
     SupportImportReport,
     SupportMeasureRead,
@@ -18,6 +17,7 @@ from planeco_shared.caching import public_cache
 from planeco_shared.database import SessionDep
 from planeco_shared.history import HistoryEntry
 from planeco_shared.identity import PUBLIC, AnyCaller, Authenticated, Principal, RequireRole, Role
+from planeco_shared.owners import OWNER_QUERY_PATTERN
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import problem_responses
 from planeco_shared.runtime import LeversDep
@@ -70,7 +70,7 @@ async def import_support_measures(
     principal: Annotated[Principal, Depends(RequireRole(Role.coordinator))],
     levers: LeversDep,
     owner: Annotated[
-        str, Query(pattern=OWNER_PATTERN, description="`nation`, `region:24` or `departement:45`")
+        str, Query(pattern=OWNER_QUERY_PATTERN, description="`nation`, `region:24` or `departement:45`")
     ] = "nation",
 ) -> SupportImportReport:
     content = await read_upload(

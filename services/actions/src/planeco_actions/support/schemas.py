@@ -7,11 +7,11 @@ from typing import Annotated
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
+from planeco_shared.owners import OWNER_QUERY_PATTERN, Owner
 from planeco_shared.text import FreeText
 
 LeverId = Annotated[str, StringConstraints(pattern=r"^[a-zà-ÿ0-9_-]{1,80}$")]
 Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")]
-OWNER_PATTERN = r"^(nation|region:\d{2}|departement:(\d{2}|2[AB]|97\d))$"
 
 
 class SupportType(StrEnum):
@@ -55,16 +55,11 @@ class SupportMeasureRow(BaseModel):
     resources: FreeText = Field(default="", max_length=5_000)
 
 
-class SupportMeasureOwner(BaseModel):
-    level: str = Field(description="`nation`, `region` or `departement`")
-    code: str = Field(description="INSEE code; `FR` for the nation")
-
-
 class SupportMeasureRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    owner: SupportMeasureOwner
+    owner: Owner | None = Field(description="The owning région or département; null: the nation's")
     key: str = Field(description="The owner's stable key of the measure: a re-import updates it in place")
     title: str
     carrier: str = Field(description="The body that offers the support")
@@ -97,14 +92,14 @@ class SupportFilters(BaseModel):
     owner: Annotated[
         str | None,
         Field(
-            pattern=OWNER_PATTERN,
+            pattern=OWNER_QUERY_PATTERN,
             description="Only this owner's catalogue: `nation`, `region:24` or `departement:45`",
         ),
     ] = None
 
 
 class SupportImportReport(BaseModel):
-    owner: SupportMeasureOwner
+    owner: Owner | None = Field(description="The catalogue imported; null: the nation's")
     rows: int = Field(description="Rows read from the file")
     created: int
     updated: int

@@ -16,7 +16,6 @@ from planeco_actions.support.repository import ENTITY, SupportMeasureRepository,
 from planeco_actions.support.schemas import (
     SupportFilters,
     SupportImportReport,
-    SupportMeasureOwner,
     SupportMeasureRead,
     SupportMeasureRow,
 )
@@ -26,9 +25,9 @@ from planeco_shared.clients.levers import LeversClient
 from planeco_shared.history import HistoryEntry, history_page
 from planeco_shared.identity import Principal
 from planeco_shared.jobs.locks import lock_key
+from planeco_shared.owners import ResolvedOwner, ensure_may_manage, parse_owner, resolve_owner
 from planeco_shared.pagination import Page, PageParams, paginate_into
-from planeco_shared.problems import FieldError, NotFound, UnprocessableEntity
-from planeco_shared.scopes import NATION, Territory, ensure_may_act_on
+from planeco_shared.problems import NotFound
 from planeco_shared.sheets import RowErrors, read_sheet, split_list, validate_rows
 
 COLUMNS = tuple(SupportMeasureRow.model_fields)
@@ -63,35 +62,13 @@ must exist in the levers service's catalogue; a key appears once.
 """
 
 
-def owner_of(measure: SupportMeasure) -> SupportMeasureOwner:
-    return SupportMeasureOwner(level=measure.owner_level, code=measure.owner_code)
-
-
 def read_model(measure: SupportMeasure) -> SupportMeasureRead:
     values = {
         name: getattr(measure, name) for name in SupportMeasureRead.model_fields if hasattr(measure, name)
     }
     return SupportMeasureRead.model_validate(
-        values | {"owner": owner_of(measure), "revision": measure.version}
+        values | {"owner": measure.owner.api, "revision": measure.version}
     )
-
-
-async def resolve_owner(owner: str, levers: LeversClient) -> tuple[Territory, SupportMeasureOwner]:
-    """`nation`, `region:24` or `departement:45` as the territory a caller must be allowed to act on."""
-    if owner == "nation":
-        return NATION, SupportMeasureOwner(level="nation", code="FR")
-    level, _, code = owner.partition(":")
-    try:
-        if level == "region":
-            await levers.get_region(code)
-            return Territory.region(code), SupportMeasureOwner(level=level, code=code)
-        departement = await levers.get_departement(code)
-    except UpstreamNotFound:
-        raise UnprocessableEntity(
-            f"No {level} {code} exists",
-            errors=[FieldError(loc=["query", "owner"], msg=f"No {level} {code} exists", type="not_found")],
-        ) from None
-    return Territory.departement(code, region=departement.region), SupportMeasureOwner(level=level, code=code)
 
 
 def _cells(cells: Mapping[str, str]) -> dict[str, Any]:
@@ -128,21 +105,21 @@ async def import_measures(
     principal: Principal,
     levers: LeversClient,
 ) -> SupportImportReport:
-    territory, owner_ref = await resolve_owner(owner, levers)
-    ensure_may_act_on(principal, territory)
+    resolved = await resolve_owner(parse_owner(owner), levers=levers, loc=["query", "owner"])
+    ensure_may_manage(principal, resolved)
     rows = await _read_file(content, media_type, levers)
-    await _lock_owner(session, owner_ref)
-    existing = await SupportMeasureRepository(session).of_owner(owner_ref.level, owner_ref.code)
+    await _lock_owner(session, owner)
+    existing = await SupportMeasureRepository(session).of_owner(owner)
     counts = dict.fromkeys(("created", "updated", "unchanged", "archived", "restored"), 0)
     for row in rows:
-        outcome = await _apply_row(session, row, existing.pop(row.key, None), owner_ref, principal)
+        outcome = await _apply_row(session, row, existing.pop(row.key, None), owner, resolved, principal)
         counts[outcome] += 1
     for left_out in existing.values():
         if left_out.archived_at is None:
             _set_archived(session, left_out, True, principal)
             counts["archived"] += 1
     await session.flush()
-    return SupportImportReport(owner=owner_ref, rows=len(rows), **counts)
+    return SupportImportReport(owner=resolved.api, rows=len(rows), **counts)
 
 
 async def _read_file(content: bytes, media_type: str, levers: LeversClient) -> list[SupportMeasureRow]:
@@ -172,11 +149,11 @@ async def _read_file(content: bytes, media_type: str, levers: LeversClient) -> l
     return [row for _, row in valid]
 
 
-async def _lock_owner(session: AsyncSession, owner: SupportMeasureOwner) -> None:
+async def _lock_owner(session: AsyncSession, owner_key: str) -> None:
     """Two imports of one owner's catalogue run one after the other: the second sees the first's result.
     (SQLite has one writer at a time already.)"""
     if session.get_bind().dialect.name == "postgresql":
-        key = lock_key("actions", f"support-measures:{owner.level}:{owner.code}")
+        key = lock_key("actions", f"support-measures:{owner_key}")
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
@@ -184,13 +161,21 @@ async def _apply_row(
     session: AsyncSession,
     row: SupportMeasureRow,
     measure: SupportMeasure | None,
-    owner: SupportMeasureOwner,
+    owner_key: str,
+    owner: ResolvedOwner,
     principal: Principal,
 ) -> str:
     """Create, update, restore or leave the measure of this row; which one it was."""
     values = _values(row)
     if measure is None:
-        measure = SupportMeasure(owner_level=owner.level, owner_code=owner.code, key=row.key, **values)
+        measure = SupportMeasure(
+            owner_key=owner_key,
+            owner_level=owner.level,
+            owner_code=owner.code,
+            owner_region=owner.region,
+            key=row.key,
+            **values,
+        )
         session.add(measure)
         await session.flush()
         audit.record(
