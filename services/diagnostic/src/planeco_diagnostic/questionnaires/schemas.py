@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from planeco_diagnostic.questionnaires.document import RespondentType
 from planeco_diagnostic.questionnaires.models import OwnerLevel, Questionnaire, QuestionnaireStatus
-from planeco_shared.codes import DEPARTEMENT_PATTERN, REGION_PATTERN
+from planeco_shared.codes import DEPARTEMENT_PATTERN
+from planeco_shared.owners import Owner
 from planeco_shared.patch import OMITTED, PatchBody
 from planeco_shared.text import FreeText
 
@@ -23,25 +23,6 @@ __all__ = [
 ]
 
 Title = Annotated[FreeText, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
-
-
-class Owner(BaseModel):
-    """The territory that owns a questionnaire: a région or a département (null: national)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    level: Literal["region", "departement"] = Field(examples=["region"])
-    code: str = Field(
-        description="INSEE code of the région (2 digits) or of the département (`45`, `2A`, `974`)",
-        examples=["24"],
-    )
-
-    @model_validator(mode="after")
-    def _code_of_its_level(self) -> Owner:
-        pattern = REGION_PATTERN if self.level == "region" else DEPARTEMENT_PATTERN
-        if not re.match(pattern, self.code):
-            raise ValueError(f"{self.code!r} is not the INSEE code of a {self.level}")
-        return self
 
 
 class QuestionnaireCreate(BaseModel):
