@@ -2,12 +2,13 @@
 `planeco diagnostic run-job`, the scheduler loop, Kubernetes CronJobs and
 POST /api/v1/jobs/diagnostic/runs (body {"job": …}).
 
-None yet; the first will be the e-mail outbox (every few minutes).
+The daily clean-up of expired idempotency keys; next, the e-mail outbox (every few minutes).
 """
 
 from __future__ import annotations
 
-from planeco_diagnostic.db import JobRun
+from planeco_diagnostic.db import IdempotencyKey, JobRun
+from planeco_shared.idempotency import purge_idempotency_keys_job
 from planeco_shared.jobs import JobRegistry
 
-JOBS = JobRegistry("diagnostic", JobRun, [])
+JOBS = JobRegistry("diagnostic", JobRun, [purge_idempotency_keys_job(IdempotencyKey)])  # daily, 03:20 UTC
