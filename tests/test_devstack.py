@@ -9,8 +9,20 @@ from planeco_shared.jobs import JobConfigError
 
 
 def test_the_services_with_scheduled_jobs_get_a_scheduler() -> None:
-    assert scheduled_services({}) == ["levers", "actions"]
-    assert scheduled_services({"PLANECO_LEVERS_JOB_SCHEDULES": '{"reference-data": ""}'}) == ["actions"]
-    assert scheduled_services({"PLANECO_ACTIONS_JOB_SCHEDULES": '{"sync-aids": ""}'}) == ["levers"]
+    assert scheduled_services({}) == ["levers", "diagnostic", "actions"]
+    assert scheduled_services({"PLANECO_LEVERS_JOB_SCHEDULES": '{"reference-data": ""}'}) == [
+        "diagnostic",
+        "actions",
+    ]
+    # actions keeps its daily purge of idempotency keys; diagnostic has no other job.
+    assert scheduled_services({"PLANECO_ACTIONS_JOB_SCHEDULES": '{"sync-aids": ""}'}) == [
+        "levers",
+        "diagnostic",
+        "actions",
+    ]
+    no_purge = '{"purge-idempotency-keys": ""}'
+    assert scheduled_services(
+        {"PLANECO_DIAGNOSTIC_JOB_SCHEDULES": no_purge, "PLANECO_ACTIONS_JOB_SCHEDULES": no_purge}
+    ) == ["levers", "actions"]
     with pytest.raises(JobConfigError, match="'sync' is not a job of actions"):
         scheduled_services({"PLANECO_ACTIONS_JOB_SCHEDULES": '{"sync": "0 3 * * *"}'})

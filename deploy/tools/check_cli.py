@@ -117,7 +117,7 @@ JOBS = {service: (f"planeco_{service}.jobs", "JOBS") for service in ("levers", "
 
 def check_cronjob(service: str, job_name: str, schedule: str) -> list[str]:
     """The CronJob's job exists in the service's registry, can run unattended, and its schedule is one
-    the scheduler loop would accept too."""
+    the scheduler loop would accept too, the job's default (what `scheduler` runs in compose)."""
     from planeco_shared.jobs.schedule import parse_schedule
 
     module, name = JOBS[service]
@@ -130,6 +130,20 @@ def check_cronjob(service: str, job_name: str, schedule: str) -> list[str]:
         parse_schedule(schedule, where=f"job {job_name}")
     except ValueError as exc:
         problems.append(str(exc))
+    if job.schedule is not None and schedule != job.schedule:
+        problems.append(f"schedule {schedule!r} is not the job's default {job.schedule!r} ({module})")
+    return problems
+
+
+def unscheduled_jobs(cronjobs: list[dict[str, Any]]) -> list[str]:
+    """Every job with a default schedule has a CronJob: Kubernetes runs nothing else on its own."""
+    covered = {(item["service"], item["job"]) for item in cronjobs}
+    problems = []
+    for service, (module, name) in JOBS.items():
+        registry = getattr(importlib.import_module(module), name)
+        for job in registry:
+            if job.schedule is not None and (service, job.name) not in covered:
+                problems.append(f"{service}: job {job.name} ({job.schedule}) has no CronJob in deploy/base")
     return problems
 
 
@@ -147,6 +161,7 @@ def main(argv: list[str]) -> int:
         problems += [
             f"{item['where']}: {p}" for p in check_cronjob(item["service"], item["job"], item["schedule"])
         ]
+    problems += unscheduled_jobs(facts.get("cronjobs", []))
     for problem in problems:
         sys.stderr.write(f"ERROR {problem}\n")
     if problems:

@@ -227,6 +227,24 @@ add_export_route(
 )
 
 
+@router.get("/filtered", openapi_extra=PUBLIC)
+async def filtered_table(_caller: AnyCaller, region: str | None = None) -> Rows:
+    return Rows(rows=4)
+
+
+add_export_route(
+    router,
+    "/filtered",
+    filtered_table,
+    name="export_filtered_table",
+    summary="The table of a région as a file",
+    filename=lambda _view, _arguments: "filtered",
+    table=lambda _view: build_table(),
+    token=lambda _view: b"v1",
+    openapi_extra=PUBLIC,
+)
+
+
 @router.get("/private")
 async def private_table(_caller: Authenticated) -> Rows:
     return Rows(rows=4)
@@ -281,8 +299,10 @@ async def test_files_are_attachments_with_their_own_weak_etag(client: httpx.Asyn
     assert json_view.json() == {"rows": 4}
     etags["json"] = json_view.headers["etag"]
     assert len(set(etags.values())) == 4
-    exported = read_csv_export((await client.get("/api/v1/tables/public/export?format=csv&x=1")).content)
-    assert exported.metadata["json_view"] == ["/api/v1/tables/public?x=1"]
+    exported = read_csv_export(
+        (await client.get("/api/v1/tables/filtered/export?format=csv&region=24")).content
+    )
+    assert exported.metadata["json_view"] == ["/api/v1/tables/filtered?region=24"]
 
 
 async def test_a_current_copy_gets_304_without_building_the_file(client: httpx.AsyncClient) -> None:

@@ -34,6 +34,7 @@ from planeco_shared.jobs.router import jobs_router
 from planeco_shared.logging import configure_logging
 from planeco_shared.metrics import Metrics, MetricsMiddleware
 from planeco_shared.problems import install_problem_handlers
+from planeco_shared.query_params import RejectUnknownQueryParams
 from planeco_shared.request_id import RequestIdMiddleware
 from planeco_shared.routing import HeadAsGet
 from planeco_shared.runtime import ServiceRuntime, install_runtime
@@ -116,6 +117,8 @@ def create_service_app(
         redoc_url=None,
         # `/x/` is a 404 problem, not a 307 to the service's own (internal) address.
         redirect_slashes=False,
+        # A query parameter the operation does not declare is a 422 naming it (planeco_shared.query_params).
+        dependencies=[RejectUnknownQueryParams],
     )
     app.state.settings = settings
     app.state.metrics = metrics

@@ -6,8 +6,8 @@ stored in the same transaction, so a create that fails stores nothing and may be
 A retry with the same key and the same request (SHA-256 of method, path and body) gets the stored
 response again, with `Idempotent-Replayed: true`, and creates nothing; the same key with another request
 is a 422 (`idempotency-key-reused`). Keys are the caller's own (unique on subject and key) and live 24 h:
-an expired key is ignored and overwritten. Nothing deletes expired rows yet (`expires_at` is indexed
-for a clean-up job).
+an expired key is ignored and overwritten, and the daily job `purge-idempotency-keys` of each service that
+maps the table (`purge_idempotency_keys_job`) deletes the expired rows (`expires_at` is indexed for it).
 
 Two first requests with one key at once: on PostgreSQL the second one's INSERT waits on the unique index
 and fails once the first commits, a 409 (`idempotency-key-in-use`): retry it and it replays. On SQLite
@@ -23,6 +23,7 @@ import datetime as dt
 import hashlib
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from planeco_shared.dataversion import UNVERSIONED
+from planeco_shared.jobs.registry import Job, JobContext
 from planeco_shared.models import PortableJSON, UTCDateTime, utcnow
 from planeco_shared.problems import BadRequest, Conflict, FieldError, UnprocessableEntity
 
@@ -176,3 +178,32 @@ async def idempotent_create(
         media_type="application/json",
     )
     return create
+
+
+PURGE_JOB = "purge-idempotency-keys"
+# Daily, at a quiet hour (UTC); PLANECO_<SVC>_JOB_SCHEDULES='{"purge-idempotency-keys": "…"}' overrides it.
+PURGE_SCHEDULE = "20 3 * * *"
+
+
+async def purge_expired_keys(
+    session: AsyncSession, model: type[IdempotencyKeyMixin], *, now: dt.datetime | None = None
+) -> int:
+    """Delete the stored responses whose key expired at `now` (default: the current time); their number."""
+    result = await session.execute(delete(model).where(model.expires_at <= (now or utcnow())))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def purge_idempotency_keys_job(model: type[IdempotencyKeyMixin], *, schedule: str = PURGE_SCHEDULE) -> Job:
+    """The service's daily clean-up of expired idempotency keys (list it in the service's `jobs.py`)."""
+
+    async def purge(context: JobContext) -> Mapping[str, int]:
+        async with context.transaction() as session:
+            removed = await purge_expired_keys(session, model)
+        return {"removed": removed}
+
+    return Job(
+        PURGE_JOB,
+        f"Delete the stored responses of expired {HEADER}s (kept {int(LIFETIME.total_seconds()) // 3600} h)",
+        purge,
+        schedule=schedule,
+    )

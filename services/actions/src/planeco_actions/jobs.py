@@ -5,7 +5,8 @@
 from __future__ import annotations
 
 from planeco_actions.aids.jobs import sync_aids_job
-from planeco_actions.db import JobRun
+from planeco_actions.db import IdempotencyKey, JobRun
+from planeco_shared.idempotency import purge_idempotency_keys_job
 from planeco_shared.jobs import Job, JobRegistry
 
 JOBS = JobRegistry(
@@ -20,5 +21,6 @@ JOBS = JobRegistry(
             # PLANECO_ACTIONS_JOB_SCHEDULES='{"sync-aids": "…"}' ("" disables).
             schedule="40 2 * * *",
         ),
+        purge_idempotency_keys_job(IdempotencyKey),  # daily, 03:20 UTC
     ],
 )

@@ -1,12 +1,16 @@
 """The diagnostic service's jobs (planeco_shared.jobs): scheduled and long work, run by
 `planeco diagnostic run-job`, the scheduler loop, Kubernetes CronJobs and
 POST /api/v1/jobs/diagnostic/runs (body {"job": …}).
+
+The import of the shipped default questionnaire, the daily clean-up of expired idempotency keys; next, the
+e-mail outbox (every few minutes).
 """
 
 from __future__ import annotations
 
-from planeco_diagnostic.db import JobRun
+from planeco_diagnostic.db import IdempotencyKey, JobRun
 from planeco_diagnostic.questionnaires.jobs import import_default_questionnaire_job
+from planeco_shared.idempotency import purge_idempotency_keys_job
 from planeco_shared.jobs import Job, JobRegistry
 
 JOBS = JobRegistry(
@@ -19,5 +23,6 @@ JOBS = JobRegistry(
             "changes nothing, a changed one is a new edition)",
             import_default_questionnaire_job,
         ),
+        purge_idempotency_keys_job(IdempotencyKey),  # daily, 03:20 UTC
     ],
 )

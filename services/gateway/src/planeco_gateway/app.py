@@ -34,6 +34,7 @@ from planeco_shared.identity import IDENTITY_HEADER
 from planeco_shared.logging import configure_logging, get_logger
 from planeco_shared.metrics import Metrics, MetricsMiddleware
 from planeco_shared.problems import AppError, install_problem_handlers, problem_response
+from planeco_shared.query_params import RejectUnknownQueryParams
 from planeco_shared.request_id import (
     REQUEST_ID_HEADER,
     RequestIdMiddleware,
@@ -180,6 +181,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         docs_url=None,
         redoc_url=None,
         redirect_slashes=False,  # `/docs/` is a 404, like the services' paths
+        dependencies=[RejectUnknownQueryParams],  # `/healthz?x=1` is a 422, like the services' routes
     )
     admin.state.metrics = metrics
     admin.state.authenticator = authenticator

@@ -71,6 +71,12 @@ class Lever(ClientModel):
     editable: bool
 
 
+class AdjustedObjective(ClientModel):
+    """The région's own objective for a lever (`PUT …/adjustments/{lever_id}`)."""
+
+    objective_ktco2e: Decimal
+
+
 class PanoramaLever(ClientModel):
     lever_id: str
     name: str
@@ -82,7 +88,7 @@ class PanoramaLever(ClientModel):
     physical_2030: Decimal | None
     has_physical_unit: bool
     editable: bool
-    adjusted: bool
+    adjusted: AdjustedObjective | None
 
 
 class RegionPanorama(ClientModel):
@@ -132,7 +138,7 @@ class Conversion(ClientModel):
 _DECLINATION_PATHS = {
     DeclinationLevel.departement: "departements",
     DeclinationLevel.epci: "epcis",
-    DeclinationLevel.crte: "crte",
+    DeclinationLevel.crte: "crtes",
 }
 
 
@@ -190,7 +196,7 @@ class LeversClient(ServiceClient):
         (1, 0.1, 0.01 or 0.001 ktCO2e) by largest remainders, so that the children add up to the région."""
         params = {"precision": precision, "basis": "adjusted" if adjusted else "official"}
         if lever_id is not None:
-            params["lever"] = lever_id
+            params["lever_id"] = lever_id
         return await self.get_model(
             Declination,
             f"/api/v1/panoramas/{version}/regions/{code}/{_DECLINATION_PATHS[level]}",
