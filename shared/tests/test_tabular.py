@@ -240,7 +240,6 @@ add_export_route(
     summary="The table of a région as a file",
     filename=lambda _view, _arguments: "filtered",
     table=lambda _view: build_table(),
-    token=lambda _view: b"v1",
     openapi_extra=PUBLIC,
 )
 

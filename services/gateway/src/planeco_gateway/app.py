@@ -49,6 +49,8 @@ logger = get_logger(__name__)
 API_ROUTE = "unmatched"  # the metrics' route label of forwarded calls (no route template in the gateway)
 OPENAPI_CACHE_SECONDS = 60.0
 HEALTH_TIMEOUT_SECONDS = 2.0
+# A service builds its OpenAPI document on its first request (seconds on a busy host); asked rarely.
+DOCUMENT_TIMEOUT_SECONDS = 20.0
 # On the gateway's own answers (problems, health, contract) as on forwarded ones (planeco_gateway.proxy).
 OWN_RESPONSE_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
@@ -302,12 +304,14 @@ class ContractCache:
         self._built_at = 0.0
         self._lock = asyncio.Lock()
 
-    async def _get(self, url: str, *, signed: bool = False) -> tuple[int, bytes] | None:
+    async def _get(
+        self, url: str, *, signed: bool = False, seconds: float = HEALTH_TIMEOUT_SECONDS
+    ) -> tuple[int, bytes] | None:
         assert self.session is not None
         headers = {IDENTITY_HEADER: self.identity()} if signed else None
         try:
             async with self.session.get(
-                url, headers=headers, timeout=aiohttp.ClientTimeout(total=HEALTH_TIMEOUT_SECONDS)
+                url, headers=headers, timeout=aiohttp.ClientTimeout(total=seconds)
             ) as response:
                 return response.status, await response.read()
         except (aiohttp.ClientError, TimeoutError):
@@ -327,7 +331,12 @@ class ContractCache:
                 return self._merged
             names = list(self.upstreams)
             responses = await asyncio.gather(
-                *(self._get(self.upstreams[n] + "/openapi.json", signed=True) for n in names)
+                *(
+                    self._get(
+                        self.upstreams[n] + "/openapi.json", signed=True, timeout=DOCUMENT_TIMEOUT_SECONDS
+                    )
+                    for n in names
+                )
             )
             for name, response in zip(names, responses, strict=True):
                 if response is not None and response[0] == 200:
