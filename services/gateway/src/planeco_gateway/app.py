@@ -333,7 +333,7 @@ class ContractCache:
             responses = await asyncio.gather(
                 *(
                     self._get(
-                        self.upstreams[n] + "/openapi.json", signed=True, timeout=DOCUMENT_TIMEOUT_SECONDS
+                        self.upstreams[n] + "/openapi.json", signed=True, seconds=DOCUMENT_TIMEOUT_SECONDS
                     )
                     for n in names
                 )
