@@ -12,6 +12,9 @@ REGION_PATTERN = r"^\d{2}$"
 DEPARTEMENT_PATTERN = r"^(\d{2}|2[AB]|97\d)$"
 COMMUNE_PATTERN = r"^(\d{5}|2[AB]\d{3})$"
 SIREN_PATTERN = r"^\d{9}$"
+# A collectivité: an EPCI or a commune by SIREN, a commune by INSEE code, a département by its code (a
+# contributor's territory, `GET /territories/collectivites/{identifier}`).
+COLLECTIVITE_PATTERN = f"{SIREN_PATTERN}|{COMMUNE_PATTERN}|{DEPARTEMENT_PATTERN}"
 
 # In bodies and query models (pydantic).
 RegionCode = Annotated[

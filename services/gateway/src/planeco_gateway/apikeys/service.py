@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_gateway.apikeys.models import ApiKey
 from planeco_gateway.apikeys.repository import ApiKeyRepository
-from planeco_shared.codes import REGION_PATTERN
+from planeco_shared.codes import COLLECTIVITE_PATTERN, REGION_PATTERN
 from planeco_shared.identity import AuthMethod, Principal, Role
 from planeco_shared.models import utcnow
 
 KEY_RE = re.compile(r"^planeco_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 REGION_RE = re.compile(REGION_PATTERN)
-COLLECTIVITE_RE = re.compile(r"^(\d{9}|\d{2}[0-9AB]\d{2}|\d{2}|2[AB]|97\d)$")
+COLLECTIVITE_RE = re.compile(COLLECTIVITE_PATTERN)
 
 
 class InvalidKeyRequest(ValueError):
