@@ -18,3 +18,25 @@ def test_a_contributor_is_scoped_to_a_collectivite(territory: str) -> None:
 def test_a_contributor_needs_a_real_collectivite_code(territory: str | None) -> None:
     with pytest.raises(InvalidKeyRequest, match="contributor"):
         validate_scope(Role.contributor, territory)
+
+
+@pytest.mark.parametrize(
+    "territory", ["24", "region:24", "departement:45", "departement:2A", "departement:971"]
+)
+def test_a_coordinator_is_scoped_to_a_region_or_a_departement(territory: str) -> None:
+    validate_scope(Role.coordinator, territory)
+
+
+@pytest.mark.parametrize(
+    "territory",
+    [None, "", "245", "region:2A", "departement:", "departement:4", "departement:2C", "departement:45:x"],
+)
+def test_a_coordinator_needs_a_region_or_departement_form(territory: str | None) -> None:
+    with pytest.raises(InvalidKeyRequest, match="coordinator"):
+        validate_scope(Role.coordinator, territory)
+
+
+@pytest.mark.parametrize("role", [Role.admin, Role.reader])
+def test_national_roles_have_no_territory(role: Role) -> None:
+    with pytest.raises(InvalidKeyRequest, match="not scoped"):
+        validate_scope(role, "departement:45")
