@@ -6,7 +6,15 @@ import pytest
 
 from planeco_shared.identity import Principal, Role
 from planeco_shared.problems import Forbidden
-from planeco_shared.scopes import NATION, Level, Territory, ensure_may_act_on, may_act_on
+from planeco_shared.scopes import (
+    NATION,
+    Level,
+    ScopeRef,
+    Territory,
+    ensure_may_act_on,
+    may_act_on,
+    scope_ref,
+)
 
 CENTRE = Territory.region("24")
 LOIRET = Territory.departement("45", region="24")
@@ -42,6 +50,9 @@ def who(role: str, territory: str | None = None) -> Principal:
         (who("coordinator", "76"), set()),
         (who("coordinator", "departement:45"), {"loiret", "metropole", "orleans"}),
         (who("coordinator", "departement:36"), {"straddling"}),
+        (who("coordinator", "departement:41"), set()),  # Loir-et-Cher, Loiret's neighbour in région 24
+        (who("coordinator", "departement:xyz"), set()),  # not a département's code
+        (who("coordinator", "departement:"), set()),
         (who("coordinator", "not a code"), set()),
         (who("contributor", "45234"), {"orleans"}),
         (who("contributor", "214502346"), {"orleans"}),  # its SIREN
@@ -72,3 +83,17 @@ def test_lies_in_follows_every_level() -> None:
 def test_refusal_is_a_forbidden_problem_naming_the_territory() -> None:
     with pytest.raises(Forbidden, match="departement 45"):
         ensure_may_act_on(who("coordinator", "76"), LOIRET)
+
+
+def test_a_departement_coordinator_acts_below_its_region_never_on_it() -> None:
+    loiret = who("coordinator", "departement:45")
+    assert scope_ref(loiret) == ScopeRef(Level.departement, "45")
+    assert scope_ref(who("coordinator", "departement:2A")) == ScopeRef(Level.departement, "2A")
+    assert scope_ref(who("coordinator", "departement:4")) is None
+    assert (
+        may_act_on(loiret, LOIRET) and may_act_on(loiret, ORLEANS) and may_act_on(loiret, ORLEANS_METROPOLE)
+    )
+    assert not may_act_on(loiret, CENTRE)  # its région: the région's coordinators'
+    assert not may_act_on(loiret, Territory.departement("41", region="24"))  # a neighbour
+    with pytest.raises(Forbidden, match="region 24"):
+        ensure_may_act_on(loiret, CENTRE)

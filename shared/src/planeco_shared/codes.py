@@ -12,6 +12,11 @@ REGION_PATTERN = r"^\d{2}$"
 DEPARTEMENT_PATTERN = r"^(\d{2}|2[AB]|97\d)$"
 COMMUNE_PATTERN = r"^(\d{5}|2[AB]\d{3})$"
 SIREN_PATTERN = r"^\d{9}$"
+# A collectivité: an EPCI or a commune by SIREN, a commune by INSEE code, a département by its code (a
+# contributor's territory, `GET /territories/collectivites/{identifier}`).
+COLLECTIVITE_PATTERN = f"{SIREN_PATTERN}|{COMMUNE_PATTERN}|{DEPARTEMENT_PATTERN}"
+# A coordinator's territory: a région (`24`, or `region:24`) or a département (`departement:45`).
+COORDINATOR_TERRITORY_PATTERN = r"^(\d{2}|region:\d{2}|departement:(\d{2}|2[AB]|97\d))$"
 
 # In bodies and query models (pydantic).
 RegionCode = Annotated[

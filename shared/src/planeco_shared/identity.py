@@ -42,7 +42,9 @@ class AuthMethod(StrEnum):
 class Principal:
     subject: str  # stable id: "apikey:<id>" or "oidc:<issuer-uid>" or "anonymous"
     role: Role
-    territory: str | None = None  # région INSEE code for coordinators, SIREN/INSEE code for contributors
+    # Coordinators: a région (`24`, `region:24`) or a département (`departement:45`); contributors:
+    # the SIREN or INSEE code of their collectivité (planeco_shared.scopes).
+    territory: str | None = None
     name: str | None = None
     email: str | None = None
     siret: str | None = None

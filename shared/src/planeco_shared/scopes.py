@@ -26,11 +26,12 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from planeco_shared.clients.base import UpstreamNotFound
 from planeco_shared.clients.levers import LeversClient
-from planeco_shared.codes import REGION_PATTERN
+from planeco_shared.codes import DEPARTEMENT_PATTERN, REGION_PATTERN
 from planeco_shared.identity import Principal, Role
 from planeco_shared.problems import Forbidden
 
 REGION_CODE = re.compile(REGION_PATTERN)
+DEPARTEMENT_CODE = re.compile(DEPARTEMENT_PATTERN)
 
 
 class Level(StrEnum):
@@ -96,7 +97,7 @@ def scope_ref(principal: Principal) -> ScopeRef | None:
         kind, _, code = territory.rpartition(":")
         if kind in ("", "region") and REGION_CODE.match(code):
             return ScopeRef(Level.region, code)
-        if kind == "departement":
+        if kind == "departement" and DEPARTEMENT_CODE.match(code):
             return ScopeRef(Level.departement, code)
         return None
     return ScopeRef(None, territory)

@@ -34,7 +34,10 @@ def create_key(
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(KEY_ROLES)}")],
     territory: Annotated[
         str | None,
-        typer.Option(help="Région INSEE code (coordinator) or collectivité SIREN/INSEE code (contributor)"),
+        typer.Option(
+            help="Coordinator: a région (24 or region:24) or a département (departement:45); "
+            "contributor: its collectivité's SIREN or INSEE code"
+        ),
     ] = None,
     label: Annotated[str, typer.Option(help="Who or what the key is for")] = "cli",
 ) -> None:
@@ -87,7 +90,10 @@ def grant_command(
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(KEY_ROLES)}")],
     territory: Annotated[
         str | None,
-        typer.Option(help="Région INSEE code (coordinator) or collectivité SIREN/INSEE code (contributor)"),
+        typer.Option(
+            help="Coordinator: a région (24 or region:24) or a département (departement:45); "
+            "contributor: its collectivité's SIREN or INSEE code"
+        ),
     ] = None,
 ) -> None:
     """Give a person signing in with ProConnect a role beyond contributing for their own collectivité."""

@@ -20,7 +20,7 @@ class ApiKey(Base):
     secret_sha256: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20))
-    territory: Mapped[str | None] = mapped_column(String(9))
+    territory: Mapped[str | None] = mapped_column(String(20))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

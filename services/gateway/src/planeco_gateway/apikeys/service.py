@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_gateway.apikeys.models import ApiKey
 from planeco_gateway.apikeys.repository import ApiKeyRepository
-from planeco_shared.codes import REGION_PATTERN
+from planeco_shared.codes import COLLECTIVITE_PATTERN, COORDINATOR_TERRITORY_PATTERN
 from planeco_shared.identity import AuthMethod, Principal, Role
 from planeco_shared.models import utcnow
 
 KEY_RE = re.compile(r"^planeco_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
-REGION_RE = re.compile(REGION_PATTERN)
-COLLECTIVITE_RE = re.compile(r"^(\d{9}|\d{2}[0-9AB]\d{2}|\d{2}|2[AB]|97\d)$")
+COORDINATOR_RE = re.compile(COORDINATOR_TERRITORY_PATTERN)
+COLLECTIVITE_RE = re.compile(COLLECTIVITE_PATTERN)
 
 
 class InvalidKeyRequest(ValueError):
@@ -40,8 +40,11 @@ def _digest(secret: str) -> str:
 def validate_scope(role: Role, territory: str | None) -> None:
     if role is Role.anonymous:
         raise InvalidKeyRequest("anonymous is not a role that can be given")
-    if role is Role.coordinator and (territory is None or not REGION_RE.match(territory)):
-        raise InvalidKeyRequest("a coordinator needs --territory with the INSEE code of a région (e.g. 24)")
+    if role is Role.coordinator and (territory is None or not COORDINATOR_RE.match(territory)):
+        raise InvalidKeyRequest(
+            "a coordinator needs --territory with a région (its INSEE code: 24, or region:24) "
+            "or a département (departement:45)"
+        )
     if role is Role.contributor and (territory is None or not COLLECTIVITE_RE.match(territory)):
         raise InvalidKeyRequest(
             "a contributor needs --territory with the SIREN or INSEE code of its collectivité"

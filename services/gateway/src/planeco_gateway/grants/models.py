@@ -24,7 +24,7 @@ class Grant(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     email: Mapped[str] = mapped_column(String(320))
     role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20))
-    territory: Mapped[str | None] = mapped_column(String(9))
+    territory: Mapped[str | None] = mapped_column(String(20))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -21,6 +21,7 @@ from planeco_levers.territories.repository import TerritoryRepository
 from planeco_levers.territories.schemas import CrteImportReport
 from planeco_levers.territories.service import attach_group
 from planeco_shared.audit import record
+from planeco_shared.codes import COMMUNE_PATTERN, SIREN_PATTERN
 from planeco_shared.identity import Principal
 from planeco_shared.problems import FieldError, Forbidden, UnprocessableEntity
 from planeco_shared.scopes import Territory, ensure_may_act_on
@@ -58,8 +59,8 @@ COLUMNS = ("crte_id", "crte_name", "member")
 MAX_ERRORS = 200
 MAX_ROWS = 100_000
 CRTE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
-SIREN = re.compile(r"^\d{9}$")
-COMMUNE_CODE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+SIREN = re.compile(SIREN_PATTERN)
+COMMUNE_CODE = re.compile(COMMUNE_PATTERN)
 
 
 @dataclass

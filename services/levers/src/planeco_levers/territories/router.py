@@ -24,10 +24,8 @@ from planeco_levers.territories.schemas import (
 )
 from planeco_shared.caching import public_cache
 from planeco_shared.codes import (
-    COMMUNE_PATTERN,
-    DEPARTEMENT_PATTERN,
+    COLLECTIVITE_PATTERN,
     REGION_PATTERN,
-    SIREN_PATTERN,
     CommunePath,
     DepartementFilter,
     DepartementPath,
@@ -216,7 +214,7 @@ async def get_collectivite(
     identifier: Annotated[
         str,
         Path(
-            pattern=f"{SIREN_PATTERN}|{COMMUNE_PATTERN}|{DEPARTEMENT_PATTERN}",
+            pattern=COLLECTIVITE_PATTERN,
             description="SIREN (9 digits), commune INSEE code or département code",
             examples=["214502346"],
         ),
