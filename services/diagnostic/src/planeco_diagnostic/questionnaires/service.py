@@ -23,6 +23,7 @@ from planeco_diagnostic.questionnaires.document import (
     lever_references,
     quantity_items,
     to_json,
+    validate_document,
 )
 from planeco_diagnostic.questionnaires.models import OwnerLevel, Questionnaire, QuestionnaireStatus
 from planeco_diagnostic.questionnaires.repository import QuestionnaireRepository
@@ -182,12 +183,15 @@ async def create_questionnaire(
     session: AsyncSession, *, data: QuestionnaireCreate, principal: Principal, levers: LeversClient
 ) -> Questionnaire:
     """An empty draft owned by `data.owner`."""
-    document = QuestionnaireDocument(
-        format="planeco-questionnaire/1",
-        title=data.title,
-        description=data.description,
-        respondent_types=list(data.respondent_types),
-        sections=[],
+    # Through the document's own validation: what the document refuses is a 422 here too.
+    document = validate_document(
+        {
+            "format": "planeco-questionnaire/1",
+            "title": data.title,
+            "description": data.description,
+            "respondent_types": [t.value for t in data.respondent_types],
+            "sections": [],
+        }
     )
     return await import_document(
         session, document, owner=data.owner, principal=principal, levers=levers, action="create"
