@@ -380,6 +380,7 @@ async def new_edition(
     principal: Principal,
     document: QuestionnaireDocument | None = None,
     levers: LeversClient | None = None,
+    source: str | None = None,
 ) -> Questionnaire:
     """A draft copy of `questionnaire` (from `questionnaire_to_change`), the lineage's next edition; with
     `document`, holding that content instead (checked against `levers`)."""
@@ -410,7 +411,8 @@ async def new_edition(
         respondent_types=list(questionnaire.respondent_types),
         sections=list(questionnaire.sections),
         content_hash=questionnaire.content_hash,
-        source=questionnaire.source,
+        # A copy made by hand is no longer the shipped content: only the job's editions name a source.
+        source=source,
         status=QuestionnaireStatus.draft,
         created_by=principal.subject,
     )
