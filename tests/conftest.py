@@ -113,7 +113,7 @@ async def upstreams(databases: dict[str, str]) -> AsyncIterator[dict[str, str]]:
         actions_settings = _settings(ActionsSettings, databases["actions"], levers_url=levers)
         async with (
             running_server(
-                create_diagnostic(_settings(DiagnosticSettings, databases["diagnostic"]))
+                create_diagnostic(_settings(DiagnosticSettings, databases["diagnostic"], levers_url=levers))
             ) as diagnostic,
             running_server(create_actions(actions_settings)) as actions,
         ):

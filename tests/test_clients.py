@@ -43,11 +43,13 @@ async def test_actions_and_diagnostic_clients_read_what_was_written(upstreams: d
 
         questionnaire = await http.post(
             f"{upstreams['diagnostic']}/api/v1/questionnaires",
-            json={"title": "Diagnostic IdF", "region": "11"},
+            json={"title": "Diagnostic IdF", "owner": {"level": "region", "code": "11"}},
             headers=headers,
         )
+        assert questionnaire.status_code == 201, questionnaire.text
         read = await diagnostic.get_questionnaire(uuid.UUID(questionnaire.json()["id"]), principal=ADMIN)
-        assert read.region == "11"
+        assert read.owner is not None and (read.owner.level, read.owner.code) == ("region", "11")
+        assert (read.edition, read.lineage_id, read.locked_at) == (1, read.id, None)
 
         with pytest.raises(NotFound):
             await actions.get_action(uuid.uuid4(), principal=ADMIN)

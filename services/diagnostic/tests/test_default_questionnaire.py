@@ -126,3 +126,36 @@ async def test_the_shipped_default_questionnaire_imports_against_the_real_levers
     assert again.status_code == 201, again.text
     assert again.json()["content_hash"] == created["content_hash"]  # the export round-trips
     assert (await run(app, shipped)).counts == {"unchanged": 1}
+
+
+async def test_an_edition_made_by_hand_is_never_overwritten_by_the_job(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    assert (await run(app)).counts["created"] == 1
+    [shipped] = await national(client)
+    by_hand = await client.post(f"/api/v1/questionnaires/{shipped['id']}/editions", headers=ADMIN)
+    assert by_hand.status_code == 201 and by_hand.json()["source"] is None
+    assert (await run(app)).counts == {"unchanged": 1}  # the shipped file is still edition 1's content
+
+    changed = json.loads((DATA / "questionnaire-small.json").read_text(encoding="utf-8"))
+    changed["title"] = "Diagnostic de test, mis à jour"
+    path = tmp_path / "questionnaire.json"
+    path.write_text(json.dumps(changed, ensure_ascii=False), encoding="utf-8")
+    blocked = await run(app, path)
+    assert blocked.outcome is JobOutcome.failed
+    assert "draft made by hand" in (blocked.message or "")
+
+    edition = f"/api/v1/questionnaires/{by_hand.json()['id']}"
+    published = await client.patch(
+        edition, json={"status": "published"}, headers=ADMIN | {"if-match": by_hand.headers["etag"]}
+    )
+    assert published.status_code == 200, published.text
+    loaded = await run(app, path)
+    assert loaded.counts == {"new_edition": 1, "items": 6}
+    third = (await national(client))[-1]
+    assert (third["edition"], third["previous_id"], third["source"]) == (
+        3,
+        by_hand.json()["id"],
+        "default-questionnaire",
+    )
+    assert third["title"] == "Diagnostic de test, mis à jour"

@@ -149,6 +149,15 @@ async def test_validation_and_filters(client: httpx.AsyncClient, engine: AsyncEn
         {"level": "departement", "code": "45"},
     ]
     assert await listed(owner_level="nation") == [None]
+    assert await listed(owner_level="departement", page="2", page_size="1") == [
+        {"level": "departement", "code": "45"}
+    ]
+    twice = await client.post(
+        "/api/v1/questionnaires",
+        json={"title": "Diagnostic", "respondent_types": ["epci", "epci"]},
+        headers=ADMIN,
+    )
+    assert [e["loc"] for e in twice.json()["errors"]] == [["body", "respondent_types", 1]]
     assert await listed(lineage_id=national.json()["lineage_id"]) == [None]
     assert (
         await client.get("/api/v1/questionnaires", params={"status": "bogus"}, headers=CENTRE)

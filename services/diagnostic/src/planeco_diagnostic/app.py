@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from planeco_diagnostic.campaigns.router import router as campaigns_router
 from planeco_diagnostic.jobs import JOBS
 from planeco_diagnostic.questionnaires.router import router as questionnaires_router
 from planeco_diagnostic.settings import DiagnosticSettings
@@ -16,8 +17,10 @@ def create_app(settings: DiagnosticSettings | None = None) -> FastAPI:
         settings=settings or DiagnosticSettings(),
         tags={
             "questionnaires": "The questionnaire templates of the diagnostic (national, a région's or a "
-            "département's): their documents, editions and lock, and the document's JSON Schema."
+            "département's): their documents, editions and lock, and the document's JSON Schema.",
+            "campaigns": "Campaigns: a questionnaire sent to the collectivités of a région or a département, "
+            "and the invitees it names.",
         },
         jobs=JOBS,
-        routers=[questionnaires_router],
+        routers=[questionnaires_router, campaigns_router],
     )

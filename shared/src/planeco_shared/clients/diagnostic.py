@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from planeco_shared.clients.base import ClientModel, ServiceClient
 from planeco_shared.identity import Principal
 
 
+class QuestionnaireOwner(ClientModel):
+    level: str  # region, departement
+    code: str
+
+
 class Questionnaire(ClientModel):
     id: uuid.UUID
+    lineage_id: uuid.UUID
+    edition: int
     title: str
-    region: str | None
+    owner: QuestionnaireOwner | None  # None: national
     status: str
+    locked_at: dt.datetime | None
 
 
 class DiagnosticClient(ServiceClient):

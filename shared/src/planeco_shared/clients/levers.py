@@ -6,8 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 from enum import StrEnum
 
-from planeco_shared.clients.base import ClientModel, ServiceClient
+from planeco_shared.clients.base import ClientModel, ModelT, ServiceClient
 from planeco_shared.identity import Principal
+
+PAGE_SIZE = 500  # the largest page a list answers
 
 
 class Region(ClientModel):
@@ -20,6 +22,17 @@ class Departement(ClientModel):
     code: str
     name: str
     region: str
+    population: int
+
+
+class EpciSummary(ClientModel):
+    """An EPCI as the list gives it: the région and département it is attached to (most population)."""
+
+    siren: str
+    name: str
+    nature: str
+    region: str
+    departement: str
     population: int
 
 
@@ -89,6 +102,11 @@ class PanoramaLever(ClientModel):
     has_physical_unit: bool
     editable: bool
     adjusted: AdjustedObjective | None
+
+
+class PanoramaVersion(ClientModel):
+    version: str  # the SGPE release date (also when asked as `latest`)
+    latest: bool
 
 
 class RegionPanorama(ClientModel):
@@ -168,11 +186,59 @@ class LeversClient(ServiceClient):
             Collectivite, f"/api/v1/territories/collectivites/{identifier}", principal=principal
         )
 
+    async def list_departements(
+        self, *, region: str, principal: Principal | None = None
+    ) -> list[Departement]:
+        """Every département of a région."""
+        return await self._all(Departement, "/api/v1/territories/departements", {"region": region}, principal)
+
+    async def list_epcis(
+        self,
+        *,
+        region: str | None = None,
+        departement: str | None = None,
+        nature: str | None = None,
+        principal: Principal | None = None,
+    ) -> list[EpciSummary]:
+        """Every EPCI à fiscalité propre of a région (the one it is attached to) or a département."""
+        params = {
+            k: v for k, v in {"region": region, "departement": departement, "nature": nature}.items() if v
+        }
+        return await self._all(EpciSummary, "/api/v1/territories/epcis", params, principal)
+
+    async def list_communes(
+        self, *, region: str | None = None, departement: str | None = None, principal: Principal | None = None
+    ) -> list[Commune]:
+        """Every commune of a région or a département."""
+        params = {k: v for k, v in {"region": region, "departement": departement}.items() if v}
+        return await self._all(Commune, "/api/v1/territories/communes", params, principal)
+
+    async def _all(
+        self, model: type[ModelT], path: str, params: dict[str, str], principal: Principal | None
+    ) -> list[ModelT]:
+        """Every item of a paged list, page after page (500 a page)."""
+        items: list[ModelT] = []
+        page = 1
+        while True:
+            body = await self.get_json(
+                path, principal=principal, params=params | {"page": str(page), "page_size": str(PAGE_SIZE)}
+            )
+            items.extend(model.model_validate(item) for item in body["items"])
+            if len(items) >= body["total"] or not body["items"]:
+                return items
+            page += 1
+
     async def get_lever(
         self, lever_id: str, *, version: str | None = None, principal: Principal | None = None
     ) -> Lever:
         params = {"version": version} if version else None
         return await self.get_model(Lever, f"/api/v1/levers/{lever_id}", principal=principal, params=params)
+
+    async def get_panorama_version(
+        self, version: str, *, principal: Principal | None = None
+    ) -> PanoramaVersion:
+        """One panorama version (`latest`: the most recent one)."""
+        return await self.get_model(PanoramaVersion, f"/api/v1/panoramas/{version}", principal=principal)
 
     async def region_panorama(
         self, version: str, code: str, *, principal: Principal | None = None

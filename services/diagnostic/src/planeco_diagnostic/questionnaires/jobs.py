@@ -18,7 +18,7 @@ from planeco_diagnostic.questionnaires.repository import QuestionnaireRepository
 from planeco_diagnostic.questionnaires.schemas import QuestionnaireUpdate
 from planeco_diagnostic.settings import DiagnosticSettings
 from planeco_shared.jobs import JobContext
-from planeco_shared.problems import UnprocessableEntity
+from planeco_shared.problems import Conflict, UnprocessableEntity
 
 SOURCE = "default-questionnaire"
 
@@ -48,7 +48,8 @@ async def import_default_questionnaire_job(context: JobContext) -> Mapping[str, 
     digest = content_hash(document)
     levers = context.runtime.levers
     async with context.transaction() as session:
-        latest = await QuestionnaireRepository(session).latest_from_source(SOURCE)
+        repository = QuestionnaireRepository(session)
+        latest = await repository.latest_from_source(SOURCE)
         if latest is not None and latest.content_hash == digest:
             context.count("unchanged")
             context.message = f"default questionnaire unchanged (edition {latest.edition}, {latest.id})"
@@ -72,8 +73,20 @@ async def import_default_questionnaire_job(context: JobContext) -> Mapping[str, 
                 )
                 context.count("draft_replaced")
             else:
+                newest = await repository.latest_edition(latest.lineage_id)
+                if newest is not None and newest.id != latest.id and newest.locked_at is None:
+                    raise Conflict(
+                        "The default questionnaire's lineage ends with a draft made by hand (edition "
+                        f"{newest.edition}, {newest.id}): publish it (restored first if archived) before "
+                        "loading a changed file"
+                    )
                 questionnaire = await service.new_edition(
-                    session, latest, principal=context.principal, document=document, levers=levers
+                    session,
+                    newest or latest,
+                    principal=context.principal,
+                    document=document,
+                    levers=levers,
+                    source=SOURCE,
                 )
                 context.count("new_edition")
         except UnprocessableEntity as error:

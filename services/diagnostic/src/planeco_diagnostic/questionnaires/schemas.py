@@ -38,7 +38,8 @@ class QuestionnaireCreate(BaseModel):
     respondent_types: list[RespondentType] = Field(
         default_factory=lambda: list(RespondentType),
         min_length=1,
-        description="Optional; default: every type (region, departement, epci, commune)",
+        max_length=4,
+        description="Optional; default: every type (region, departement, epci, commune), each once",
     )
 
 
@@ -52,7 +53,7 @@ class QuestionnaireUpdate(PatchBody):
 
 
 class QuestionnaireFilters(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """The list's query parameters, passed whole to the service."""
 
     owner_level: OwnerLevel | None = Field(
         default=None, description="Only the templates owned at this level (`nation`: national ones)"

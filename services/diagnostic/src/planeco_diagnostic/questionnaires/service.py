@@ -23,6 +23,7 @@ from planeco_diagnostic.questionnaires.document import (
     lever_references,
     quantity_items,
     to_json,
+    validate_document,
 )
 from planeco_diagnostic.questionnaires.models import OwnerLevel, Questionnaire, QuestionnaireStatus
 from planeco_diagnostic.questionnaires.repository import QuestionnaireRepository
@@ -182,12 +183,15 @@ async def create_questionnaire(
     session: AsyncSession, *, data: QuestionnaireCreate, principal: Principal, levers: LeversClient
 ) -> Questionnaire:
     """An empty draft owned by `data.owner`."""
-    document = QuestionnaireDocument(
-        format="planeco-questionnaire/1",
-        title=data.title,
-        description=data.description,
-        respondent_types=list(data.respondent_types),
-        sections=[],
+    # Through the document's own validation: what the document refuses is a 422 here too.
+    document = validate_document(
+        {
+            "format": "planeco-questionnaire/1",
+            "title": data.title,
+            "description": data.description,
+            "respondent_types": [t.value for t in data.respondent_types],
+            "sections": [],
+        }
     )
     return await import_document(
         session, document, owner=data.owner, principal=principal, levers=levers, action="create"
@@ -376,6 +380,7 @@ async def new_edition(
     principal: Principal,
     document: QuestionnaireDocument | None = None,
     levers: LeversClient | None = None,
+    source: str | None = None,
 ) -> Questionnaire:
     """A draft copy of `questionnaire` (from `questionnaire_to_change`), the lineage's next edition; with
     `document`, holding that content instead (checked against `levers`)."""
@@ -406,7 +411,8 @@ async def new_edition(
         respondent_types=list(questionnaire.respondent_types),
         sections=list(questionnaire.sections),
         content_hash=questionnaire.content_hash,
-        source=questionnaire.source,
+        # A copy made by hand is no longer the shipped content: only the job's editions name a source.
+        source=source,
         status=QuestionnaireStatus.draft,
         created_by=principal.subject,
     )

@@ -1,0 +1,1 @@
+"""Campaigns: a questionnaire sent to the collectivités of a territory."""
