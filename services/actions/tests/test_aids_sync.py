@@ -12,10 +12,12 @@ import httpx
 import pytest_asyncio
 from fastapi import FastAPI
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from planeco_actions.aids.models import Aid, AidStaging
+from planeco_actions.aids.repository import AidRepository
+from planeco_actions.aids.schemas import AidFilters
 from planeco_actions.app import create_app
 from planeco_actions.db import AuditEntry
 from planeco_actions.jobs import JOBS
@@ -294,3 +296,30 @@ async def test_the_list_filters_by_words_audience_and_opening_day(
     assert_problem(await client.get(AIDS, params={"audience": "martians"}, headers=READER), 422)
     assert_problem(await client.get(AIDS, params={"q": "a\x00b"}, headers=READER), 422)
     assert_problem(await client.get(AIDS, params={"sort": "raw"}, headers=READER), 422)
+
+
+async def test_the_word_search_is_served_by_a_trigram_index_on_postgresql_only(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await sync(app)
+    async with runtime_of(app).transaction() as session:
+        statement = AidRepository(session).list_statement(AidFilters(q="Haies bocagères"))
+        if session.bind.dialect.name != "postgresql":
+            names = await session.run_sync(
+                lambda sync_session: [
+                    i["name"] for i in inspect(sync_session.connection()).get_indexes("aids")
+                ]
+            )
+            assert "ix_aids_search_text_trgm" not in names  # SQLite scans the folded text, as before
+            return
+        # A tiny table: forbid the scans so that the plan shows the index can serve the search's LIKE.
+        await session.execute(text("SET LOCAL enable_seqscan = off"))
+        like = select(Aid.id).where(Aid.search_text.like("%bocageres%"))
+        compiled = like.compile(session.bind, compile_kwargs={"literal_binds": True})
+        plan = "\n".join((await session.execute(text(f"EXPLAIN {compiled}"))).scalars())
+        found = (await session.execute(statement)).scalars().all()
+    assert "ix_aids_search_text_trgm" in plan, plan
+    expected = (
+        await client.get(AIDS, params={"q": "HAIES BOCAGERES", "page_size": 500}, headers=READER)
+    ).json()["items"]
+    assert found and {a.id for a in found} == {a["id"] for a in expected}

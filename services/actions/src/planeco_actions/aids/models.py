@@ -7,12 +7,12 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Integer, String, Text, Uuid
+from sqlalchemy import Boolean, Date, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from planeco_actions.db import Base
 from planeco_shared.dataversion import UNVERSIONED
-from planeco_shared.models import PortableJSON, TimestampMixin, UTCDateTime
+from planeco_shared.models import DIALECTS, PortableJSON, TimestampMixin, UTCDateTime
 
 
 class AidColumns:
@@ -73,6 +73,17 @@ class Aid(AidColumns, TimestampMixin, Base):
     # False once a completed scan no longer listed it (expired, unpublished or deleted upstream): kept.
     is_live: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     delisted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+# The `q` search on PostgreSQL: a GIN trigram index (pg_trgm) on the accent-folded text, which serves the
+# search's `LIKE '%word%'` (words of three characters or more). SQLite has none: it scans, as before.
+Index(
+    "ix_aids_search_text_trgm",
+    Aid.search_text,
+    postgresql_using="gin",
+    postgresql_ops={"search_text": "gin_trgm_ops"},
+    info={DIALECTS: ("postgresql",)},
+).ddl_if(dialect="postgresql")
 
 
 class AidStaging(AidColumns, Base):
