@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Index, Integer, String, Text, Uuid
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from planeco_actions.db import Base
@@ -97,3 +97,39 @@ class AidStaging(AidColumns, Base):
 
     run_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     aid_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class AidPerimeter(Base):
+    """What an aid record's perimeter (its name and scale, nothing else) was resolved to, through
+    Aides-territoires' `/api/perimeters/` (its code) and the levers service's territories (where it lies):
+    resolved once, then kept. `status` `unresolved`: no single perimeter of that name and scale, or one that
+    is not a territory of ours (ad-hoc, basins), said in `message`; retried by no later sync."""
+
+    __tablename__ = "aid_perimeters"
+    __table_args__ = (UniqueConstraint("name", "scale"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))  # as the aid records say it
+    scale: Mapped[str] = mapped_column(String(64))  # the records' `perimeter_scale` label
+    status: Mapped[str] = mapped_column(String(16))  # resolved | unresolved
+    # national (France, Europe), mainland, overseas, region, departement, epci, commune; null if unresolved
+    level: Mapped[str | None] = mapped_column(String(16))
+    code: Mapped[str | None] = mapped_column(String(16))  # INSEE code or SIREN (upstream's `code`)
+    upstream_id: Mapped[int | None] = mapped_column(Integer)  # the /api/perimeters/ id
+    message: Mapped[str | None] = mapped_column(String(500))
+    resolved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class AidPerimeterTerritory(Base):
+    """The territories a resolved perimeter is or lies in: a commune's own code, its EPCI, département and
+    région; an EPCI's SIREN, its départements and régions; a département and its région; a région."""
+
+    __tablename__ = "aid_perimeter_territories"
+    # The aids inside a territory: its perimeters by (level, code).
+    __table_args__ = (Index("ix_aid_perimeter_territories_level_code", "level", "code"),)
+
+    perimeter_id: Mapped[int] = mapped_column(
+        ForeignKey("aid_perimeters.id", ondelete="CASCADE"), primary_key=True
+    )
+    level: Mapped[str] = mapped_column(String(16), primary_key=True)  # region, departement, epci, commune
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)

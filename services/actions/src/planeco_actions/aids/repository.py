@@ -5,19 +5,28 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, and_, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
-from planeco_actions.aids.models import AID_COLUMNS, Aid, AidStaging
+from planeco_actions.aids.models import (
+    AID_COLUMNS,
+    Aid,
+    AidPerimeter,
+    AidPerimeterTerritory,
+    AidStaging,
+)
 from planeco_actions.aids.parsing import fold
-from planeco_actions.aids.schemas import AidFilters, AidRead, AidSort
+from planeco_actions.aids.schemas import AidCoverage, AidFilters, AidRead, AidSort
 from planeco_actions.db import JobRun
 from planeco_shared.jobs.repository import runs_statement
 from planeco_shared.models import UTCDateTime
 from planeco_shared.upsert import upsert
+
+if TYPE_CHECKING:
+    from planeco_actions.aids.perimeters import TerritoryScope
 
 ENTITY = "aid"
 SYNC_JOB = "sync-aids"
@@ -50,7 +59,7 @@ class AidRepository:
         count: int = await self.session.scalar(select(func.count()).where(Aid.is_live)) or 0
         return count
 
-    def list_statement(self, filters: AidFilters) -> Select[Any]:
+    def list_statement(self, filters: AidFilters, scope: TerritoryScope | None = None) -> Select[Any]:
         sort = {
             AidSort.id: Aid.id,
             AidSort.name: Aid.name,
@@ -77,7 +86,61 @@ class AidRepository:
         if filters.q:
             for word in fold(filters.q).split():
                 statement = statement.where(Aid.search_text.like(_like(word), escape="\\"))
+        if scope is not None:
+            statement = statement.where(self.available_to(scope, whole=filters.coverage is AidCoverage.whole))
         return statement
+
+    @staticmethod
+    def available_to(scope: TerritoryScope, *, whole: bool) -> Any:
+        """The aid's perimeter, resolved, contains the territory (national, its zone, a perimeter that
+        contains it, the territory itself) or, unless `whole`, lies inside it or overlaps it."""
+        perimeter = AidPerimeter
+        containers = [*scope.containers, (scope.level.value, scope.code)]
+        if not whole:
+            containers += scope.overlaps
+        covers = [
+            perimeter.level.in_(["national", scope.zone.value]),
+            *(and_(perimeter.level == level, perimeter.code == code) for level, code in containers),
+        ]
+        if not whole:
+            covers.append(
+                exists().where(
+                    AidPerimeterTerritory.perimeter_id == perimeter.id,
+                    AidPerimeterTerritory.level == scope.level.value,
+                    AidPerimeterTerritory.code == scope.code,
+                )
+            )
+        return exists().where(
+            perimeter.name == Aid.perimeter,
+            perimeter.scale == Aid.perimeter_scale,
+            perimeter.status == "resolved",
+            or_(*covers),
+        )
+
+    # Perimeters
+
+    async def unknown_perimeters(self) -> list[tuple[str, str]]:
+        """The (name, scale) of live aids' perimeters not resolved yet, in order."""
+        known = exists().where(AidPerimeter.name == Aid.perimeter, AidPerimeter.scale == Aid.perimeter_scale)
+        statement = (
+            select(Aid.perimeter, Aid.perimeter_scale)
+            .where(Aid.is_live, Aid.perimeter.is_not(None), Aid.perimeter_scale.is_not(None), ~known)
+            .distinct()
+            .order_by(Aid.perimeter_scale, Aid.perimeter)
+        )
+        return [(str(row[0]), str(row[1])) for row in await self.session.execute(statement)]
+
+    async def unresolved_perimeters(self) -> list[tuple[AidPerimeter, int]]:
+        """Unresolved perimeters of live aids, with how many live aids have each."""
+        aids = func.count(Aid.id)
+        statement = (
+            select(AidPerimeter, aids)
+            .join(Aid, and_(Aid.perimeter == AidPerimeter.name, Aid.perimeter_scale == AidPerimeter.scale))
+            .where(Aid.is_live, AidPerimeter.status == "unresolved")
+            .group_by(AidPerimeter.id)
+            .order_by(AidPerimeter.scale, AidPerimeter.name, AidPerimeter.id)
+        )
+        return [(row[0], row[1]) for row in await self.session.execute(statement)]
 
     # A sync: staging, then applying a completed scan
 

@@ -16,7 +16,7 @@ from planeco_shared.identity import Principal, RequireRole, require_authenticate
 from planeco_shared.jobs import JobTrigger, begin_run
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import problem_responses
-from planeco_shared.runtime import RuntimeDep
+from planeco_shared.runtime import LeversDep, RuntimeDep
 
 router = APIRouter(
     prefix="/aids",
@@ -36,12 +36,22 @@ AidId = Annotated[
     response_model=Page[AidRead],
     summary="List the aids of the catalogue",
     description="The aids synced from Aides-territoires (source: Aides-territoires, Licence Ouverte; the "
-    "last sync is at `/aids/sync-runs`). By default those the last completed sync listed.",
+    "last sync is at `/aids/sync-runs`). By default those the last completed sync listed.\n\n"
+    "**Available to a territory** (`region`, `departement`, `epci` or `commune`, one of them): the aids "
+    "whose perimeter covers it, all of it or part of it. All of it: national aids (France, Europe), "
+    "mainland or overseas France as the territory lies, and the aids of a perimeter that contains it (for "
+    "the Loiret, 45: the aids of Centre-Val de Loire, of the Loiret itself). Part of it: the aids of a "
+    "perimeter inside it (an EPCI or a commune of the Loiret), or of an EPCI across two départements. "
+    "`coverage=whole` keeps the first kind only. An aid's perimeter is known by name and scale only; it "
+    "is resolved to a territory after each sync (Aides-territoires' perimeters, the levers service's "
+    "territories): aids whose perimeter could not be (ad-hoc perimeters, ambiguous names; listed in the "
+    "sync run's errors) are in no territory's list. An unknown code is a 422.",
+    responses=problem_responses(422, 502, 503, 504),
 )
 async def list_aids(
-    session: SessionDep, page: PageDep, filters: Annotated[AidFilters, Query()]
+    session: SessionDep, page: PageDep, filters: Annotated[AidFilters, Query()], levers: LeversDep
 ) -> Page[AidRead]:
-    return await service.list_aids(session, filters, params=page)
+    return await service.list_aids(session, filters, params=page, levers=levers)
 
 
 @router.get(

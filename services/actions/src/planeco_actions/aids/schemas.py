@@ -7,9 +7,10 @@ import uuid
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from planeco_actions.aids.vocabulary import AidAudience
+from planeco_shared.codes import COMMUNE_PATTERN, DEPARTEMENT_PATTERN, REGION_PATTERN, SIREN_PATTERN
 from planeco_shared.jobs.models import JobOutcome, JobTrigger
 from planeco_shared.jobs.schemas import JobRunError
 from planeco_shared.text import FreeText
@@ -20,6 +21,14 @@ class AidSort(StrEnum):
     name = "name"
     submission_deadline = "submission_deadline"
     date_updated = "date_updated"
+
+
+class AidCoverage(StrEnum):
+    any = "any"
+    whole = "whole"
+
+
+TERRITORY_FILTERS = ("region", "departement", "epci", "commune")
 
 
 class AidFilters(BaseModel):
@@ -50,8 +59,51 @@ class AidFilters(BaseModel):
             "listed (expired, unpublished or deleted upstream)"
         ),
     ] = True
+    region: Annotated[
+        str | None,
+        StringConstraints(pattern=REGION_PATTERN),
+        Field(
+            description="Only aids available to this région (INSEE code; see the operation)", examples=["24"]
+        ),
+    ] = None
+    departement: Annotated[
+        str | None,
+        StringConstraints(pattern=DEPARTEMENT_PATTERN),
+        Field(description="Only aids available to this département (INSEE code)", examples=["45"]),
+    ] = None
+    epci: Annotated[
+        str | None,
+        StringConstraints(pattern=SIREN_PATTERN),
+        Field(description="Only aids available to this EPCI (SIREN)", examples=["244500468"]),
+    ] = None
+    commune: Annotated[
+        str | None,
+        StringConstraints(pattern=COMMUNE_PATTERN),
+        Field(description="Only aids available to this commune (INSEE code)", examples=["45234"]),
+    ] = None
+    coverage: Annotated[
+        AidCoverage,
+        Field(
+            description="With a territory: `any` (default), the aids that cover all or part of it; `whole`, "
+            "only those whose perimeter contains all of it"
+        ),
+    ] = AidCoverage.any
     sort: Annotated[AidSort, Field(description="Sort key (then id)")] = AidSort.id
     descending: Annotated[bool, Field(description="Sort in descending order")] = False
+
+    @model_validator(mode="after")
+    def _one_territory(self) -> AidFilters:
+        given = [name for name in TERRITORY_FILTERS if getattr(self, name) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one territory at most, not {' and '.join(given)}")
+        return self
+
+    def territory(self) -> tuple[str, str] | None:
+        """(level, code) of the territory asked about, if any."""
+        for name in TERRITORY_FILTERS:
+            if (code := getattr(self, name)) is not None:
+                return name, code
+        return None
 
 
 class AidRead(BaseModel):

@@ -24,11 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from planeco_actions.aids.client import AidesTerritoiresClient, AidesTerritoiresError
 from planeco_actions.aids.models import AID_COLUMNS, Aid
 from planeco_actions.aids.parsing import UnreadableRecord, parse_record
+from planeco_actions.aids.perimeters import Level, resolve_perimeters, territory_scope
 from planeco_actions.aids.repository import CHUNK, ENTITY, AidRepository
 from planeco_actions.aids.schemas import AidDetail, AidFilters, AidRead, AidSyncRunRead
 from planeco_actions.db import AuditEntry, JobRun
 from planeco_shared import audit
-from planeco_shared.clients.base import UpstreamFailed
+from planeco_shared.clients.base import ReferenceCheck, UpstreamFailed
+from planeco_shared.clients.levers import LeversClient
 from planeco_shared.identity import Principal
 from planeco_shared.jobs import JobContext
 from planeco_shared.models import utcnow
@@ -53,8 +55,18 @@ AUDITED_FIELDS = [
 # Reads
 
 
-async def list_aids(session: AsyncSession, filters: AidFilters, *, params: PageParams) -> Page[AidRead]:
-    statement = AidRepository(session).list_statement(filters)
+async def list_aids(
+    session: AsyncSession, filters: AidFilters, *, params: PageParams, levers: LeversClient
+) -> Page[AidRead]:
+    scope = None
+    if (territory := filters.territory()) is not None:
+        level, code = territory
+        check = ReferenceCheck()
+        scope = await check.exists(
+            territory_scope(Level(level), code, levers), loc=["query", level], what=f"{level} {code}"
+        )
+        check.raise_if_any()
+    statement = AidRepository(session).list_statement(filters, scope)
     return await paginate_into(session, statement, params, AidRead.model_validate)
 
 
@@ -134,10 +146,15 @@ async def sync_catalogue(context: JobContext, client: AidesTerritoiresClient) ->
         "tokens": client.tokens,
         "token_refreshes": client.token_refreshes,
     }
+    # Then the perimeters of the catalogue as applied (their calls counted apart from the scan's).
+    requests, tokens = client.requests, client.tokens
+    counts |= await resolve_perimeters(context, client, context.runtime.levers)
+    counts |= {"perimeter_requests": client.requests - requests, "perimeter_tokens": client.tokens - tokens}
     context.message = (
         f"{scan.pages} pages, {len(scan.staged)} aids read: {counts['inserted']} inserted, "
         f"{counts['updated']} updated, {counts['unchanged']} unchanged, {counts['expired']} no longer "
-        f"listed, {counts['rejected']} unreadable"
+        f"listed, {counts['rejected']} unreadable; perimeters: {counts['perimeters_resolved']} resolved, "
+        f"{counts['perimeters_unresolved']} unresolved, {counts['perimeters_failed']} to retry"
     )
     return counts
 
