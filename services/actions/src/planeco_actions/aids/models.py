@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from planeco_actions.db import Base
@@ -73,6 +73,18 @@ class Aid(AidColumns, TimestampMixin, Base):
     # False once a completed scan no longer listed it (expired, unpublished or deleted upstream): kept.
     is_live: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     delisted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The levers it serves, by the lever mapping (`planeco_actions.aids.levers`), recomputed when the
+    # mapping changes and after a sync: the ids between bars ("|augm_haies|co2_foret|", a LIKE filter on
+    # both databases), and lever id → the ids of the rules that gave it.
+    # Server defaults: a sync inserts new aids from the staging table (INSERT … SELECT), levers after.
+    lever_keys: Mapped[str] = mapped_column(String(1000), default="", server_default="")
+    lever_rules: Mapped[dict[str, list[str]]] = mapped_column(
+        PortableJSON, default=dict, server_default=text("'{}'")
+    )
+
+    @property
+    def lever_ids(self) -> list[str]:
+        return sorted(self.lever_rules or {})
 
 
 # The `q` search on PostgreSQL: a GIN trigram index (pg_trgm) on the accent-folded text, which serves the
@@ -133,3 +145,18 @@ class AidPerimeterTerritory(Base):
     )
     level: Mapped[str] = mapped_column(String(16), primary_key=True)  # region, departement, epci, commune
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class AidLeverMapping(Base):
+    """The lever mapping as an administrator last saved it (one row, id 1); none: the shipped default
+    (`services/actions/data/aids-lever-mapping/default.json`) applies."""
+
+    __tablename__ = "aid_lever_mapping"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    rules: Mapped[list[dict[str, Any]]] = mapped_column(PortableJSON)
+    revision: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(200))
+
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012 (SQLAlchemy's declarative form)

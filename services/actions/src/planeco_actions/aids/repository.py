@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, and_, delete, exists, func, insert, literal, or_, select, update
@@ -14,6 +14,7 @@ from sqlalchemy.orm import load_only
 from planeco_actions.aids.models import (
     AID_COLUMNS,
     Aid,
+    AidLeverMapping,
     AidPerimeter,
     AidPerimeterTerritory,
     AidStaging,
@@ -33,7 +34,12 @@ SYNC_JOB = "sync-aids"
 CHUNK = 500  # ids per IN (…): well under SQLite's and asyncpg's parameter limits
 # What AidRead shows (the `updated_at` column is its `synced_at`).
 LIST_COLUMNS = [
-    getattr(Aid, name) for name in (*(n for n in AidRead.model_fields if n != "synced_at"), "updated_at")
+    getattr(Aid, name)
+    for name in (
+        *(n for n in AidRead.model_fields if n not in ("synced_at", "lever_ids")),
+        "updated_at",
+        "lever_rules",
+    )
 ]
 
 
@@ -86,9 +92,33 @@ class AidRepository:
         if filters.q:
             for word in fold(filters.q).split():
                 statement = statement.where(Aid.search_text.like(_like(word), escape="\\"))
+        if filters.lever_id:
+            statement = statement.where(
+                or_(*(Aid.lever_keys.like(_like(f"|{lever}|"), escape="\\") for lever in filters.lever_id))
+            )
         if scope is not None:
             statement = statement.where(self.available_to(scope, whole=filters.coverage is AidCoverage.whole))
         return statement
+
+    # The lever mapping
+
+    async def lever_mapping(self) -> AidLeverMapping | None:
+        return await self.session.get(AidLeverMapping, 1)
+
+    async def aids_for_levers(self, ids: Sequence[int] | None = None) -> AsyncIterator[Aid]:
+        """Aids with what the lever mapping reads, CHUNK at a time (memory flat in the catalogue)."""
+        if ids is None:
+            ids = list((await self.session.execute(select(Aid.id).order_by(Aid.id))).scalars())
+        columns = (Aid.categories, Aid.search_text, Aid.lever_rules, Aid.lever_keys)
+        for start in range(0, len(ids), CHUNK):
+            statement = (
+                select(Aid)
+                .options(load_only(*columns))
+                .where(Aid.id.in_(ids[start : start + CHUNK]))
+                .order_by(Aid.id)
+            )
+            for aid in (await self.session.execute(statement)).scalars():
+                yield aid
 
     @staticmethod
     def available_to(scope: TerritoryScope, *, whole: bool) -> Any:

@@ -5,13 +5,22 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, Response, status
 
 from planeco_actions.aids import service
 from planeco_actions.aids.repository import SYNC_JOB
-from planeco_actions.aids.schemas import AidDetail, AidFilters, AidRead, AidSyncRunRead
+from planeco_actions.aids.schemas import (
+    AidDetail,
+    AidFilters,
+    AidRead,
+    AidSyncRunRead,
+    LeverMappingRead,
+    LeverMappingUpdate,
+)
 from planeco_actions.jobs import JOBS
+from planeco_shared.concurrency import check_if_match, etag, precondition_headers
 from planeco_shared.database import SessionDep
+from planeco_shared.history import HistoryEntry
 from planeco_shared.identity import Principal, RequireRole, require_authenticated
 from planeco_shared.jobs import JobTrigger, begin_run
 from planeco_shared.pagination import Page, PageDep
@@ -26,6 +35,7 @@ router = APIRouter(
 )
 
 Admin = Annotated[Principal, Depends(RequireRole())]
+MAPPING_ETAG = "aid-lever-mapping"
 AidId = Annotated[
     int, Path(ge=1, le=2_147_483_647, description="The Aides-territoires id", examples=[162936])
 ]
@@ -95,6 +105,60 @@ async def start_aid_sync(
 )
 async def get_aid_sync_run(run_id: uuid.UUID, session: SessionDep) -> AidSyncRunRead:
     return await service.get_sync_run(session, run_id)
+
+
+@router.get(
+    "/lever-mapping",
+    response_model=LeverMappingRead,
+    summary="The lever mapping: Aides-territoires categories (and keywords) → levers",
+    description="What decides each aid's `lever_ids`: a rule applies to an aid that has its category "
+    "(a whole « Thème / Catégorie » label) and, if the rule has keywords, whose text (name, description, "
+    "categories, financers, programs; case and accents aside) contains one of them. Until an administrator "
+    "saves one, the shipped default (covering every mainland lever of the latest panorama; revision 0). "
+    "The ETag is what `PUT` needs in If-Match.",
+    responses={200: {"headers": {"ETag": {"schema": {"type": "string"}, "description": "Its revision"}}}},
+)
+async def get_lever_mapping(session: SessionDep, response: Response) -> LeverMappingRead:
+    mapping = await service.get_lever_mapping(session)
+    response.headers["ETag"] = etag(MAPPING_ETAG, mapping.revision)
+    return mapping
+
+
+@router.put(
+    "/lever-mapping",
+    response_model=LeverMappingRead,
+    summary="Replace the lever mapping (admin)",
+    description="The whole mapping. If-Match (the ETag read) is required once an administrator saved one "
+    '(428 without); replacing the shipped default, it may be left out (or be `"aid-lever-mapping-v0"`). '
+    "Every lever id is checked against the levers service (a 422 names each unknown one); the catalogue's "
+    "`lever_ids` are recomputed at once. Audited: `GET /aids/lever-mapping/history`.",
+    responses=problem_responses(412, 422, 428, 502, 503, 504),
+    openapi_extra=precondition_headers(if_match_required=False),
+)
+async def update_lever_mapping(
+    data: LeverMappingUpdate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: Admin,
+    levers: LeversDep,
+) -> LeverMappingRead:
+    current = await service.get_lever_mapping(session)
+    if current.revision > 0 or request.headers.get("if-match") is not None:
+        check_if_match(request, etag(MAPPING_ETAG, current.revision))
+    mapping = await service.update_lever_mapping(session, data, principal=principal, levers=levers)
+    response.headers["ETag"] = etag(MAPPING_ETAG, mapping.revision)
+    return mapping
+
+
+@router.get(
+    "/lever-mapping/history",
+    response_model=Page[HistoryEntry],
+    summary="The lever mapping's changes, newest first",
+    description="Who replaced the mapping, when; the change of `rules` (old and new, whole).",
+)
+async def get_lever_mapping_history(session: SessionDep, page: PageDep) -> Page[HistoryEntry]:
+    return await service.lever_mapping_history(session, params=page)
 
 
 @router.get(

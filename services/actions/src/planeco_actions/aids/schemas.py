@@ -13,7 +13,7 @@ from planeco_actions.aids.vocabulary import AidAudience
 from planeco_shared.codes import COMMUNE_PATTERN, DEPARTEMENT_PATTERN, REGION_PATTERN, SIREN_PATTERN
 from planeco_shared.jobs.models import JobOutcome, JobTrigger
 from planeco_shared.jobs.schemas import JobRunError
-from planeco_shared.text import FreeText
+from planeco_shared.text import FreeText, NonBlankText
 
 
 class AidSort(StrEnum):
@@ -21,6 +21,13 @@ class AidSort(StrEnum):
     name = "name"
     submission_deadline = "submission_deadline"
     date_updated = "date_updated"
+
+
+LeverId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[^\s|]+$"),
+    Field(description="A lever id of the levers service", examples=["augm_haies"]),
+]
 
 
 class AidCoverage(StrEnum):
@@ -59,6 +66,12 @@ class AidFilters(BaseModel):
             "listed (expired, unpublished or deleted upstream)"
         ),
     ] = True
+    lever_id: Annotated[
+        list[LeverId] | None,
+        Field(
+            max_length=40, description="Only aids that serve one of these levers (repeat; the lever mapping)"
+        ),
+    ] = None
     region: Annotated[
         str | None,
         StringConstraints(pattern=REGION_PATTERN),
@@ -131,6 +144,10 @@ class AidRead(BaseModel):
     synced_at: dt.datetime = Field(
         validation_alias="updated_at", description="When a sync last wrote it here"
     )
+    lever_ids: list[str] = Field(
+        description="The levers it serves, by the lever mapping (`/aids/lever-mapping`)",
+        examples=[["augm_haies"]],
+    )
 
 
 class AidDetail(AidRead):
@@ -154,6 +171,10 @@ class AidDetail(AidRead):
     european_aid: str | None
     date_created: dt.datetime | None
     delisted_at: dt.datetime | None = Field(description="When a completed sync no longer listed it")
+    lever_rules: dict[str, list[str]] = Field(
+        description="Why it serves each lever: lever id → the ids of the mapping's rules that gave it",
+        examples=[{"augm_haies": ["biodiversite-haies"]}],
+    )
 
 
 class AidSyncRunRead(BaseModel):
@@ -174,3 +195,63 @@ class AidSyncRunRead(BaseModel):
     counts: dict[str, int] = Field(description="Everything the run counted (retries, tokens…)")
     errors: list[JobRunError] = Field(description="Unreadable records and failures, the first 200")
     message: str | None
+
+
+class LeverRule(BaseModel):
+    """A rule of the lever mapping: aids of `category` (and, if given, whose text has one of `keywords`)
+    serve `lever_ids`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9-]*$"),
+        Field(description="The rule's id (lowercase, digits, dashes): what an aid's `lever_rules` cite"),
+    ]
+    category: Annotated[
+        NonBlankText,
+        StringConstraints(max_length=300),
+        Field(
+            description="An Aides-territoires « Thème / Catégorie » label, whole (case and accents aside)",
+            examples=["Nature / environnement / Biodiversité"],
+        ),
+    ]
+    keywords: Annotated[
+        list[Annotated[NonBlankText, StringConstraints(max_length=100)]],
+        Field(
+            max_length=50,
+            description="If any: the aid's text must contain one of them (case and accents aside). "
+            "Optional; none means every aid of the category.",
+            examples=[["haie", "bocage"]],
+        ),
+    ] = Field(default_factory=list)
+    lever_ids: Annotated[list[LeverId], Field(min_length=1, max_length=40, examples=[["augm_haies"]])]
+
+
+class LeverMappingUpdate(BaseModel):
+    """The whole mapping, replacing the current one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rules: Annotated[list[LeverRule], Field(max_length=1000)]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> LeverMappingUpdate:
+        ids = [rule.id for rule in self.rules]
+        if len(set(ids)) != len(ids):
+            twice = sorted({i for i in ids if ids.count(i) > 1})
+            raise ValueError(f"rule ids must be unique: {', '.join(twice)} given more than once")
+        return self
+
+
+class LeverMappingRead(BaseModel):
+    """Aides-territoires categories (and keywords) → levers, applied to the catalogue."""
+
+    source: str = Field(description="`default` (the shipped file) or `edited` (saved by an administrator)")
+    revision: int = Field(description="0 for the shipped default; its ETag carries it")
+    updated_at: dt.datetime | None
+    updated_by: str | None
+    panorama_version: str | None = Field(
+        description="The panorama whose mainland levers the shipped default covers", examples=["2024-07-24"]
+    )
+    rules: list[LeverRule]
