@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import Select, and_, case, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
@@ -99,6 +99,41 @@ class AidRepository:
         if scope is not None:
             statement = statement.where(self.available_to(scope, whole=filters.coverage is AidCoverage.whole))
         return statement
+
+    def funding_statement(
+        self, lever_ids: Sequence[str], scope: TerritoryScope, audiences: Sequence[str]
+    ) -> Select[Any]:
+        """Live aids serving one of `lever_ids`, available to the territory (and, if `audiences`, targeting
+        one of them or no one in particular): those covering the whole territory first, then the soonest
+        deadline (none last), then id."""
+        whole = self.available_to(scope, whole=True)
+        statement = (
+            select(Aid)
+            .options(load_only(*LIST_COLUMNS, Aid.audience_slugs))
+            .where(
+                Aid.is_live,
+                or_(*(Aid.lever_keys.like(_like(f"|{lever}|"), escape="\\") for lever in lever_ids)),
+                self.available_to(scope, whole=False),
+            )
+            .order_by(
+                case((whole, 0), else_=1),
+                Aid.submission_deadline.is_(None),
+                Aid.submission_deadline,
+                Aid.id,
+            )
+        )
+        if audiences:
+            statement = statement.where(
+                or_(
+                    Aid.audience_slugs == "",
+                    *(Aid.audience_slugs.like(_like(f"|{a}|"), escape="\\") for a in audiences),
+                )
+            )
+        return statement
+
+    async def covering_whole(self, ids: Sequence[int], scope: TerritoryScope) -> set[int]:
+        statement = select(Aid.id).where(Aid.id.in_(list(ids)), self.available_to(scope, whole=True))
+        return set((await self.session.execute(statement)).scalars())
 
     # The lever mapping
 

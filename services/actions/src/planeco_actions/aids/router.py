@@ -12,6 +12,7 @@ from planeco_actions.aids.repository import SYNC_JOB
 from planeco_actions.aids.schemas import (
     AidDetail,
     AidFilters,
+    AidFunding,
     AidRead,
     AidSyncRunRead,
     LeverMappingRead,
@@ -25,7 +26,7 @@ from planeco_shared.identity import Principal, RequireRole, require_authenticate
 from planeco_shared.jobs import JobTrigger, begin_run
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import problem_responses
-from planeco_shared.runtime import LeversDep, RuntimeDep
+from planeco_shared.runtime import LeversDep, RuntimeDep, VisibleRegions
 
 router = APIRouter(
     prefix="/aids",
@@ -170,3 +171,31 @@ async def get_lever_mapping_history(session: SessionDep, page: PageDep) -> Page[
 )
 async def get_aid(aid_id: AidId, session: SessionDep) -> AidDetail:
     return await service.get_aid(session, aid_id)
+
+
+# Funding of an action: the aids module's read of an action (through `actions.service.funding_target`).
+funding_router = APIRouter(
+    prefix="/actions",
+    tags=["aids"],
+    dependencies=[Depends(require_authenticated)],
+    responses=problem_responses(401, 403),
+)
+
+
+@funding_router.get(
+    "/{action_id}/funding",
+    response_model=Page[AidFunding],
+    summary="The aids that may fund an action",
+    description="The live aids of the catalogue that serve the action's lever (by the lever mapping, "
+    "`/aids/lever-mapping`) and are available to its région (see `GET /aids`), restricted to its carriers' "
+    "types when their names say them (« Commune de… », « Communauté de communes… », « Conseil "
+    "départemental… »: the aid targets one of them, or no one in particular). Ranked: the aids whose "
+    "perimeter covers the whole région first (`coverage` `whole`), then those of a perimeter inside it; "
+    "within each, the soonest deadline first, permanent ones last. An action without a lever has none. "
+    "Another région's action is a 404, as for its read.",
+    responses=problem_responses(404, 422, 502, 503, 504),
+)
+async def get_action_funding(
+    action_id: uuid.UUID, session: SessionDep, regions: VisibleRegions, page: PageDep, levers: LeversDep
+) -> Page[AidFunding]:
+    return await service.action_funding(session, action_id, regions=regions, params=page, levers=levers)

@@ -255,3 +255,17 @@ class LeverMappingRead(BaseModel):
         description="The panorama whose mainland levers the shipped default covers", examples=["2024-07-24"]
     )
     rules: list[LeverRule]
+
+
+class AidFunding(AidRead):
+    """An aid suggested to fund an action."""
+
+    coverage: AidCoverage = Field(
+        description="`whole`: its perimeter contains the action's whole territory; `any`: part of it"
+    )
+    matched_lever_ids: list[str] = Field(
+        description="The action's levers it serves", examples=[["augm_haies"]]
+    )
+    matched_audiences: list[AidAudience] = Field(
+        description="The carriers' types it targets (when their names say them)", examples=[["commune"]]
+    )

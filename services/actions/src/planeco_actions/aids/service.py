@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from planeco_actions.actions.service import funding_target
 from planeco_actions.aids.client import AidesTerritoiresClient, AidesTerritoiresError
 from planeco_actions.aids.levers import apply_mapping, current_rules, default_mapping
 from planeco_actions.aids.models import AID_COLUMNS, Aid, AidLeverMapping
@@ -28,14 +29,17 @@ from planeco_actions.aids.parsing import UnreadableRecord, parse_record
 from planeco_actions.aids.perimeters import Level, resolve_perimeters, territory_scope
 from planeco_actions.aids.repository import CHUNK, ENTITY, AidRepository
 from planeco_actions.aids.schemas import (
+    AidCoverage,
     AidDetail,
     AidFilters,
+    AidFunding,
     AidRead,
     AidSyncRunRead,
     LeverMappingRead,
     LeverMappingUpdate,
     LeverRule,
 )
+from planeco_actions.aids.vocabulary import carrier_audience
 from planeco_actions.db import AuditEntry, JobRun
 from planeco_shared import audit
 from planeco_shared.clients.base import ReferenceCheck, UpstreamFailed
@@ -44,7 +48,7 @@ from planeco_shared.history import HistoryEntry, history_page, history_statement
 from planeco_shared.identity import Principal
 from planeco_shared.jobs import JobContext
 from planeco_shared.models import utcnow
-from planeco_shared.pagination import Page, PageParams, paginate_into
+from planeco_shared.pagination import Page, PageParams, paginate, paginate_into
 from planeco_shared.problems import NotFound
 
 # The fields an aid's history shows (the record itself is kept whole in `raw`).
@@ -117,6 +121,44 @@ async def get_sync_run(session: AsyncSession, run_id: uuid.UUID) -> AidSyncRunRe
     if run is None:
         raise NotFound(f"No sync run {run_id}")
     return sync_run_read(run)
+
+
+# Funding of an action
+
+
+async def action_funding(
+    session: AsyncSession,
+    action_id: uuid.UUID,
+    *,
+    regions: frozenset[str] | None,
+    params: PageParams,
+    levers: LeversClient,
+) -> Page[AidFunding]:
+    """The live aids that serve the action's lever, available to its région, for its carriers' types
+    where their names say them; those covering the whole région first, then by deadline."""
+    target = await funding_target(session, action_id, regions=regions)
+    if not target.lever_ids:
+        return Page.of([], 0, params)
+    audiences = sorted({a.value for c in target.carriers if (a := carrier_audience(c)) is not None})
+    scope = await territory_scope(Level.region, target.region, levers)
+    repository = AidRepository(session)
+    rows, total = await paginate(
+        session, repository.funding_statement(target.lever_ids, scope, audiences), params
+    )
+    whole = await repository.covering_whole([aid.id for aid in rows], scope)
+    items = [
+        AidFunding.model_validate(
+            {
+                **AidRead.model_validate(aid).model_dump(by_alias=False),
+                "updated_at": aid.updated_at,
+                "coverage": AidCoverage.whole if aid.id in whole else AidCoverage.any,
+                "matched_lever_ids": [lever for lever in target.lever_ids if lever in aid.lever_rules],
+                "matched_audiences": [a for a in audiences if f"|{a}|" in aid.audience_slugs],
+            }
+        )
+        for aid in rows
+    ]
+    return Page.of(items, total, params)
 
 
 # The lever mapping
