@@ -13,6 +13,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from planeco_actions.aids.fake.server import DEFAULT_API_KEY
@@ -68,6 +69,13 @@ async def levers_url(levers_app: FastAPI) -> AsyncIterator[str]:
     """The same levers service served on loopback, for tests that run the actions app for real."""
     async with running_server(levers_app, lifespan="off") as url:
         yield url
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def levers_http(levers_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on which `LEVERS_URL` is the levers app in process."""
+    async with httpx.AsyncClient(mounts={LEVERS_URL: httpx.ASGITransport(app=levers_app)}) as http:
+        yield http
 
 
 @pytest_asyncio.fixture(name="app", loop_scope="session")
@@ -148,3 +156,23 @@ async def fake(fake_process: FakeAidesTerritoires) -> AsyncIterator[FakeAidesTer
     """The fake, back to its start-up catalogue and quirks for each test."""
     await fake_process.reset()
     yield fake_process
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def fake_app(
+    engine: AsyncEngine, database_url: str, fake: Any, levers_http: httpx.AsyncClient
+) -> AsyncIterator[FastAPI]:
+    """The actions app syncing from the fake Aides-territoires, with the real levers service."""
+    settings = settings_for_tests(
+        ActionsSettings,
+        database_url,
+        levers_url=LEVERS_URL,
+        aides_territoires_url=fake.url,
+        aides_territoires_api_key=SecretStr(fake.api_key),
+        aides_territoires_pause=0,
+        aides_territoires_attempts=3,
+        aides_territoires_backoff=0.001,
+    )
+    app = create_app(settings)
+    async with isolated(app, engine, http=levers_http):
+        yield app

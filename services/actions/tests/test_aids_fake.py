@@ -118,8 +118,15 @@ async def test_perimeters_carry_codes_and_resolve_by_id_or_slug(fake: Any) -> No
     async with httpx.AsyncClient(base_url=fake.url) as http:
         auth = bearer(await token(http, fake.api_key))
         regions = (await http.get("/api/perimeters/", params={"scale": "region"}, headers=auth)).json()
-        assert {r["code"] for r in regions["results"]} == {"24", "84", "76"}
+        # The 18 régions of the COG 2026 (the repository's territories), with their INSEE codes.
+        assert regions["count"] == 18 and {"24", "84", "76", "04"} <= {r["code"] for r in regions["results"]}
         loiret = (await http.get("/api/perimeters/", params={"q": "loiret"}, headers=auth)).json()
+        assert "CC de la Plaine du Nord Loiret" in {
+            p["name"] for p in loiret["results"]
+        }  # the word, anywhere
+        loiret = (
+            await http.get("/api/perimeters/", params={"q": "loiret", "scale": "department"}, headers=auth)
+        ).json()
         assert loiret["results"] == [
             {
                 "id": "71045-loiret",

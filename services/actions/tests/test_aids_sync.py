@@ -5,24 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest_asyncio
+import pytest
 from fastapi import FastAPI
-from pydantic import SecretStr
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import func, inspect, select, text
 
 from planeco_actions.aids.models import Aid, AidStaging
-from planeco_actions.app import create_app
+from planeco_actions.aids.repository import AidRepository
+from planeco_actions.aids.schemas import AidFilters
 from planeco_actions.db import AuditEntry
 from planeco_actions.jobs import JOBS
-from planeco_actions.settings import ActionsSettings
 from planeco_shared.jobs import JobOutcome, JobResult, JobTrigger, run_job
 from planeco_shared.runtime import runtime_of
-from planeco_shared.testing import assert_problem, identity_headers, isolated, settings_for_tests
+from planeco_shared.testing import assert_problem, identity_headers
 
 ADMIN = identity_headers("admin", subject="apikey:ops")
 READER = identity_headers("reader")
@@ -30,20 +27,9 @@ COORDINATOR = identity_headers("coordinator", "24")
 AIDS = "/api/v1/aids"
 
 
-@pytest_asyncio.fixture(name="app", loop_scope="session")
-async def app_on_the_fake(engine: AsyncEngine, database_url: str, fake: Any) -> AsyncIterator[FastAPI]:
-    settings = settings_for_tests(
-        ActionsSettings,
-        database_url,
-        aides_territoires_url=fake.url,
-        aides_territoires_api_key=SecretStr(fake.api_key),
-        aides_territoires_pause=0,
-        aides_territoires_attempts=3,
-        aides_territoires_backoff=0.001,
-    )
-    app = create_app(settings)
-    async with isolated(app, engine):
-        yield app
+@pytest.fixture(name="app")
+def app_on_the_fake(fake_app: FastAPI) -> FastAPI:
+    return fake_app
 
 
 async def sync(app: FastAPI) -> JobResult:
@@ -82,7 +68,8 @@ async def test_the_first_sync_loads_everything_and_a_second_writes_nothing(
     assert first.outcome is JobOutcome.succeeded, first.message
     assert counts(first, *SUMMARY) == (3, 230, 0, 0, 0, 0)
     assert first.message == (
-        "3 pages, 230 aids read: 230 inserted, 0 updated, 0 unchanged, 0 no longer listed, 0 unreadable"
+        "3 pages, 230 aids read: 230 inserted, 0 updated, 0 unchanged, 0 no longer listed, 0 unreadable; "
+        "perimeters: 14 resolved, 2 unresolved, 0 to retry"
     )
     listed = (await client.get(AIDS, params={"page_size": 500}, headers=READER)).json()
     assert listed["total"] == 230
@@ -207,7 +194,8 @@ async def test_tokens_expiring_mid_run_are_renewed_and_5xx_retried(app: FastAPI,
     assert result.counts["retries"] >= 1
     stats = await fake.stats()
     assert stats.get("x_auth_token_on_data", 0) == 0
-    assert stats["tokens_issued"] == result.counts["tokens"] == 3
+    assert result.counts["tokens"] == 3  # the scan's; the perimeters' calls after it take their own
+    assert stats["tokens_issued"] == 3 + result.counts["perimeter_tokens"]
 
 
 async def test_an_unreadable_record_is_reported_not_fatal_and_not_expired(app: FastAPI, fake: Any) -> None:
@@ -216,7 +204,7 @@ async def test_an_unreadable_record_is_reported_not_fatal_and_not_expired(app: F
     result = await sync(app)
     assert result.outcome is JobOutcome.succeeded
     assert counts(result, "rejected", "expired", "unchanged") == (1, 0, 229)
-    [error] = result.errors
+    [error] = [e for e in result.errors if e["type"] != "unresolved-perimeter"]
     assert error["item"] == "aid 170050" and error["type"] == "unreadable-record"
     assert "name" in error["message"] and "submission_deadline" in error["message"]
     assert (await catalogue(app))[170050][1] is True
@@ -294,3 +282,30 @@ async def test_the_list_filters_by_words_audience_and_opening_day(
     assert_problem(await client.get(AIDS, params={"audience": "martians"}, headers=READER), 422)
     assert_problem(await client.get(AIDS, params={"q": "a\x00b"}, headers=READER), 422)
     assert_problem(await client.get(AIDS, params={"sort": "raw"}, headers=READER), 422)
+
+
+async def test_the_word_search_is_served_by_a_trigram_index_on_postgresql_only(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await sync(app)
+    async with runtime_of(app).transaction() as session:
+        statement = AidRepository(session).list_statement(AidFilters(q="Haies bocagères"))
+        if session.bind.dialect.name != "postgresql":
+            names = await session.run_sync(
+                lambda sync_session: [
+                    i["name"] for i in inspect(sync_session.connection()).get_indexes("aids")
+                ]
+            )
+            assert "ix_aids_search_text_trgm" not in names  # SQLite scans the folded text, as before
+            return
+        # A tiny table: forbid the scans so that the plan shows the index can serve the search's LIKE.
+        await session.execute(text("SET LOCAL enable_seqscan = off"))
+        like = select(Aid.id).where(Aid.search_text.like("%bocageres%"))
+        compiled = like.compile(session.bind, compile_kwargs={"literal_binds": True})
+        plan = "\n".join((await session.execute(text(f"EXPLAIN {compiled}"))).scalars())
+        found = (await session.execute(statement)).scalars().all()
+    assert "ix_aids_search_text_trgm" in plan, plan
+    expected = (
+        await client.get(AIDS, params={"q": "HAIES BOCAGERES", "page_size": 500}, headers=READER)
+    ).json()["items"]
+    assert found and {a.id for a in found} == {a["id"] for a in expected}

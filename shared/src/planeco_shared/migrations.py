@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from alembic import command, context
 from alembic.config import Config
@@ -11,6 +12,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
 from planeco_shared.database import create_engine
+from planeco_shared.models import DIALECTS
 
 
 def alembic_config(service_root: Path, database_url: str) -> Config:
@@ -34,6 +36,17 @@ def check(service_root: Path, database_url: str) -> None:
     command.check(alembic_config(service_root, database_url))
 
 
+def _include_object_for(dialect: str) -> Any:
+    """Models and database are compared without what exists on other dialects only (`DIALECTS`)."""
+
+    def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        model = compare_to if reflected else obj
+        dialects = getattr(model, "info", {}).get(DIALECTS) if model is not None else None
+        return dialects is None or dialect in dialects
+
+    return include_object
+
+
 def run_env(target_metadata: MetaData, *, version_table: str) -> None:
     """Body of each service's migrations/env.py."""
     url = context.config.get_main_option("sqlalchemy.url")
@@ -48,6 +61,7 @@ def run_env(target_metadata: MetaData, *, version_table: str) -> None:
             version_table=version_table,
             compare_type=True,
             render_as_batch=url.startswith("sqlite"),  # SQLite alters tables by copy
+            include_object=_include_object_for("sqlite" if url.startswith("sqlite") else "postgresql"),
             literal_binds=connection is None,
         )
 

@@ -19,6 +19,11 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# An index whose `info` names its dialects exists on those only: `Index(..., info={DIALECTS:
+# ("postgresql",)}).ddl_if(dialect="postgresql")`, created by a migration that checks the dialect; the
+# comparison of models and database (`check-migrations`, autogenerate) leaves it out on the others.
+DIALECTS = "dialects"
+
 
 def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from planeco_actions.actions.router import router as actions_router
+from planeco_actions.aids.router import funding_router
 from planeco_actions.aids.router import router as aids_router
 from planeco_actions.jobs import JOBS
 from planeco_actions.settings import ActionsSettings
@@ -28,5 +29,5 @@ def create_app(settings: ActionsSettings | None = None) -> FastAPI:
             "(the nation, a région, a département) imports its whole catalogue as a file.",
         },
         jobs=JOBS,
-        routers=[actions_router, aids_router, support_router],
+        routers=[actions_router, aids_router, funding_router, support_router],
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -167,3 +168,22 @@ async def action_history(
     await get_action(session, action_id, regions=regions, include_archived=True)  # the archive is history
     statement = ActionRepository(session).history_statement(action_id)
     return await history_page(session, statement, params, field_order=CREATE_FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class FundingTarget:
+    """What the aids module needs of an action to suggest its funding (`GET /actions/{id}/funding`): its
+    levers, its territory, its carriers. The one function the aids module reads actions through."""
+
+    lever_ids: tuple[str, ...]
+    region: str
+    carriers: tuple[str, ...]
+
+
+async def funding_target(
+    session: AsyncSession, action_id: uuid.UUID, *, regions: frozenset[str] | None
+) -> FundingTarget:
+    """The action's levers, région and carriers, if the caller may see it (404 otherwise)."""
+    action = await get_action(session, action_id, regions=regions)
+    levers = (action.lever_id,) if action.lever_id else ()
+    return FundingTarget(levers, action.region_code, tuple(action.carriers or ()))

@@ -7,12 +7,12 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Integer, String, Text, Uuid
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from planeco_actions.db import Base
 from planeco_shared.dataversion import UNVERSIONED
-from planeco_shared.models import PortableJSON, TimestampMixin, UTCDateTime
+from planeco_shared.models import DIALECTS, PortableJSON, TimestampMixin, UTCDateTime
 
 
 class AidColumns:
@@ -73,6 +73,29 @@ class Aid(AidColumns, TimestampMixin, Base):
     # False once a completed scan no longer listed it (expired, unpublished or deleted upstream): kept.
     is_live: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     delisted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The levers it serves, by the lever mapping (`planeco_actions.aids.levers`), recomputed when the
+    # mapping changes and after a sync: the ids between bars ("|augm_haies|co2_foret|", a LIKE filter on
+    # both databases), and lever id → the ids of the rules that gave it.
+    # Server defaults: a sync inserts new aids from the staging table (INSERT … SELECT), levers after.
+    lever_keys: Mapped[str] = mapped_column(String(1000), default="", server_default="")
+    lever_rules: Mapped[dict[str, list[str]]] = mapped_column(
+        PortableJSON, default=dict, server_default=text("'{}'")
+    )
+
+    @property
+    def lever_ids(self) -> list[str]:
+        return sorted(self.lever_rules or {})
+
+
+# The `q` search on PostgreSQL: a GIN trigram index (pg_trgm) on the accent-folded text, which serves the
+# search's `LIKE '%word%'` (words of three characters or more). SQLite has none: it scans, as before.
+Index(
+    "ix_aids_search_text_trgm",
+    Aid.search_text,
+    postgresql_using="gin",
+    postgresql_ops={"search_text": "gin_trgm_ops"},
+    info={DIALECTS: ("postgresql",)},
+).ddl_if(dialect="postgresql")
 
 
 class AidStaging(AidColumns, Base):
@@ -86,3 +109,54 @@ class AidStaging(AidColumns, Base):
 
     run_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     aid_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class AidPerimeter(Base):
+    """What an aid record's perimeter (its name and scale, nothing else) was resolved to, through
+    Aides-territoires' `/api/perimeters/` (its code) and the levers service's territories (where it lies):
+    resolved once, then kept. `status` `unresolved`: no single perimeter of that name and scale, or one that
+    is not a territory of ours (ad-hoc, basins), said in `message`; retried by no later sync."""
+
+    __tablename__ = "aid_perimeters"
+    __table_args__ = (UniqueConstraint("name", "scale"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))  # as the aid records say it
+    scale: Mapped[str] = mapped_column(String(64))  # the records' `perimeter_scale` label
+    status: Mapped[str] = mapped_column(String(16))  # resolved | unresolved
+    # national (France, Europe), mainland, overseas, region, departement, epci, commune; null if unresolved
+    level: Mapped[str | None] = mapped_column(String(16))
+    code: Mapped[str | None] = mapped_column(String(16))  # INSEE code or SIREN (upstream's `code`)
+    upstream_id: Mapped[int | None] = mapped_column(Integer)  # the /api/perimeters/ id
+    message: Mapped[str | None] = mapped_column(String(500))
+    resolved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class AidPerimeterTerritory(Base):
+    """The territories a resolved perimeter is or lies in: a commune's own code, its EPCI, département and
+    région; an EPCI's SIREN, its départements and régions; a département and its région; a région."""
+
+    __tablename__ = "aid_perimeter_territories"
+    # The aids inside a territory: its perimeters by (level, code).
+    __table_args__ = (Index("ix_aid_perimeter_territories_level_code", "level", "code"),)
+
+    perimeter_id: Mapped[int] = mapped_column(
+        ForeignKey("aid_perimeters.id", ondelete="CASCADE"), primary_key=True
+    )
+    level: Mapped[str] = mapped_column(String(16), primary_key=True)  # region, departement, epci, commune
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class AidLeverMapping(Base):
+    """The lever mapping as an administrator last saved it (one row, id 1); none: the shipped default
+    (`services/actions/data/aids-lever-mapping/default.json`) applies."""
+
+    __tablename__ = "aid_lever_mapping"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    rules: Mapped[list[dict[str, Any]]] = mapped_column(PortableJSON)
+    revision: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(200))
+
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012 (SQLAlchemy's declarative form)

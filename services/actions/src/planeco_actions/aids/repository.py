@@ -4,27 +4,42 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import Select, and_, case, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
-from planeco_actions.aids.models import AID_COLUMNS, Aid, AidStaging
+from planeco_actions.aids.models import (
+    AID_COLUMNS,
+    Aid,
+    AidLeverMapping,
+    AidPerimeter,
+    AidPerimeterTerritory,
+    AidStaging,
+)
 from planeco_actions.aids.parsing import fold
-from planeco_actions.aids.schemas import AidFilters, AidRead, AidSort
+from planeco_actions.aids.schemas import AidCoverage, AidFilters, AidRead, AidSort
 from planeco_actions.db import JobRun
 from planeco_shared.jobs.repository import runs_statement
 from planeco_shared.models import UTCDateTime
 from planeco_shared.upsert import upsert
+
+if TYPE_CHECKING:
+    from planeco_actions.aids.perimeters import TerritoryScope
 
 ENTITY = "aid"
 SYNC_JOB = "sync-aids"
 CHUNK = 500  # ids per IN (…): well under SQLite's and asyncpg's parameter limits
 # What AidRead shows (the `updated_at` column is its `synced_at`).
 LIST_COLUMNS = [
-    getattr(Aid, name) for name in (*(n for n in AidRead.model_fields if n != "synced_at"), "updated_at")
+    getattr(Aid, name)
+    for name in (
+        *(n for n in AidRead.model_fields if n not in ("synced_at", "lever_ids")),
+        "updated_at",
+        "lever_rules",
+    )
 ]
 
 
@@ -50,7 +65,7 @@ class AidRepository:
         count: int = await self.session.scalar(select(func.count()).where(Aid.is_live)) or 0
         return count
 
-    def list_statement(self, filters: AidFilters) -> Select[Any]:
+    def list_statement(self, filters: AidFilters, scope: TerritoryScope | None = None) -> Select[Any]:
         sort = {
             AidSort.id: Aid.id,
             AidSort.name: Aid.name,
@@ -77,7 +92,120 @@ class AidRepository:
         if filters.q:
             for word in fold(filters.q).split():
                 statement = statement.where(Aid.search_text.like(_like(word), escape="\\"))
+        if filters.lever_id:
+            statement = statement.where(
+                or_(*(Aid.lever_keys.like(_like(f"|{lever}|"), escape="\\") for lever in filters.lever_id))
+            )
+        if scope is not None:
+            statement = statement.where(self.available_to(scope, whole=filters.coverage is AidCoverage.whole))
         return statement
+
+    def funding_statement(
+        self, lever_ids: Sequence[str], scope: TerritoryScope, audiences: Sequence[str]
+    ) -> Select[Any]:
+        """Live aids serving one of `lever_ids`, available to the territory (and, if `audiences`, targeting
+        one of them or no one in particular): those covering the whole territory first, then the soonest
+        deadline (none last), then id."""
+        whole = self.available_to(scope, whole=True)
+        statement = (
+            select(Aid)
+            .options(load_only(*LIST_COLUMNS, Aid.audience_slugs))
+            .where(
+                Aid.is_live,
+                or_(*(Aid.lever_keys.like(_like(f"|{lever}|"), escape="\\") for lever in lever_ids)),
+                self.available_to(scope, whole=False),
+            )
+            .order_by(
+                case((whole, 0), else_=1),
+                Aid.submission_deadline.is_(None),
+                Aid.submission_deadline,
+                Aid.id,
+            )
+        )
+        if audiences:
+            statement = statement.where(
+                or_(
+                    Aid.audience_slugs == "",
+                    *(Aid.audience_slugs.like(_like(f"|{a}|"), escape="\\") for a in audiences),
+                )
+            )
+        return statement
+
+    async def covering_whole(self, ids: Sequence[int], scope: TerritoryScope) -> set[int]:
+        statement = select(Aid.id).where(Aid.id.in_(list(ids)), self.available_to(scope, whole=True))
+        return set((await self.session.execute(statement)).scalars())
+
+    # The lever mapping
+
+    async def lever_mapping(self) -> AidLeverMapping | None:
+        return await self.session.get(AidLeverMapping, 1)
+
+    async def aids_for_levers(self, ids: Sequence[int] | None = None) -> AsyncIterator[Aid]:
+        """Aids with what the lever mapping reads, CHUNK at a time (memory flat in the catalogue)."""
+        if ids is None:
+            ids = list((await self.session.execute(select(Aid.id).order_by(Aid.id))).scalars())
+        columns = (Aid.categories, Aid.search_text, Aid.lever_rules, Aid.lever_keys)
+        for start in range(0, len(ids), CHUNK):
+            statement = (
+                select(Aid)
+                .options(load_only(*columns))
+                .where(Aid.id.in_(ids[start : start + CHUNK]))
+                .order_by(Aid.id)
+            )
+            for aid in (await self.session.execute(statement)).scalars():
+                yield aid
+
+    @staticmethod
+    def available_to(scope: TerritoryScope, *, whole: bool) -> Any:
+        """The aid's perimeter, resolved, contains the territory (national, its zone, a perimeter that
+        contains it, the territory itself) or, unless `whole`, lies inside it or overlaps it."""
+        perimeter = AidPerimeter
+        containers = [*scope.containers, (scope.level.value, scope.code)]
+        if not whole:
+            containers += scope.overlaps
+        covers = [
+            perimeter.level.in_(["national", scope.zone.value]),
+            *(and_(perimeter.level == level, perimeter.code == code) for level, code in containers),
+        ]
+        if not whole:
+            covers.append(
+                exists().where(
+                    AidPerimeterTerritory.perimeter_id == perimeter.id,
+                    AidPerimeterTerritory.level == scope.level.value,
+                    AidPerimeterTerritory.code == scope.code,
+                )
+            )
+        return exists().where(
+            perimeter.name == Aid.perimeter,
+            perimeter.scale == Aid.perimeter_scale,
+            perimeter.status == "resolved",
+            or_(*covers),
+        )
+
+    # Perimeters
+
+    async def unknown_perimeters(self) -> list[tuple[str, str]]:
+        """The (name, scale) of live aids' perimeters not resolved yet, in order."""
+        known = exists().where(AidPerimeter.name == Aid.perimeter, AidPerimeter.scale == Aid.perimeter_scale)
+        statement = (
+            select(Aid.perimeter, Aid.perimeter_scale)
+            .where(Aid.is_live, Aid.perimeter.is_not(None), Aid.perimeter_scale.is_not(None), ~known)
+            .distinct()
+            .order_by(Aid.perimeter_scale, Aid.perimeter)
+        )
+        return [(str(row[0]), str(row[1])) for row in await self.session.execute(statement)]
+
+    async def unresolved_perimeters(self) -> list[tuple[AidPerimeter, int]]:
+        """Unresolved perimeters of live aids, with how many live aids have each."""
+        aids = func.count(Aid.id)
+        statement = (
+            select(AidPerimeter, aids)
+            .join(Aid, and_(Aid.perimeter == AidPerimeter.name, Aid.perimeter_scale == AidPerimeter.scale))
+            .where(Aid.is_live, AidPerimeter.status == "unresolved")
+            .group_by(AidPerimeter.id)
+            .order_by(AidPerimeter.scale, AidPerimeter.name, AidPerimeter.id)
+        )
+        return [(row[0], row[1]) for row in await self.session.execute(statement)]
 
     # A sync: staging, then applying a completed scan
 

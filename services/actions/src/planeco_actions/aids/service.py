@@ -21,18 +21,34 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from planeco_actions.actions.service import funding_target
 from planeco_actions.aids.client import AidesTerritoiresClient, AidesTerritoiresError
-from planeco_actions.aids.models import AID_COLUMNS, Aid
+from planeco_actions.aids.levers import apply_mapping, current_rules, default_mapping
+from planeco_actions.aids.models import AID_COLUMNS, Aid, AidLeverMapping
 from planeco_actions.aids.parsing import UnreadableRecord, parse_record
+from planeco_actions.aids.perimeters import Level, resolve_perimeters, territory_scope
 from planeco_actions.aids.repository import CHUNK, ENTITY, AidRepository
-from planeco_actions.aids.schemas import AidDetail, AidFilters, AidRead, AidSyncRunRead
+from planeco_actions.aids.schemas import (
+    AidCoverage,
+    AidDetail,
+    AidFilters,
+    AidFunding,
+    AidRead,
+    AidSyncRunRead,
+    LeverMappingRead,
+    LeverMappingUpdate,
+    LeverRule,
+)
+from planeco_actions.aids.vocabulary import carrier_audience
 from planeco_actions.db import AuditEntry, JobRun
 from planeco_shared import audit
-from planeco_shared.clients.base import UpstreamFailed
+from planeco_shared.clients.base import ReferenceCheck, UpstreamFailed
+from planeco_shared.clients.levers import LeversClient
+from planeco_shared.history import HistoryEntry, history_page, history_statement
 from planeco_shared.identity import Principal
 from planeco_shared.jobs import JobContext
 from planeco_shared.models import utcnow
-from planeco_shared.pagination import Page, PageParams, paginate_into
+from planeco_shared.pagination import Page, PageParams, paginate, paginate_into
 from planeco_shared.problems import NotFound
 
 # The fields an aid's history shows (the record itself is kept whole in `raw`).
@@ -53,8 +69,18 @@ AUDITED_FIELDS = [
 # Reads
 
 
-async def list_aids(session: AsyncSession, filters: AidFilters, *, params: PageParams) -> Page[AidRead]:
-    statement = AidRepository(session).list_statement(filters)
+async def list_aids(
+    session: AsyncSession, filters: AidFilters, *, params: PageParams, levers: LeversClient
+) -> Page[AidRead]:
+    scope = None
+    if (territory := filters.territory()) is not None:
+        level, code = territory
+        check = ReferenceCheck()
+        scope = await check.exists(
+            territory_scope(Level(level), code, levers), loc=["query", level], what=f"{level} {code}"
+        )
+        check.raise_if_any()
+    statement = AidRepository(session).list_statement(filters, scope)
     return await paginate_into(session, statement, params, AidRead.model_validate)
 
 
@@ -97,6 +123,114 @@ async def get_sync_run(session: AsyncSession, run_id: uuid.UUID) -> AidSyncRunRe
     return sync_run_read(run)
 
 
+# Funding of an action
+
+
+async def action_funding(
+    session: AsyncSession,
+    action_id: uuid.UUID,
+    *,
+    regions: frozenset[str] | None,
+    params: PageParams,
+    levers: LeversClient,
+) -> Page[AidFunding]:
+    """The live aids that serve the action's lever, available to its région, for its carriers' types
+    where their names say them; those covering the whole région first, then by deadline."""
+    target = await funding_target(session, action_id, regions=regions)
+    if not target.lever_ids:
+        return Page.of([], 0, params)
+    audiences = sorted({a.value for c in target.carriers if (a := carrier_audience(c)) is not None})
+    scope = await territory_scope(Level.region, target.region, levers)
+    repository = AidRepository(session)
+    rows, total = await paginate(
+        session, repository.funding_statement(target.lever_ids, scope, audiences), params
+    )
+    whole = await repository.covering_whole([aid.id for aid in rows], scope)
+    items = [
+        AidFunding.model_validate(
+            {
+                **AidRead.model_validate(aid).model_dump(by_alias=False),
+                "updated_at": aid.updated_at,
+                "coverage": AidCoverage.whole if aid.id in whole else AidCoverage.any,
+                "matched_lever_ids": [lever for lever in target.lever_ids if lever in aid.lever_rules],
+                "matched_audiences": [a for a in audiences if f"|{a}|" in aid.audience_slugs],
+            }
+        )
+        for aid in rows
+    ]
+    return Page.of(items, total, params)
+
+
+# The lever mapping
+
+MAPPING_ENTITY = "aid-lever-mapping"
+MAPPING_ID = "current"
+
+
+async def get_lever_mapping(session: AsyncSession) -> LeverMappingRead:
+    saved = await AidRepository(session).lever_mapping()
+    version = default_mapping().get("panorama_version")
+    if saved is None:
+        rules = [LeverRule.model_validate(rule) for rule in default_mapping()["rules"]]
+        return LeverMappingRead(
+            source="default", revision=0, updated_at=None, updated_by=None, panorama_version=version,
+            rules=rules,
+        )  # fmt: skip
+    return LeverMappingRead(
+        source="edited",
+        revision=saved.revision,
+        updated_at=saved.updated_at,
+        updated_by=saved.updated_by,
+        panorama_version=version,
+        rules=[LeverRule.model_validate(rule) for rule in saved.rules],
+    )
+
+
+async def update_lever_mapping(
+    session: AsyncSession, data: LeverMappingUpdate, *, principal: Principal, levers: LeversClient
+) -> LeverMappingRead:
+    """Every lever id checked against the levers service (a 422 naming each unknown one), then saved,
+    audited, and applied to the whole catalogue."""
+    check = ReferenceCheck()
+    checked: set[str] = set()
+    for i, rule in enumerate(data.rules):
+        for j, lever_id in enumerate(rule.lever_ids):
+            if lever_id in checked:
+                continue
+            checked.add(lever_id)
+            await check.exists(
+                levers.get_lever(lever_id), loc=["body", "rules", i, "lever_ids", j], what=f"lever {lever_id}"
+            )
+    check.raise_if_any()
+    repository = AidRepository(session)
+    before = await current_rules(session)
+    rules = [rule.model_dump(mode="json") for rule in data.rules]
+    saved = await repository.lever_mapping()
+    now = utcnow()
+    if saved is None:
+        saved = AidLeverMapping(id=1, rules=rules, updated_at=now, updated_by=principal.subject)
+        session.add(saved)
+    else:
+        saved.rules, saved.updated_at, saved.updated_by = rules, now, principal.subject
+    await session.flush()
+    audit.record(
+        session,
+        AuditEntry,
+        principal=principal,
+        action="update",
+        entity_type=MAPPING_ENTITY,
+        entity_id=MAPPING_ID,
+        changes={"rules": {"old": before, "new": rules}} if before != rules else {},
+    )
+    await apply_mapping(session, rules)
+    return await get_lever_mapping(session)
+
+
+async def lever_mapping_history(session: AsyncSession, *, params: PageParams) -> Page[HistoryEntry]:
+    statement = history_statement(AuditEntry, MAPPING_ENTITY, MAPPING_ID)
+    return await history_page(session, statement, params, field_order=["rules"])
+
+
 # The sync
 
 
@@ -134,10 +268,15 @@ async def sync_catalogue(context: JobContext, client: AidesTerritoiresClient) ->
         "tokens": client.tokens,
         "token_refreshes": client.token_refreshes,
     }
+    # Then the perimeters of the catalogue as applied (their calls counted apart from the scan's).
+    requests, tokens = client.requests, client.tokens
+    counts |= await resolve_perimeters(context, client, context.runtime.levers)
+    counts |= {"perimeter_requests": client.requests - requests, "perimeter_tokens": client.tokens - tokens}
     context.message = (
         f"{scan.pages} pages, {len(scan.staged)} aids read: {counts['inserted']} inserted, "
         f"{counts['updated']} updated, {counts['unchanged']} unchanged, {counts['expired']} no longer "
-        f"listed, {counts['rejected']} unreadable"
+        f"listed, {counts['rejected']} unreadable; perimeters: {counts['perimeters_resolved']} resolved, "
+        f"{counts['perimeters_unresolved']} unresolved, {counts['perimeters_failed']} to retry"
     )
     return counts
 
@@ -197,6 +336,8 @@ async def _apply(
         )
     for start in range(0, len(changed), CHUNK):
         await _update(session, run_id, changed[start : start + CHUNK], now, principal=principal)
+    # The levers of the catalogue as applied (only the aids whose levers change are written).
+    await apply_mapping(session, await current_rules(session))
     vanished = await repository.vanished(run_id, kept=sorted(scan.unreadable))
     await repository.delist([aid_id for aid_id, _ in vanished], now)
     for aid_id, _ in vanished:

@@ -5,6 +5,7 @@ to the slug, which is what the API's filters and ours take."""
 
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
 
 
@@ -55,3 +56,34 @@ AUDIENCE_BY_LABEL: dict[str, AidAudience] = {
 
 def audience_of(label: str) -> AidAudience | None:
     return AUDIENCE_BY_LABEL.get(label.strip().casefold())
+
+
+# A carrier's name → its audience, where the name says its type (« Commune de Saran », « Communauté de
+# communes des Loges », « Conseil départemental du Loiret »…); None when it does not.
+_CARRIER_PREFIXES: tuple[tuple[str, AidAudience], ...] = (
+    ("commune ", AidAudience.commune),
+    ("ville ", AidAudience.commune),
+    ("mairie ", AidAudience.commune),
+    ("communaute de communes", AidAudience.epci),
+    ("communaute d'agglomeration", AidAudience.epci),
+    ("communaute urbaine", AidAudience.epci),
+    ("metropole", AidAudience.epci),
+    ("cc ", AidAudience.epci),
+    ("ca ", AidAudience.epci),
+    ("pays ", AidAudience.epci),
+    ("petr ", AidAudience.epci),
+    ("departement", AidAudience.department),
+    ("conseil departemental", AidAudience.department),
+    ("region ", AidAudience.region),
+    ("conseil regional", AidAudience.region),
+    ("association", AidAudience.association),
+)
+
+
+def carrier_audience(name: str) -> AidAudience | None:
+    folded = unicodedata.normalize("NFKD", name.replace("’", "'")).encode("ascii", "ignore").decode()
+    folded = " ".join(folded.casefold().split()) + " "
+    for prefix, audience in _CARRIER_PREFIXES:
+        if folded.startswith(prefix):
+            return audience
+    return None

@@ -16,13 +16,11 @@ import copy
 import datetime as dt
 import json
 import random
-import re
-import unicodedata
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from planeco_actions.aids.fake.perimeters import Perimeter, by_scale_and_code, perimeters_by_id, slugify
 from planeco_actions.aids.vocabulary import AUDIENCE_LABELS, AidAudience
 
 REAL_RECORDS = Path(__file__).resolve().parents[4] / "data" / "aides-territoires" / "real-records-2024.json"
@@ -30,74 +28,29 @@ FIRST_ID = 170001
 LABEL = "[catalogue généré, aide fictive]"
 
 
-@dataclass(frozen=True, slots=True)
-class Perimeter:
-    """A perimeter as `/api/perimeters/` describes it, with the perimeters that contain it."""
-
-    id: int
-    name: str
-    scale: str  # the `/api/perimeters/` label (`Commune`, `EPCI`, `Département`…)
-    aid_scale: str  # the aid record's `perimeter_scale` label (lowercase `commune`, `epci`)
-    code: str
-    parents: tuple[int, ...] = ()
-    zipcodes: tuple[str, ...] = ()
-
-    @property
-    def slug_id(self) -> str:
-        return f"{self.id}-{slugify(self.name)}"
-
-    def record(self) -> dict[str, Any]:
-        if self.scale == "Commune":
-            text = f"{self.name} (Commune - {', '.join(self.zipcodes)})"
-        else:
-            text = f"{self.name} ({self.aid_scale})"
-        return {
-            "id": self.slug_id,
-            "text": text,
-            "name": self.name,
-            "scale": self.scale,
-            "zipcodes": list(self.zipcodes),
-            "code": self.code,
-        }
-
-
-# Real ids where public sources give them (France 70956, Auvergne-Rhône-Alpes 70973, Clermont-Ferrand 95861);
-# the others are made up. Codes are the real INSEE codes and SIRENs.
-PERIMETERS: tuple[Perimeter, ...] = (
-    Perimeter(70955, "Europe", "Continent", "Continent", "EU"),
-    Perimeter(70956, "France", "Pays", "Pays", "FRA", (70955,)),
-    Perimeter(70957, "France métropolitaine", "Métropole", "Métropole", "FRA-MET", (70956, 70955)),
-    Perimeter(70970, "Centre-Val de Loire", "Région", "Région", "24", (70957, 70956, 70955)),
-    Perimeter(70973, "Auvergne-Rhône-Alpes", "Région", "Région", "84", (70957, 70956, 70955)),
-    Perimeter(70976, "Occitanie", "Région", "Région", "76", (70957, 70956, 70955)),
-    Perimeter(71045, "Loiret", "Département", "Département", "45", (70970, 70957, 70956, 70955)),
-    Perimeter(71018, "Cher", "Département", "Département", "18", (70970, 70957, 70956, 70955)),
-    Perimeter(71041, "Loir-et-Cher", "Département", "Département", "41", (70970, 70957, 70956, 70955)),
-    Perimeter(71063, "Puy-de-Dôme", "Département", "Département", "63", (70973, 70957, 70956, 70955)),
-    Perimeter(71034, "Hérault", "Département", "Département", "34", (70976, 70957, 70956, 70955)),
-    Perimeter(106520, "Orléans Métropole", "EPCI", "epci", "244500468", (71045, 70970, 70957, 70956, 70955)),
-    Perimeter(
-        92504,
-        "Orléans",
-        "Commune",
-        "commune",
-        "45234",
-        (106520, 71045, 70970, 70957, 70956, 70955),
-        ("45000", "45100"),
-    ),
-    Perimeter(
-        95861,
-        "Clermont-Ferrand",
-        "Commune",
-        "commune",
-        "63113",
-        (71063, 70973, 70957, 70956, 70955),
-        ("63000", "63100"),
-    ),
-    Perimeter(123456, "PAYS DES CHÂTEAUX", "Ad-hoc", "Ad-hoc", "gal-pays-des-chateaux", (71041, 70970)),
-    Perimeter(123457, "Communes littorales", "Ad-hoc", "Ad-hoc", "communes-littorales", (70956,)),
+# The perimeters the generated aids are drawn from (the fake's /api/perimeters/ answers every perimeter of
+# `perimeters.py`: the COG's territories), always these, in this order: the same seed, the same aids.
+PERIMETERS: tuple[Perimeter, ...] = tuple(
+    by_scale_and_code(scale, code)
+    for scale, code in (
+        ("Continent", "EU"),
+        ("Pays", "FRA"),
+        ("Métropole", "FRA-MET"),
+        ("Région", "24"),
+        ("Région", "84"),
+        ("Région", "76"),
+        ("Département", "45"),
+        ("Département", "18"),
+        ("Département", "41"),
+        ("Département", "63"),
+        ("Département", "34"),
+        ("EPCI", "244500468"),
+        ("Commune", "45234"),
+        ("Commune", "63113"),
+        ("Ad-hoc", "gal-pays-des-chateaux"),
+        ("Ad-hoc", "communes-littorales"),
+    )
 )
-PERIMETERS_BY_ID = {p.id: p for p in PERIMETERS}
 
 # (theme, category): theme names contain " / ", as the real ones do.
 CATEGORIES: tuple[tuple[str, str], ...] = (
@@ -188,11 +141,6 @@ HTML_FORMS = (
     '<p onclick="steal()">Pour {subject} : {words}.</p><script>alert("x")</script>'
     '<p><a href="javascript:alert(1)">lien</a><img src="x" onerror="alert(2)"></p>',
 )
-
-
-def slugify(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
 @cache
@@ -317,7 +265,7 @@ def generate_aid(
 
 def perimeter_matches(aid: dict[str, Any], perimeter_id: int) -> bool:
     """`perimeter_id` search semantics: the aid's perimeter is P, one of its ancestors or descendants."""
-    target = PERIMETERS_BY_ID.get(perimeter_id)
+    target = perimeters_by_id().get(perimeter_id)
     if target is None:
         return True  # an unknown perimeter id silently disables the filter, as upstream
     names = {p.name: p for p in PERIMETERS}

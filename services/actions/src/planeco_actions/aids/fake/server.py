@@ -13,8 +13,10 @@ What it serves, as the real API does:
   silently capped at 100); `next` is built from the last value of each query key, so it drops repeated
   filters, as PHP's `query->all()` does. `GET /api/aids/by-id/{id}/` and `/api/aids/{slug}/`: any aid,
   removed ones too (`is_live: false`), 404 `{"detail": "Cette aide n'existe pas"}`.
-- `GET /api/perimeters/` (`q`, `scale`, `insees`, `zipcodes`), `GET /api/perimeters/{id}/` (`70973` or
-  `70973-auvergne-rhone-alpes`), `GET /api/perimeters/scales/`.
+- `GET /api/perimeters/` (`q`: the words of the name, or a zipcode when numeric; `scale`; `insees`;
+  `zipcodes`), `GET /api/perimeters/{id}/` (`70973` or `70973-auvergne-rhone-alpes`),
+  `GET /api/perimeters/scales/`: the real territories of the repository's COG 2026 (names, INSEE codes,
+  SIREN), see `perimeters.py`.
 - Paths without their trailing slash are redirected (301), as Symfony does.
 - JSON escapes non-ASCII characters as `\\uXXXX`, as the real API's JsonResponse does.
 
@@ -46,14 +48,12 @@ from starlette.routing import Route
 
 from planeco_actions.aids.fake.catalogue import (
     AUDIENCE_SLUGS,
-    PERIMETERS,
-    PERIMETERS_BY_ID,
     aid_id,
     generate_aid,
     index_of,
     perimeter_matches,
-    slugify,
 )
+from planeco_actions.aids.fake.perimeters import all_perimeters, folded_names, perimeters_by_id, slugify
 
 SIGNING_KEY = "fake-aides-territoires-signing-key"  # the fake signs its own tokens (loopback only)
 DEFAULT_API_KEY = "fa" * 32  # 64 hex characters, like a real key
@@ -65,6 +65,7 @@ SCALE_SLUGS = {
     "department": "Département",
     "region": "Région",
     "mainland": "Métropole",
+    "overseas": "Outre-mer",
     "adhoc": "Ad-hoc",
     "country": "Pays",
     "continent": "Continent",
@@ -321,18 +322,24 @@ async def list_perimeters(request: Request) -> Response:
     if refused := authorize(request, state):
         return refused
     query = request.query_params
-    perimeters = list(PERIMETERS)
+    perimeters = list(zip(all_perimeters(), folded_names(), strict=True))
     if scale := query.get("scale"):
-        perimeters = [p for p in perimeters if p.scale == SCALE_SLUGS.get(scale.replace("_", "-"), scale)]
+        label = SCALE_SLUGS.get(scale.replace("_", "-"), scale)
+        perimeters = [(p, f) for p, f in perimeters if p.scale == label]
     if q := query.get("q"):
+        # Upstream: a full-text match on the name, or zipcodes LIKE when q is numeric.
+        words = fold(q).split()
         perimeters = [
-            p for p in perimeters if fold(q) in fold(p.name) or any(z.startswith(q) for z in p.zipcodes)
+            (p, f)
+            for p, f in perimeters
+            if (words and all(w in f.split() for w in words))
+            or (q.isdigit() and any(q in z for z in p.zipcodes))
         ]
     if insees := query.getlist("insees"):
-        perimeters = [p for p in perimeters if p.scale == "Commune" and p.code in insees]
+        perimeters = [(p, f) for p, f in perimeters if p.scale == "Commune" and p.code in insees]
     if zipcodes := query.getlist("zipcodes"):
-        perimeters = [p for p in perimeters if set(zipcodes) & set(p.zipcodes)]
-    return paginated(request, [p.record() for p in perimeters])
+        perimeters = [(p, f) for p, f in perimeters if set(zipcodes) & set(p.zipcodes)]
+    return paginated(request, [p.record() for p, _ in perimeters])
 
 
 async def get_perimeter(request: Request) -> Response:
@@ -340,7 +347,7 @@ async def get_perimeter(request: Request) -> Response:
     if refused := authorize(request, state):
         return refused
     number = str(request.path_params["key"]).split("-")[0]
-    perimeter = PERIMETERS_BY_ID.get(int(number)) if number.isdigit() else None
+    perimeter = perimeters_by_id().get(int(number)) if number.isdigit() else None
     if perimeter is None:
         return not_found("Périmètre non trouvé")
     return as_json(perimeter.record())

@@ -1,7 +1,7 @@
 """support measures: each owner's catalogue of dispositifs d'accompagnement
 
 Revision ID: 1779bb257d53
-Revises: 13c9870818a3
+Revises: bd21943ecf66
 Create Date: 2026-12-02 06:27:01.603480
 """
 
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import planeco_shared.models  # noqa: F401 (used by some revisions)
 
 revision: str = "1779bb257d53"
-down_revision: str | None = "13c9870818a3"
+down_revision: str | None = "bd21943ecf66"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
