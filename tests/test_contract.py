@@ -92,7 +92,7 @@ def test_what_a_client_may_receive_is_documented() -> None:
             required = method in ("PATCH", "DELETE") or replaces
             assert headers["If-Match"] is required, f"{method} {path}"
             conditional.add((method, path))
-    assert len(conditional) == 11
+    assert {("PATCH", "/api/v1/actions/{action_id}"), ("PUT", "/api/v1/aids/lever-mapping")} <= conditional
 
 
 def test_decimal_strings_are_documented_with_their_pattern() -> None:
