@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_actions.actions.models import Action
@@ -18,12 +18,24 @@ from planeco_shared.scopes import visible
 ENTITY = "action"
 
 
+def _has_key(column: Any, value: str) -> Any:
+    """`column` ("|a|b|", see service._keys) holds `value`: LIKE with its wildcards escaped."""
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(f"%|{escaped}|%", escape="\\")
+
+
 class ActionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def get(self, action_id: uuid.UUID) -> Action | None:
         return await self.session.get(Action, action_id)
+
+    async def by_external_id(self, level: str, code: str, external_id: str) -> Action | None:
+        statement = select(Action).where(
+            Action.territory_level == level, Action.territory_code == code, Action.external_id == external_id
+        )
+        return (await self.session.execute(statement)).scalars().first()
 
     def list_statement(
         self, filters: ActionFilters, *, regions: frozenset[str] | None, include_archived: bool
@@ -37,8 +49,12 @@ class ActionRepository:
         )
         if filters.region:
             statement = statement.where(Action.region_code.in_(filters.region))
+        if filters.departement:
+            statement = statement.where(Action.departement_code.in_(filters.departement))
         if filters.lever_id:
-            statement = statement.where(Action.lever_id.in_(filters.lever_id))
+            statement = statement.where(
+                or_(*(_has_key(Action.lever_keys, lever) for lever in filters.lever_id))
+            )
         if filters.status:
             statement = statement.where(Action.status.in_(filters.status))
         return statement

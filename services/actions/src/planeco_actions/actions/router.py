@@ -35,8 +35,13 @@ Manager = Annotated[Principal, Depends(RequireRole(Role.coordinator))]
     response_model=ActionRead,
     status_code=status.HTTP_201_CREATED,
     summary="Record a COP action",
-    description="The région and the lever must exist in the levers service (422 naming the field "
-    "otherwise); 503 or 504 when it cannot be asked. Send `Idempotency-Key` to retry safely.",
+    description="The territory (a région, département, EPCI, CRTE or commune, by its official code), the "
+    "levers and the collectivités named as carriers or partners must exist in the levers service (422 "
+    "naming the field otherwise); 503 or 504 when it cannot be asked. A coordinator records actions on "
+    "its territory and what lies in it (403 otherwise). 422 too when the calendar contradicts itself (an "
+    "end before the start, a phase outside the calendar) or a financer has two budget lines in one year; "
+    "409 `duplicate-external-id` when another action of the same territory has the `external_id`. Send "
+    "`Idempotency-Key` to retry safely.",
     responses=problem_responses(409, 422, 502, 503, 504),
     openapi_extra=IDEMPOTENCY_KEY,
 )
@@ -48,7 +53,7 @@ async def create_action(
         return create.replay
     action = await service.create_action(session, data=data, principal=principal, levers=levers)
     headers = {"Location": f"/api/v1/actions/{action.id}", "ETag": etag(action.id, action.version)}
-    return await create.respond(ActionRead.model_validate(action), status_code=201, headers=headers)
+    return await create.respond(ActionRead.of(action), status_code=201, headers=headers)
 
 
 @router.get(
@@ -56,7 +61,8 @@ async def create_action(
     response_model=Page[ActionRead],
     summary="List COP actions",
     description="Only the actions of the régions the caller may see: all for admins and readers, those of "
-    "their région for coordinators and contributors.",
+    "their région for coordinators and contributors. `region` and `departement` keep the actions on any "
+    "territory inside them; `lever_id` matches the main lever or another one.",
 )
 async def list_actions(
     session: SessionDep,
@@ -87,14 +93,15 @@ async def get_action(
 ) -> ActionRead:
     action = await service.get_action(session, action_id, regions=regions, include_archived=include_archived)
     response.headers["ETag"] = etag(action.id, action.version)
-    return ActionRead.model_validate(action)
+    return ActionRead.of(action)
 
 
 @router.patch(
     "/{action_id}",
     response_model=ActionRead,
     summary="Change a COP action (If-Match required)",
-    responses=problem_responses(404, 412, 422, 428, 502, 503, 504),
+    description="The same checks as the creation, on the resulting action (409 `duplicate-external-id`).",
+    responses=problem_responses(404, 409, 412, 422, 428, 502, 503, 504),
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def update_action(
@@ -113,7 +120,7 @@ async def update_action(
     check_if_match(request, etag(action.id, action.version))
     action = await service.update_action(session, action, data=data, principal=principal, levers=levers)
     response.headers["ETag"] = etag(action.id, action.version)
-    return ActionRead.model_validate(action)
+    return ActionRead.of(action)
 
 
 @router.delete(
@@ -161,7 +168,7 @@ async def restore_action(
     check_if_match(request, etag(action.id, action.version))
     action = await service.set_archived(session, action, False, principal=principal)
     response.headers["ETag"] = etag(action.id, action.version)
-    return ActionRead.model_validate(action)
+    return ActionRead.of(action)
 
 
 @router.get(
@@ -169,8 +176,9 @@ async def restore_action(
     response_model=Page[HistoryEntry],
     summary="Who changed this action, when, old → new",
     description="Newest first. The creation lists every field it set (null → value); an update, every field "
-    "it changed. Values are JSON as the action's reads show them: decimals as strings, `carriers` a list, "
-    "years numbers; null for no value.",
+    "it changed. Values are JSON: decimals and dates as strings, lists (carriers, phases, budget lines…) "
+    "as the reads show them; the territory as `territory_level`, `territory_code`, `region_code`, "
+    "`departement_code`; null for no value.",
     responses=problem_responses(404),
 )
 async def get_action_history(
