@@ -87,10 +87,10 @@ def test_what_a_client_may_receive_is_documented() -> None:
                 p["name"]: p["required"] for p in operation.get("parameters", []) if p["in"] == "header"
             }
             assert "If-Match" in headers, f"{method} {path}"
-            required = method in ("PATCH", "DELETE") or path.endswith("/restore")
+            required = method in ("PATCH", "DELETE") or path.endswith(("/restore", "/recompute"))
             assert headers["If-Match"] is required, f"{method} {path}"
             conditional.add((method, path))
-    assert len(conditional) == 10
+    assert len(conditional) == 11
 
 
 def test_decimal_strings_are_documented_with_their_pattern() -> None:

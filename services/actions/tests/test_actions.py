@@ -24,7 +24,7 @@ HEDGES = {
     "start_date": "2025-01-01",
     "end_date": "2030-12-31",
     "estimated_cost_eur": "1250000.50",
-    "expected_impact_ktco2e": "12.3456",
+    "impacts": [{"lever_id": "augm_haies", "ktco2e": "12.3456"}],
 }
 CARRIERS_READ = [
     {
@@ -42,6 +42,8 @@ async def create(
 ) -> httpx.Response:
     if "region" in overrides:
         overrides["territory"] = {"level": "region", "code": overrides.pop("region")}
+    if "lever_id" in overrides and "impacts" not in overrides:
+        overrides["impacts"] = []  # HEDGES' impact is on its own lever
     return await client.post("/api/v1/actions", json=HEDGES | overrides, headers=headers)
 
 
@@ -148,6 +150,12 @@ async def test_null_clears_what_may_be_cleared_and_is_refused_elsewhere(client: 
     cleared = await client.patch(
         url, json={"lever_id": None, "estimated_cost_eur": None}, headers=CENTRE | {"if-match": etag}
     )
+    assert [e["loc"] for e in cleared.json()["errors"]] == [["body", "impacts"]]  # an impact on that lever
+    cleared = await client.patch(
+        url,
+        json={"lever_id": None, "estimated_cost_eur": None, "impacts": []},
+        headers=CENTRE | {"if-match": etag},
+    )
     assert cleared.status_code == 200, cleared.text
     assert (cleared.json()["lever_id"], cleared.json()["estimated_cost_eur"]) == (None, None)
     assert cleared.json()["carriers"] == CARRIERS_READ
@@ -189,6 +197,7 @@ async def test_history_shows_who_changed_what(client: httpx.AsyncClient) -> None
         ("estimated_cost_eur", None, "1250000.50"),
         ("budget_lines", None, []),
         ("documents", None, []),
+        ("impacts", None, created.json()["impacts"]),
         ("expected_impact_ktco2e", None, "12.3456"),
         ("published", None, False),
     ]
@@ -270,7 +279,9 @@ async def test_an_update_to_an_unknown_lever_is_a_422_and_changes_nothing(client
     refused = await client.patch(url, json={"lever_id": "nope"}, headers=CENTRE | {"if-match": etag})
     assert refused.status_code == 422
     assert [e["loc"] for e in refused.json()["errors"]] == [["body", "lever_id"]]
-    moved = await client.patch(url, json={"lever_id": "augm_vélotc"}, headers=CENTRE | {"if-match": etag})
+    moved = await client.patch(
+        url, json={"lever_id": "augm_vélotc", "impacts": []}, headers=CENTRE | {"if-match": etag}
+    )
     assert moved.status_code == 200, moved.text
     assert moved.json()["lever_id"] == "augm_vélotc"
 
@@ -352,7 +363,7 @@ async def test_decimals_read_back_the_same_from_create_read_and_patch(client: ht
     """At the column's scale everywhere, never -0, JSON numbers parsed exactly (no float on the way)."""
     body = b'{"title": "Chaleur fatale", "territory": {"level": "region", "code": "24"}, '
     body += b'"estimated_cost_eur": 9999999999999.99, '
-    body += b'"expected_impact_ktco2e": 12.5}'
+    body += b'"lever_id": "augm_haies", "impacts": [{"lever_id": "augm_haies", "ktco2e": 12.5}]}'
     created = await client.post(
         "/api/v1/actions", content=body, headers=CENTRE | {"content-type": "application/json"}
     )
@@ -368,7 +379,10 @@ async def test_decimals_read_back_the_same_from_create_read_and_patch(client: ht
     # The same value in another spelling is no change (no audit entry, no new version).
     same = await client.patch(
         url,
-        json={"expected_impact_ktco2e": "12.50", "estimated_cost_eur": 9999999999999.990},
+        json={
+            "impacts": [{"lever_id": "augm_haies", "ktco2e": "12.50"}],
+            "estimated_cost_eur": 9999999999999.990,
+        },
         headers=CENTRE | {"if-match": patched.headers["etag"]},
     )
     assert same.json()["revision"] == 2
@@ -376,7 +390,9 @@ async def test_decimals_read_back_the_same_from_create_read_and_patch(client: ht
         "update",
         "create",
     ]
-    zero = await create(client, estimated_cost_eur="-0.00", expected_impact_ktco2e="-0")
+    zero = await create(
+        client, estimated_cost_eur="-0.00", impacts=[{"lever_id": "augm_haies", "ktco2e": "-0"}]
+    )
     assert (zero.json()["estimated_cost_eur"], zero.json()["expected_impact_ktco2e"]) == ("0.00", "0.0000")
     zero_read = (await client.get(f"/api/v1/actions/{zero.json()['id']}", headers=CENTRE)).json()
     assert (zero_read["estimated_cost_eur"], zero_read["expected_impact_ktco2e"]) == ("0.00", "0.0000")

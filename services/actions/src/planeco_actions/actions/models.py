@@ -78,6 +78,9 @@ class Action(ArchivableMixin, TimestampMixin, Base):
     budget_lines: Mapped[list[dict[str, Any]]] = mapped_column(PortableJSON, default=list)
     documents: Mapped[list[dict[str, Any]]] = mapped_column(PortableJSON, default=list)
     external_id: Mapped[str | None] = mapped_column(String(100))
+    # Per lever: the entered quantity, the derived one and the panorama version that converted it (JSON,
+    # decimals as strings); expected_impact_ktco2e is their sum.
+    impacts: Mapped[list[dict[str, Any]]] = mapped_column(PortableJSON, default=list)
     expected_impact_ktco2e: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
     published: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     # Derived at each write, for the list filters (portable LIKE on both databases): "|a|b|" keys.

@@ -8,7 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from planeco_actions.actions import service
-from planeco_actions.actions.schemas import ActionCreate, ActionFilters, ActionRead, ActionUpdate
+from planeco_actions.actions.schemas import (
+    ActionCreate,
+    ActionFilters,
+    ActionRead,
+    ActionUpdate,
+    ImpactRecompute,
+    PanoramaVersion,
+)
 from planeco_actions.db import IdempotencyKey
 from planeco_shared.archive import IncludeArchived
 from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, etag
@@ -40,7 +47,12 @@ Manager = Annotated[Principal, Depends(RequireRole(Role.coordinator))]
     "naming the field otherwise); 503 or 504 when it cannot be asked. A coordinator records actions on "
     "its territory and what lies in it (403 otherwise). 422 too when the calendar contradicts itself (an "
     "end before the start, a phase outside the calendar) or a financer has two budget lines in one year; "
-    "409 `duplicate-external-id` when another action of the same territory has the `external_id`. Send "
+    "409 `duplicate-external-id` when another action of the same territory has the `external_id`. "
+    "`impacts`: per lever of the action, `ktco2e` or `physical` (the change in the lever's unit); the other "
+    "is "
+    "derived with the levers service's factors for the action's région at `version` (the latest when "
+    "omitted) and stored with it; levers with an intensive unit (kg/hab, L/100 km…) or none take ktCO2e "
+    "only (422). Send "
     "`Idempotency-Key` to retry safely.",
     responses=problem_responses(409, 422, 502, 503, 504),
     openapi_extra=IDEMPOTENCY_KEY,
@@ -169,6 +181,36 @@ async def restore_action(
     action = await service.set_archived(session, action, False, principal=principal)
     response.headers["ETag"] = etag(action.id, action.version)
     return ActionRead.of(action)
+
+
+@router.post(
+    "/{action_id}/impacts/recompute",
+    response_model=ImpactRecompute,
+    summary="Convert the action's impacts again at another panorama version (If-Match required)",
+    description="Each impact keeps the quantity entered (ktCO2e or physical) and derives the other with the "
+    "factors of `version` for the action's région; the answer lists every lever old → new. Impacts never "
+    "move otherwise when a version is imported. Audited as `recompute`. 422 naming `version` when a lever "
+    "is not in that version (or the version does not exist), or naming the impact the new factors refuse.",
+    responses=problem_responses(404, 412, 422, 428, 502, 503, 504),
+    openapi_extra=IF_MATCH_REQUIRED,
+)
+async def recompute_impacts(
+    action_id: uuid.UUID,
+    version: Annotated[PanoramaVersion, Query(description="The panorama version to convert with")],
+    request: Request,
+    session: SessionDep,
+    principal: Manager,
+    regions: VisibleRegions,
+    levers: LeversDep,
+    response: Response,
+) -> ImpactRecompute:
+    action = await service.action_to_change(session, action_id, principal=principal, regions=regions)
+    check_if_match(request, etag(action.id, action.version))
+    result = await service.recompute_impacts(
+        session, action, version=version, principal=principal, levers=levers
+    )
+    response.headers["ETag"] = etag(action.id, action.version)
+    return result
 
 
 @router.get(

@@ -46,8 +46,25 @@ Date = Annotated[dt.date, Field(ge=dt.date(2015, 1, 1), le=dt.date(2060, 12, 31)
 Cost = Annotated[
     Decimal, Field(ge=0, le=Decimal("9999999999999.99")), Scale(2)  # euros, to the cent
 ]
-Impact = Annotated[
-    Decimal, Field(ge=Decimal("-999999"), le=Decimal("999999")), Scale(4)  # ktCO2e, to 0.0001
+Ktco2e = Annotated[
+    Decimal,
+    Field(ge=0, le=Decimal("999999"), description="ktCO2e avoided in 2030 versus 2019, to 0.0001"),
+    Scale(4),
+]
+Physical = Annotated[
+    Decimal,
+    Field(
+        ge=Decimal("-999999999999"),
+        le=Decimal("999999999999"),
+        description="The change the action brings to the lever's physical quantity in 2030, in its unit, to "
+        "0.001 (negative where the quantity must go down, e.g. homes heated with oil)",
+    ),
+    Scale(3),
+]
+PanoramaVersion = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"),
+    Field(description="A panorama version (an SGPE release date)", examples=["2024-07-24"]),
 ]
 Url = Annotated[
     str,
@@ -163,6 +180,60 @@ class Document(BaseModel):
     url: Url
 
 
+class ImpactUnit(StrEnum):
+    ktco2e = "ktco2e"
+    physical = "physical"
+
+
+class ImpactInput(BaseModel):
+    """The expected impact of the action on one of its levers: `ktco2e` or `physical` (the other is derived
+    with the levers service's conversion for the action's région at `version`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lever_id: LeverId = Field(description="The main lever or one of `other_lever_ids`")
+    ktco2e: Ktco2e | None = None
+    physical: Physical | None = None
+    version: PanoramaVersion | None = Field(
+        default=None, description="The panorama version converting it; the latest when omitted"
+    )
+
+    @model_validator(mode="after")
+    def _one_quantity(self) -> Self:
+        if (self.ktco2e is None) == (self.physical is None):
+            raise ValueError("give exactly one of ktco2e or physical")
+        return self
+
+
+class ImpactRead(BaseModel):
+    lever_id: str
+    entered: ImpactUnit = Field(description="Which quantity was entered; the other is derived")
+    ktco2e: Decimal = Field(description="ktCO2e avoided in 2030, to 0.0001 (derived: ROUND_HALF_EVEN)")
+    physical: Decimal | None = Field(
+        description="The change in the lever's physical unit, to 0.001 (derived: ROUND_HALF_EVEN); null for "
+        "levers without a physical unit or with an intensive one (kg/hab, L/100 km…)"
+    )
+    unit: str | None = Field(description="The lever's physical unit at `version`")
+    version: str | None = Field(
+        description="The panorama version whose factors derived it (null: entered in ktCO2e before "
+        "conversions were stored; recompute to convert)"
+    )
+    ratio: Decimal | None = Field(description="The région's ratio (physical units per ktCO2e) at `version`")
+
+
+class ImpactChange(BaseModel):
+    lever_id: str
+    old: ImpactRead
+    new: ImpactRead
+
+
+class ImpactRecompute(BaseModel):
+    action_id: uuid.UUID
+    version: str = Field(description="The panorama version the impacts are now converted with")
+    revision: int = Field(description="The action's revision after the recompute")
+    changes: list[ImpactChange] = Field(description="Every impact, old → new (the same when nothing moved)")
+
+
 class ActionSort(StrEnum):
     created_at = "created_at"
     title_ = "title"  # a member named `title` would shadow str.title
@@ -261,13 +332,15 @@ class ActionCreate(BaseModel):
     budget_lines: list[BudgetLine] = Field(default_factory=list, max_length=200)
     documents: list[Document] = Field(default_factory=list, max_length=50)
     external_id: ExternalId | None = None
-    expected_impact_ktco2e: Impact | None = None
+    impacts: list[ImpactInput] = Field(
+        default_factory=list, max_length=21, description="Expected impact per lever (one entry per lever)"
+    )
     published: bool = Field(default=False, description="A public read when true (false when omitted)")
 
 
 class ActionUpdate(PatchBody):
-    """Omitted fields are kept; `null` clears the lever, the nature, the dates, the cost, the external id
-    and the impact. The territory is not changed by a PATCH (record the action again, archive this one)."""
+    """Omitted fields are kept; `null` clears the lever, the nature, the dates, the cost and the external
+    id. The territory is not changed by a PATCH (record the action again, archive this one)."""
 
     title: Title = OMITTED
     description: FreeText = Field(default=OMITTED, max_length=20_000)
@@ -286,7 +359,7 @@ class ActionUpdate(PatchBody):
     budget_lines: list[BudgetLine] = Field(default=OMITTED, max_length=200)
     documents: list[Document] = Field(default=OMITTED, max_length=50)
     external_id: ExternalId | None = None
-    expected_impact_ktco2e: Impact | None = None
+    impacts: list[ImpactInput] = Field(default=OMITTED, max_length=21)
     published: bool = OMITTED
 
 
@@ -314,7 +387,10 @@ class ActionRead(BaseModel):
     budget_lines: list[BudgetLine]
     documents: list[Document]
     external_id: str | None
-    expected_impact_ktco2e: Decimal | None
+    impacts: list[ImpactRead]
+    expected_impact_ktco2e: Decimal | None = Field(
+        description="The sum of the impacts' ktCO2e (read only); null without impacts"
+    )
     published: bool
     created_by: str
     revision: int = Field(description="Incremented by each change; the ETag carries it")

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from planeco_actions.actions import impacts as impact_rules
 from planeco_actions.actions.models import Action, TerritoryLevel
 from planeco_actions.actions.repository import ENTITY, ActionRepository
 from planeco_actions.actions.schemas import (
@@ -19,6 +20,9 @@ from planeco_actions.actions.schemas import (
     ActionUpdate,
     Actor,
     ActorKind,
+    ImpactChange,
+    ImpactRead,
+    ImpactRecompute,
     TerritoryRef,
     budget_errors,
     calendar_errors,
@@ -59,6 +63,7 @@ FIELDS = [
     "budget_lines",
     "documents",
     "external_id",
+    "impacts",
     "expected_impact_ktco2e",
     "published",
 ]
@@ -189,6 +194,17 @@ def _derive(action: Action, sectors: list[str]) -> None:
     action.search_text = fold(f"{action.title}\n{action.description}")
 
 
+def _levers_of(lever_id: str | None, others: list[str]) -> list[str]:
+    return ([lever_id] if lever_id else []) + list(others)
+
+
+def _raise_refusals(check: ReferenceCheck, refused: list[FieldError]) -> None:
+    errors = check.errors + refused
+    if errors:
+        detail = "; ".join(f"{'.'.join(map(str, e.loc[1:]))} {e.msg}" for e in errors)
+        raise UnprocessableEntity(detail, errors=errors)
+
+
 def _raise_if(errors: list[tuple[list[str | int], str]]) -> None:
     if errors:
         raise UnprocessableEntity(
@@ -226,15 +242,27 @@ async def create_action(
     check.raise_if_any()
     assert place is not None  # raise_if_any raised otherwise
     ensure_may_act_on(principal, place.scope)
+    refused: list[FieldError] = []
+    impacts = await impact_rules.derive(
+        levers,
+        data.impacts,
+        region=place.region,
+        action_levers=_levers_of(data.lever_id, data.other_lever_ids),
+        check=check,
+        errors=refused,
+    )
+    _raise_refusals(check, refused)
     await _ensure_external_id_free(
         session, None, level=place.level.value, code=place.code, external_id=data.external_id
     )
-    values = data.model_dump(exclude={"territory", "carriers", "partners", *_JSON_LISTS})
+    values = data.model_dump(exclude={"territory", "carriers", "partners", "impacts", *_JSON_LISTS})
     values |= data.model_dump(mode="json", include=set(_JSON_LISTS))
     action = Action(
         **values,
         carriers=carriers,
         partners=partners,
+        impacts=impacts,
+        expected_impact_ktco2e=impact_rules.total(impacts),
         territory_level=place.level,
         territory_code=place.code,
         territory_name=place.name,
@@ -356,7 +384,7 @@ async def update_action(
     session: AsyncSession, action: Action, *, data: ActionUpdate, principal: Principal, levers: LeversClient
 ) -> Action:
     """`action` from `action_to_change` (visibility and scope checked)."""
-    changes = data.model_dump(exclude_unset=True, exclude={"carriers", "partners", *_JSON_LISTS})
+    changes = data.model_dump(exclude_unset=True, exclude={"carriers", "partners", "impacts", *_JSON_LISTS})
     changes |= data.model_dump(mode="json", exclude_unset=True, include=set(_JSON_LISTS))
     start = changes.get("start_date", action.start_date)
     end = changes.get("end_date", action.end_date)
@@ -374,6 +402,29 @@ async def update_action(
         if field in data.model_fields_set:
             changes[field] = await _actors(levers, getattr(data, field), check=check, field=field)
     check.raise_if_any()
+    refused: list[FieldError] = []
+    action_levers = _levers_of(lever_id, others)
+    if "impacts" in data.model_fields_set:
+        changes["impacts"] = await impact_rules.derive(
+            levers,
+            data.impacts,
+            region=action.region_code,
+            action_levers=action_levers,
+            check=check,
+            errors=refused,
+        )
+        changes["expected_impact_ktco2e"] = impact_rules.total(changes["impacts"])
+    else:
+        refused += [
+            FieldError(
+                loc=["body", "impacts"],
+                msg=f"an impact is recorded for lever {impact['lever_id']!r}: change impacts with the levers",
+                type="value_error",
+            )
+            for impact in action.impacts
+            if impact["lever_id"] not in action_levers
+        ]
+    _raise_refusals(check, refused)
     if "external_id" in changes:
         await _ensure_external_id_free(
             session,
@@ -402,3 +453,47 @@ async def action_history(
     await get_action(session, action_id, regions=regions, include_archived=True)  # the archive is history
     statement = ActionRepository(session).history_statement(action_id)
     return await history_page(session, statement, params, field_order=FIELDS)
+
+
+async def recompute_impacts(
+    session: AsyncSession, action: Action, *, version: str, principal: Principal, levers: LeversClient
+) -> ImpactRecompute:
+    """Convert the entered quantity of each impact again, with the factors of `version`: the explicit
+    call that moves a figure to another panorama version (audited `recompute`, old → new)."""
+    check = ReferenceCheck()
+    refused: list[FieldError] = []
+    new = await impact_rules.derive(
+        levers,
+        impact_rules.as_inputs(action.impacts),
+        region=action.region_code,
+        action_levers=_levers_of(action.lever_id, action.other_lever_ids),
+        check=check,
+        errors=refused,
+        version=version,
+    )
+    _raise_refusals(check, refused)
+    old = list(action.impacts)
+    audit.apply_update(
+        session,
+        AuditEntry,
+        action,
+        {"impacts": new, "expected_impact_ktco2e": impact_rules.total(new)},
+        principal=principal,
+        entity_type=ENTITY,
+        entity_id=str(action.id),
+        action="recompute",
+    )
+    await session.flush()
+    return ImpactRecompute(
+        action_id=action.id,
+        version=version,
+        revision=action.version,
+        changes=[
+            ImpactChange(
+                lever_id=before["lever_id"],
+                old=ImpactRead.model_validate(before),
+                new=ImpactRead.model_validate(after),
+            )
+            for before, after in zip(old, new, strict=True)
+        ],
+    )
