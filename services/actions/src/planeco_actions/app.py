@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from planeco_actions.actions.router import public_router as published_actions_router
 from planeco_actions.actions.router import router as actions_router
 from planeco_actions.aids.router import router as aids_router
 from planeco_actions.jobs import JOBS
@@ -24,5 +25,5 @@ def create_app(settings: ActionsSettings | None = None) -> FastAPI:
             "Ouverte; source: Aides-territoires), and the runs of that sync.",
         },
         jobs=JOBS,
-        routers=[actions_router, aids_router],
+        routers=[actions_router, published_actions_router, aids_router],
     )

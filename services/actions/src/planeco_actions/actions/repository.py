@@ -38,7 +38,12 @@ class ActionRepository:
         return (await self.session.execute(statement)).scalars().first()
 
     def list_statement(
-        self, filters: ActionFilters, *, regions: frozenset[str] | None, include_archived: bool
+        self,
+        filters: ActionFilters,
+        *,
+        regions: frozenset[str] | None,
+        include_archived: bool,
+        published_only: bool = False,
     ) -> Select[Any]:
         column = getattr(Action, filters.sort.value)
         order = column.desc() if filters.descending else column.asc()
@@ -47,6 +52,8 @@ class ActionRepository:
             .where(visible(Action.region_code, regions), not_archived(Action.archived_at, include_archived))
             .order_by(order, Action.id)
         )
+        if published_only:
+            statement = statement.where(Action.published.is_(True))
         if filters.region:
             statement = statement.where(Action.region_code.in_(filters.region))
         if filters.departement:

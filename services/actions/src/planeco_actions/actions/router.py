@@ -22,7 +22,7 @@ from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, etag
 from planeco_shared.database import SessionDep
 from planeco_shared.history import HistoryEntry
 from planeco_shared.idempotency import IDEMPOTENCY_KEY, idempotent_create
-from planeco_shared.identity import Principal, RequireRole, Role, require_authenticated
+from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole, Role, require_authenticated
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import problem_responses
 from planeco_shared.runtime import LeversDep, VisibleRegions
@@ -34,7 +34,13 @@ router = APIRouter(
     responses=problem_responses(401, 403),
 )
 
+# Published actions are open data: their reads are public, on a router of their own.
+public_router = APIRouter(prefix="/published-actions", tags=["actions"])
+
 Manager = Annotated[Principal, Depends(RequireRole(Role.coordinator))]
+# Contributors propose actions for their own collectivité (always `proposee`, never published) and change
+# them while they are proposals; coordinators accept (`retenue`) or refuse (`abandonnee`) them.
+Writer = Annotated[Principal, Depends(RequireRole(Role.coordinator, Role.contributor))]
 
 
 @router.post(
@@ -45,12 +51,13 @@ Manager = Annotated[Principal, Depends(RequireRole(Role.coordinator))]
     description="The territory (a région, département, EPCI, CRTE or commune, by its official code), the "
     "levers and the collectivités named as carriers or partners must exist in the levers service (422 "
     "naming the field otherwise); 503 or 504 when it cannot be asked. A coordinator records actions on "
-    "its territory and what lies in it (403 otherwise). 422 too when the calendar contradicts itself (an "
-    "end before the start, a phase outside the calendar) or a financer has two budget lines in one year; "
+    "its territory and what lies in it (403 otherwise); a contributor proposes actions for its own "
+    "collectivité: their `status` is `proposee` and `published` false, whatever the body says. 422 too "
+    "when the calendar contradicts itself (an end before the start, a phase outside the calendar) or a "
+    "financer has two budget lines in one year; "
     "409 `duplicate-external-id` when another action of the same territory has the `external_id`. "
     "`impacts`: per lever of the action, `ktco2e` or `physical` (the change in the lever's unit); the other "
-    "is "
-    "derived with the levers service's factors for the action's région at `version` (the latest when "
+    "is derived with the levers service's factors for the action's région at `version` (the latest when "
     "omitted) and stored with it; levers with an intensive unit (kg/hab, L/100 km…) or none take ktCO2e "
     "only (422). Send "
     "`Idempotency-Key` to retry safely.",
@@ -58,7 +65,7 @@ Manager = Annotated[Principal, Depends(RequireRole(Role.coordinator))]
     openapi_extra=IDEMPOTENCY_KEY,
 )
 async def create_action(
-    data: ActionCreate, request: Request, session: SessionDep, principal: Manager, levers: LeversDep
+    data: ActionCreate, request: Request, session: SessionDep, principal: Writer, levers: LeversDep
 ) -> Response:
     create = await idempotent_create(session, IdempotencyKey, request, subject=principal.subject)
     if create.replay is not None:
@@ -112,7 +119,10 @@ async def get_action(
     "/{action_id}",
     response_model=ActionRead,
     summary="Change a COP action (If-Match required)",
-    description="The same checks as the creation, on the resulting action (409 `duplicate-external-id`).",
+    description="The same checks as the creation, on the resulting action (409 `duplicate-external-id`). "
+    "A coordinator accepts a proposal (`status: retenue`) or refuses it (`abandonnee`); a contributor "
+    "changes its collectivité's proposals while they are `proposee`, never their `status` or `published` "
+    "(403).",
     responses=problem_responses(404, 409, 412, 422, 428, 502, 503, 504),
     openapi_extra=IF_MATCH_REQUIRED,
 )
@@ -121,7 +131,7 @@ async def update_action(
     data: ActionUpdate,
     request: Request,
     session: SessionDep,
-    principal: Manager,
+    principal: Writer,
     regions: VisibleRegions,
     levers: LeversDep,
     response: Response,
@@ -227,3 +237,32 @@ async def get_action_history(
     action_id: uuid.UUID, session: SessionDep, regions: VisibleRegions, page: PageDep
 ) -> Page[HistoryEntry]:
     return await service.action_history(session, action_id, regions=regions, params=page)
+
+
+@public_router.get(
+    "",
+    response_model=Page[ActionRead],
+    summary="List published COP actions (public)",
+    description="The actions a coordinator published (`published: true`, not archived), of every région: "
+    "open data. The same filters as the list of actions.",
+    openapi_extra=PUBLIC,
+)
+async def list_published_actions(
+    session: SessionDep,
+    _caller: AnyCaller,
+    page: PageDep,
+    filters: Annotated[ActionFilters, Query()],
+) -> Page[ActionRead]:
+    return await service.list_published_actions(session, filters=filters, params=page)
+
+
+@public_router.get(
+    "/{action_id}",
+    response_model=ActionRead,
+    summary="One published COP action (public)",
+    description="404 when it is not published (or archived).",
+    responses=problem_responses(404),
+    openapi_extra=PUBLIC,
+)
+async def get_published_action(action_id: uuid.UUID, session: SessionDep, _caller: AnyCaller) -> ActionRead:
+    return ActionRead.of(await service.get_published_action(session, action_id))

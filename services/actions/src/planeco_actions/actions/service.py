@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_actions.actions import impacts as impact_rules
-from planeco_actions.actions.models import Action, TerritoryLevel
+from planeco_actions.actions.models import Action, ActionStatus, TerritoryLevel
 from planeco_actions.actions.repository import ENTITY, ActionRepository
 from planeco_actions.actions.schemas import (
     ActionCreate,
@@ -35,9 +35,9 @@ from planeco_shared.archive import is_hidden
 from planeco_shared.clients.base import ReferenceCheck
 from planeco_shared.clients.levers import LeversClient
 from planeco_shared.history import HistoryEntry, history_page
-from planeco_shared.identity import Principal
+from planeco_shared.identity import Principal, Role
 from planeco_shared.pagination import Page, PageParams, paginate_into
-from planeco_shared.problems import Conflict, FieldError, NotFound, UnprocessableEntity
+from planeco_shared.problems import Conflict, FieldError, Forbidden, NotFound, UnprocessableEntity
 from planeco_shared.scopes import Level, Territory, ensure_may_act_on
 
 # The audited fields, in the order the history lists them.
@@ -256,6 +256,8 @@ async def create_action(
         session, None, level=place.level.value, code=place.code, external_id=data.external_id
     )
     values = data.model_dump(exclude={"territory", "carriers", "partners", "impacts", *_JSON_LISTS})
+    if principal.role is Role.contributor:  # a contributor proposes; a coordinator accepts or refuses
+        values |= {"status": ActionStatus.proposee, "published": False}
     values |= data.model_dump(mode="json", include=set(_JSON_LISTS))
     action = Action(
         **values,
@@ -283,6 +285,23 @@ async def create_action(
         changes=audit.snapshot(action, FIELDS),
     )
     return action
+
+
+async def get_published_action(session: AsyncSession, action_id: uuid.UUID) -> Action:
+    """A published action (not archived): anyone's to read."""
+    action = await ActionRepository(session).get(action_id)
+    if action is None or not action.published or action.archived_at is not None:
+        raise NotFound(f"No published action {action_id}")
+    return action
+
+
+async def list_published_actions(
+    session: AsyncSession, *, filters: ActionFilters, params: PageParams
+) -> Page[ActionRead]:
+    statement = ActionRepository(session).list_statement(
+        filters, regions=None, include_archived=False, published_only=True
+    )
+    return await paginate_into(session, statement, params, ActionRead.of)
 
 
 async def get_action(
@@ -384,6 +403,12 @@ async def update_action(
     session: AsyncSession, action: Action, *, data: ActionUpdate, principal: Principal, levers: LeversClient
 ) -> Action:
     """`action` from `action_to_change` (visibility and scope checked)."""
+    if principal.role is Role.contributor:
+        if action.status is not ActionStatus.proposee:
+            raise Forbidden("A contributor changes a proposal only while it is `proposee`")
+        decided = sorted({"status", "published"} & data.model_fields_set)
+        if decided:
+            raise Forbidden(f"Only coordinators decide {' and '.join(decided)}: a contributor proposes")
     changes = data.model_dump(exclude_unset=True, exclude={"carriers", "partners", "impacts", *_JSON_LISTS})
     changes |= data.model_dump(mode="json", exclude_unset=True, include=set(_JSON_LISTS))
     start = changes.get("start_date", action.start_date)
