@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_actions.actions.models import Action
 from planeco_actions.actions.schemas import ActionFilters
+from planeco_actions.aids.parsing import fold
 from planeco_actions.db import AuditEntry
 from planeco_shared.archive import not_archived
 from planeco_shared.history import history_statement
@@ -18,10 +20,18 @@ from planeco_shared.scopes import visible
 ENTITY = "action"
 
 
+def _escaped(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _has_key(column: Any, value: str) -> Any:
     """`column` ("|a|b|", see service._keys) holds `value`: LIKE with its wildcards escaped."""
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.like(f"%|{escaped}|%", escape="\\")
+    return column.like(f"%|{_escaped(value)}|%", escape="\\")
+
+
+def carrier_key(value: str) -> str:
+    """A carrier filter as the keys store it: a name folded (service.actor_key); a code stays as is."""
+    return fold(" ".join(value.split()))
 
 
 class ActionRepository:
@@ -64,6 +74,38 @@ class ActionRepository:
             )
         if filters.status:
             statement = statement.where(Action.status.in_(filters.status))
+        if filters.territory:
+            pairs = [value.split(":", 1) for value in filters.territory]
+            statement = statement.where(
+                or_(
+                    *(
+                        and_(Action.territory_level == lvl, Action.territory_code == code)
+                        for lvl, code in pairs
+                    )
+                )
+            )
+        if filters.sector:
+            statement = statement.where(
+                or_(*(_has_key(Action.sector_keys, sector) for sector in filters.sector))
+            )
+        if filters.carrier:
+            keys = {value.strip() for value in filters.carrier} | {carrier_key(v) for v in filters.carrier}
+            statement = statement.where(or_(*(_has_key(Action.carrier_keys, key) for key in sorted(keys))))
+        if filters.nature:
+            statement = statement.where(Action.nature.in_(filters.nature))
+        if filters.multi_acteurs is not None:
+            statement = statement.where(Action.multi_acteurs.is_(filters.multi_acteurs))
+        if filters.structurante is not None:
+            statement = statement.where(Action.structurante.is_(filters.structurante))
+        if filters.year is not None:
+            first, last = dt.date(filters.year, 1, 1), dt.date(filters.year, 12, 31)
+            statement = statement.where(
+                Action.start_date.is_not(None),
+                Action.start_date <= last,
+                or_(Action.end_date.is_(None), Action.end_date >= first),
+            )
+        for word in fold(filters.q or "").split():
+            statement = statement.where(Action.search_text.like(f"%{_escaped(word)}%", escape="\\"))
         return statement
 
     async def add(self, action: Action) -> Action:

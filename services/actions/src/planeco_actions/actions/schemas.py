@@ -243,6 +243,9 @@ class ActionSort(StrEnum):
     status = "status"
 
 
+TERRITORY_FILTER = r"^(region|departement|epci|crte|commune):[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
+
+
 class ActionFilters(BaseModel):
     """The list's query parameters, passed whole to the service."""
 
@@ -259,8 +262,54 @@ class ActionFilters(BaseModel):
         list[LeverId] | None,
         Field(max_length=50, description="Only actions for these levers, main or other (repeat)"),
     ] = None
+    territory: Annotated[
+        list[Annotated[str, StringConstraints(pattern=TERRITORY_FILTER)]] | None,
+        Field(
+            max_length=20,
+            description="Only actions on exactly these territories, as `level:code` (repeat)",
+            examples=[["epci:244500468"]],
+        ),
+    ] = None
+    sector: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,80}$")]] | None,
+        Field(
+            max_length=20, description="Only actions with a lever (main or other) in these sectors (repeat)"
+        ),
+    ] = None
+    carrier: Annotated[
+        list[Annotated[NonBlankText, StringConstraints(max_length=200)]] | None,
+        Field(
+            max_length=20,
+            description="Only actions carried by these: a collectivité's code, or an organisation's name "
+            "(case and accents ignored) (repeat)",
+        ),
+    ] = None
     status: Annotated[
         list[ActionStatus] | None, Field(max_length=5, description="Only actions in these statuses (repeat)")
+    ] = None
+    nature: Annotated[
+        list[Nature] | None, Field(max_length=4, description="Only actions of these natures (repeat)")
+    ] = None
+    multi_acteurs: Annotated[
+        bool | None, Field(description="Only multi-actor actions (or only the others)")
+    ] = None
+    structurante: Annotated[
+        bool | None, Field(description="Only structuring actions (or only the others)")
+    ] = None
+    year: Annotated[
+        int | None,
+        Field(
+            ge=2015,
+            le=2060,
+            description="Only actions whose calendar (start_date–end_date) covers part of it",
+        ),
+    ] = None
+    q: Annotated[
+        FreeText | None,
+        Field(
+            max_length=200,
+            description="Words in the title or description, each of them (case and accents ignored)",
+        ),
     ] = None
     sort: Annotated[ActionSort, Field(description="Sort key")] = ActionSort.created_at
     descending: Annotated[bool, Field(description="Sort in descending order")] = False
