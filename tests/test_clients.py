@@ -29,9 +29,9 @@ async def test_actions_and_diagnostic_clients_read_what_was_written(upstreams: d
             f"{upstreams['actions']}/api/v1/actions",
             json={
                 "title": "Covoiturage domicile-travail",
-                "region": "11",
+                "territory": {"level": "region", "code": "11"},
                 "lever_id": "augm_covoit",
-                "expected_impact_ktco2e": "42.5000",
+                "impacts": [{"lever_id": "augm_covoit", "ktco2e": "42.5000"}],
             },
             headers=headers,
         )

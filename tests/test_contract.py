@@ -88,7 +88,7 @@ def test_what_a_client_may_receive_is_documented() -> None:
             }
             assert "If-Match" in headers, f"{method} {path}"
             # A PUT may create (If-Match optional), except one that replaces a part of an existing resource.
-            replaces = path.endswith(("/restore", "/document"))
+            replaces = path.endswith(("/restore", "/document", "/recompute"))
             required = method in ("PATCH", "DELETE") or replaces
             assert headers["If-Match"] is required, f"{method} {path}"
             conditional.add((method, path))
@@ -110,9 +110,9 @@ def test_decimal_strings_are_documented_with_their_pattern() -> None:
         return found
 
     strings = number_or_string(contract()["components"]["schemas"])
-    assert len(strings) == 8  # costs and impacts of actions, the adjustment's four figures
+    assert len(strings) == 9  # costs, budget amounts and impacts of actions, the adjustment's four figures
     strings += number_or_string(contract()["paths"])
-    assert len(strings) == 10  # and the two query parameters of the conversion
+    assert len(strings) == 11  # and the two query parameters of the conversion
     assert {s.get("pattern") for s in strings} == {r"^[+-]?(\d+(\.\d*)?|\.\d+)$"}
 
 

@@ -93,9 +93,9 @@ def test_through_the_gateway_with_a_key_from_the_cli(stack: Stack) -> None:
 
         action = {
             "title": "Rénovation des lycées",
-            "region": "24",
-            "carriers": ["Région"],
-            "start_year": 2025,
+            "territory": {"level": "region", "code": "24"},
+            "carriers": [{"kind": "collectivite", "territory": {"level": "region", "code": "24"}}],
+            "start_date": "2025-01-01",
         }
         unauthenticated = client.post("/api/v1/actions", json=action)
         assert unauthenticated.status_code == 401

@@ -16,8 +16,8 @@ from planeco_shared.testing import assert_problem as problem
 
 ACTION = {
     "title": "Plan vélo régional",
-    "region": "24",
-    "carriers": ["Région"],
+    "territory": {"level": "region", "code": "24"},
+    "carriers": [{"kind": "collectivite", "territory": {"level": "region", "code": "24"}}],
     "estimated_cost_eur": "1000.00",
 }
 
@@ -75,7 +75,9 @@ async def test_keys_are_scoped_by_role_and_territory(gateway: str, make_key) -> 
         own = await client.post("/api/v1/actions", json=ACTION, headers={"X-API-Key": centre})
         assert own.status_code == 201
         other = await client.post(
-            "/api/v1/actions", json=ACTION | {"region": "76"}, headers={"X-API-Key": centre}
+            "/api/v1/actions",
+            json=ACTION | {"territory": {"level": "region", "code": "76"}},
+            headers={"X-API-Key": centre},
         )
         assert problem(other, 403)["code"] == "forbidden"
         read_only = await client.post("/api/v1/actions", json=ACTION, headers={"X-API-Key": reader})
@@ -230,7 +232,12 @@ async def test_grants_give_identity_provider_users_wider_rights(  # type: ignore
         created = await client.post("/api/v1/actions", json=ACTION)
         assert created.status_code == 201, created.text
         assert created.json()["created_by"].startswith("oidc:agent-")
-        problem(await client.post("/api/v1/actions", json=ACTION | {"region": "76"}), 403)
+        problem(
+            await client.post(
+                "/api/v1/actions", json=ACTION | {"territory": {"level": "region", "code": "76"}}
+            ),
+            403,
+        )
 
 
 async def test_the_jobs_area_is_routed_by_its_second_segment(gateway: str, make_key) -> None:  # type: ignore[no-untyped-def]

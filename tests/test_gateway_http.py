@@ -16,7 +16,11 @@ from planeco_shared.runtime import service_principal
 from planeco_shared.testing import TEST_SECRET
 from planeco_shared.testing import assert_problem as problem
 
-ACTION = {"title": "Plan vélo régional", "region": "24", "carriers": ["Région"]}
+ACTION = {
+    "title": "Plan vélo régional",
+    "territory": {"level": "region", "code": "24"},
+    "carriers": [{"kind": "autre", "name": "Région"}],
+}
 ORIGIN = "https://cop.example.fr"
 
 

@@ -14,9 +14,31 @@ NUL = "\u0000"
 @pytest.mark.parametrize(
     ("method", "path", "params", "body", "loc"),
     [
-        ("POST", "/api/v1/actions", {}, {"title": f"Plan{NUL}vélo", "region": "24"}, ["body", "title"]),
-        ("POST", "/api/v1/actions", {}, {"title": "Plan vélo", "region": "24", "carriers": ["A\x1b"]}, None),
-        ("POST", "/api/v1/actions", {}, {"title": "Plan vélo", "region": "24", "description": NUL}, None),
+        (
+            "POST",
+            "/api/v1/actions",
+            {},
+            {"title": f"Plan{NUL}vélo", "territory": {"level": "region", "code": "24"}},
+            ["body", "title"],
+        ),
+        (
+            "POST",
+            "/api/v1/actions",
+            {},
+            {
+                "title": "Plan vélo",
+                "territory": {"level": "region", "code": "24"},
+                "carriers": [{"kind": "autre", "name": "A\x1b"}],
+            },
+            None,
+        ),
+        (
+            "POST",
+            "/api/v1/actions",
+            {},
+            {"title": "Plan vélo", "territory": {"level": "region", "code": "24"}, "description": NUL},
+            None,
+        ),
         ("GET", "/api/v1/actions", {"lever_id": f"a{NUL}b"}, None, ["query", "lever_id", 0]),  # the first
         ("POST", "/api/v1/questionnaires", {}, {"title": f"Diagnostic{NUL}"}, ["body", "title"]),
         ("GET", "/api/v1/territories/communes", {"q": f"orl{NUL}eans"}, None, ["query", "q"]),

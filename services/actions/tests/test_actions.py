@@ -15,19 +15,35 @@ OCCITANIE = identity_headers("coordinator", "76")
 
 HEDGES = {
     "title": "Plan régional de plantation de haies",
-    "region": "24",
+    "territory": {"level": "region", "code": "24"},
     "lever_id": "augm_haies",
-    "carriers": ["Région Centre-Val de Loire", "Chambre d'agriculture"],
-    "start_year": 2025,
-    "end_year": 2030,
+    "carriers": [
+        {"kind": "collectivite", "territory": {"level": "region", "code": "24"}, "role": "pilote"},
+        {"kind": "autre", "name": "Chambre d'agriculture"},
+    ],
+    "start_date": "2025-01-01",
+    "end_date": "2030-12-31",
     "estimated_cost_eur": "1250000.50",
-    "expected_impact_ktco2e": "12.3456",
+    "impacts": [{"lever_id": "augm_haies", "ktco2e": "12.3456"}],
 }
+CARRIERS_READ = [
+    {
+        "kind": "collectivite",
+        "territory": {"level": "region", "code": "24", "name": "Centre-Val de Loire"},
+        "name": "Centre-Val de Loire",
+        "role": "pilote",
+    },
+    {"kind": "autre", "territory": None, "name": "Chambre d'agriculture", "role": ""},
+]
 
 
 async def create(
     client: httpx.AsyncClient, headers: dict[str, str] = CENTRE, **overrides: object
 ) -> httpx.Response:
+    if "region" in overrides:
+        overrides["territory"] = {"level": "region", "code": overrides.pop("region")}
+    if "lever_id" in overrides and "impacts" not in overrides:
+        overrides["impacts"] = []  # HEDGES' impact is on its own lever
     return await client.post("/api/v1/actions", json=HEDGES | overrides, headers=headers)
 
 
@@ -36,6 +52,10 @@ async def test_coordinator_creates_and_reads_an_action_of_their_region(client: h
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["region"] == "24"
+    assert body["territory"] == {"level": "region", "code": "24", "name": "Centre-Val de Loire"}
+    assert body["departement"] is None
+    assert body["carriers"] == CARRIERS_READ
+    assert (body["start_date"], body["end_date"], body["status"]) == ("2025-01-01", "2030-12-31", "proposee")
     assert body["estimated_cost_eur"] == "1250000.50"
     assert body["expected_impact_ktco2e"] == "12.3456"
     assert body["revision"] == 1
@@ -68,7 +88,7 @@ async def test_invalid_input_is_a_problem_with_field_errors_and_changes_nothing(
     client: httpx.AsyncClient,
 ) -> None:
     response = await create(
-        client, title="", start_year=2031, end_year=2025, estimated_cost_eur="-3", unknown=1
+        client, title="", start_date="2031-01-01", end_date="2025-01-01", estimated_cost_eur="-3", unknown=1
     )
     assert response.status_code == 422
     problem = response.json()
@@ -93,17 +113,17 @@ async def test_update_needs_if_match_and_refuses_a_stale_etag(client: httpx.Asyn
     url = f"/api/v1/actions/{created.json()['id']}"
     first_etag = created.headers["etag"]
 
-    missing = await client.patch(url, json={"status": "planned"}, headers=CENTRE)
+    missing = await client.patch(url, json={"status": "retenue"}, headers=CENTRE)
     assert missing.status_code == 428
 
-    updated = await client.patch(url, json={"status": "planned"}, headers=CENTRE | {"if-match": first_etag})
+    updated = await client.patch(url, json={"status": "retenue"}, headers=CENTRE | {"if-match": first_etag})
     assert updated.status_code == 200, updated.text
     assert updated.json()["revision"] == 2
     assert updated.headers["etag"] != first_etag
 
-    stale = await client.patch(url, json={"status": "done"}, headers=CENTRE | {"if-match": first_etag})
+    stale = await client.patch(url, json={"status": "realisee"}, headers=CENTRE | {"if-match": first_etag})
     assert stale.status_code == 412
-    assert (await client.get(url, headers=CENTRE)).json()["status"] == "planned"
+    assert (await client.get(url, headers=CENTRE)).json()["status"] == "retenue"
 
 
 async def test_update_keeps_the_calendar_consistent(client: httpx.AsyncClient) -> None:
@@ -130,9 +150,15 @@ async def test_null_clears_what_may_be_cleared_and_is_refused_elsewhere(client: 
     cleared = await client.patch(
         url, json={"lever_id": None, "estimated_cost_eur": None}, headers=CENTRE | {"if-match": etag}
     )
+    assert [e["loc"] for e in cleared.json()["errors"]] == [["body", "impacts"]]  # an impact on that lever
+    cleared = await client.patch(
+        url,
+        json={"lever_id": None, "estimated_cost_eur": None, "impacts": []},
+        headers=CENTRE | {"if-match": etag},
+    )
     assert cleared.status_code == 200, cleared.text
     assert (cleared.json()["lever_id"], cleared.json()["estimated_cost_eur"]) == (None, None)
-    assert cleared.json()["carriers"] == HEDGES["carriers"]
+    assert cleared.json()["carriers"] == CARRIERS_READ
 
 
 async def test_history_shows_who_changed_what(client: httpx.AsyncClient) -> None:
@@ -154,14 +180,26 @@ async def test_history_shows_who_changed_what(client: httpx.AsyncClient) -> None
     # The creation's snapshot, null → value, in the order the action is described; JSON values as stored.
     assert [(c["field"], c["old"], c["new"]) for c in creation["changes"]] == [
         ("title", None, HEDGES["title"]),
-        ("region_code", None, "24"),
+        ("description", None, ""),
         ("lever_id", None, HEDGES["lever_id"]),
-        ("carriers", None, HEDGES["carriers"]),
-        ("start_year", None, 2025),
-        ("end_year", None, 2030),
+        ("other_lever_ids", None, []),
+        ("territory_level", None, "region"),
+        ("territory_code", None, "24"),
+        ("region_code", None, "24"),
+        ("carriers", None, CARRIERS_READ),
+        ("partners", None, []),
+        ("status", None, "proposee"),
+        ("multi_acteurs", None, False),
+        ("structurante", None, False),
+        ("start_date", None, "2025-01-01"),
+        ("end_date", None, "2030-12-31"),
+        ("phases", None, []),
         ("estimated_cost_eur", None, "1250000.50"),
+        ("budget_lines", None, []),
+        ("documents", None, []),
+        ("impacts", None, created.json()["impacts"]),
         ("expected_impact_ktco2e", None, "12.3456"),
-        ("status", None, "proposed"),
+        ("published", None, False),
     ]
     second = (await client.get(f"{url}/history", params={"page": 2, "page_size": 1}, headers=ADMIN)).json()
     assert (second["total"], [e["action"] for e in second["items"]]) == (2, ["create"])
@@ -169,25 +207,25 @@ async def test_history_shows_who_changed_what(client: httpx.AsyncClient) -> None
 
 async def test_list_filters_sorts_and_paginates(client: httpx.AsyncClient) -> None:
     for year in (2027, 2025, 2026):
-        assert (await create(client, start_year=year, end_year=2030)).status_code == 201
+        assert (await create(client, start_date=f"{year}-03-01", end_date="2030-12-31")).status_code == 201
     assert (await create(client, headers=OCCITANIE, region="76")).status_code == 201
 
     page = (
         await client.get(
-            "/api/v1/actions", params={"region": "24", "sort": "start_year", "page_size": 2}, headers=ADMIN
+            "/api/v1/actions", params={"region": "24", "sort": "start_date", "page_size": 2}, headers=ADMIN
         )
     ).json()
     assert page["total"] == 3
     assert page["page_size"] == 2
-    assert [a["start_year"] for a in page["items"]] == [2025, 2026]
+    assert [a["start_date"] for a in page["items"]] == ["2025-03-01", "2026-03-01"]
     second = (
         await client.get(
             "/api/v1/actions",
-            params={"region": "24", "sort": "start_year", "page": 2, "page_size": 2},
+            params={"region": "24", "sort": "start_date", "page": 2, "page_size": 2},
             headers=ADMIN,
         )
     ).json()
-    assert [a["start_year"] for a in second["items"]] == [2027]
+    assert [a["start_date"] for a in second["items"]] == ["2027-03-01"]
 
 
 async def test_real_sgpe_lever_ids_are_accepted_including_accents(client: httpx.AsyncClient) -> None:
@@ -227,10 +265,11 @@ async def test_unknown_region_and_lever_are_422s_naming_each_field(client: httpx
     problem = response.json()
     assert problem["code"] == "validation-error"
     assert {tuple(e["loc"]): e["type"] for e in problem["errors"]} == {
-        ("body", "region"): "not_found",
+        ("body", "territory"): "not_found",
         ("body", "lever_id"): "not_found",
     }
-    assert (await create(client, headers=ADMIN, region="99")).json()["errors"][0]["loc"] == ["body", "region"]
+    unknown = await create(client, headers=ADMIN, region="99")
+    assert unknown.json()["errors"][0]["loc"] == ["body", "territory"]
     assert (await client.get("/api/v1/actions", headers=ADMIN)).json()["total"] == 0
 
 
@@ -240,7 +279,9 @@ async def test_an_update_to_an_unknown_lever_is_a_422_and_changes_nothing(client
     refused = await client.patch(url, json={"lever_id": "nope"}, headers=CENTRE | {"if-match": etag})
     assert refused.status_code == 422
     assert [e["loc"] for e in refused.json()["errors"]] == [["body", "lever_id"]]
-    moved = await client.patch(url, json={"lever_id": "augm_vélotc"}, headers=CENTRE | {"if-match": etag})
+    moved = await client.patch(
+        url, json={"lever_id": "augm_vélotc", "impacts": []}, headers=CENTRE | {"if-match": etag}
+    )
     assert moved.status_code == 200, moved.text
     assert moved.json()["lever_id"] == "augm_vélotc"
 
@@ -284,7 +325,7 @@ async def test_callers_see_the_actions_of_their_regions_only(client: httpx.Async
         hidden = await client.get(f"/api/v1/actions/{occitanie['id']}{path}", headers=CENTRE)
         assert hidden.status_code == 404, path
     stale = await client.patch(
-        f"/api/v1/actions/{occitanie['id']}", json={"status": "planned"}, headers=CENTRE | {"if-match": "*"}
+        f"/api/v1/actions/{occitanie['id']}", json={"status": "retenue"}, headers=CENTRE | {"if-match": "*"}
     )
     assert stale.status_code == 404
     assert (await client.get(f"/api/v1/actions/{occitanie['id']}", headers=OCCITANIE)).json() == occitanie
@@ -295,7 +336,7 @@ async def test_if_match_compares_strongly_and_a_412_gives_the_current_etag(clien
     url = f"/api/v1/actions/{created.json()['id']}"
     current = created.headers["etag"]
     for sent, says in ((f"W/{current}", "weak"), (current.strip('"'), "double quotes"), ('"old"', "changed")):
-        refused = await client.patch(url, json={"status": "planned"}, headers=CENTRE | {"if-match": sent})
+        refused = await client.patch(url, json={"status": "retenue"}, headers=CENTRE | {"if-match": sent})
         assert refused.status_code == 412, (sent, refused.text)
         assert refused.headers["etag"] == current
         assert says in refused.json()["detail"]
@@ -308,18 +349,21 @@ async def test_scope_and_visibility_come_before_the_precondition(client: httpx.A
     # Another région's coordinator does not see it: 404 with or without If-Match, never 428 or 412.
     for extra in ({}, {"if-match": '"stale"'}):
         assert (
-            await client.patch(url, json={"status": "done"}, headers=OCCITANIE | extra)
+            await client.patch(url, json={"status": "realisee"}, headers=OCCITANIE | extra)
         ).status_code == 404
     # A département's coordinator sees its région's actions but may not change a région's: 403, not 428.
     loiret = identity_headers("coordinator", "departement:45")
     for extra in ({}, {"if-match": '"stale"'}):
-        assert (await client.patch(url, json={"status": "done"}, headers=loiret | extra)).status_code == 403
+        assert (
+            await client.patch(url, json={"status": "realisee"}, headers=loiret | extra)
+        ).status_code == 403
 
 
 async def test_decimals_read_back_the_same_from_create_read_and_patch(client: httpx.AsyncClient) -> None:
     """At the column's scale everywhere, never -0, JSON numbers parsed exactly (no float on the way)."""
-    body = b'{"title": "Chaleur fatale", "region": "24", "estimated_cost_eur": 9999999999999.99, '
-    body += b'"expected_impact_ktco2e": 12.5}'
+    body = b'{"title": "Chaleur fatale", "territory": {"level": "region", "code": "24"}, '
+    body += b'"estimated_cost_eur": 9999999999999.99, '
+    body += b'"lever_id": "augm_haies", "impacts": [{"lever_id": "augm_haies", "ktco2e": 12.5}]}'
     created = await client.post(
         "/api/v1/actions", content=body, headers=CENTRE | {"content-type": "application/json"}
     )
@@ -335,7 +379,10 @@ async def test_decimals_read_back_the_same_from_create_read_and_patch(client: ht
     # The same value in another spelling is no change (no audit entry, no new version).
     same = await client.patch(
         url,
-        json={"expected_impact_ktco2e": "12.50", "estimated_cost_eur": 9999999999999.990},
+        json={
+            "impacts": [{"lever_id": "augm_haies", "ktco2e": "12.50"}],
+            "estimated_cost_eur": 9999999999999.990,
+        },
         headers=CENTRE | {"if-match": patched.headers["etag"]},
     )
     assert same.json()["revision"] == 2
@@ -343,7 +390,9 @@ async def test_decimals_read_back_the_same_from_create_read_and_patch(client: ht
         "update",
         "create",
     ]
-    zero = await create(client, estimated_cost_eur="-0.00", expected_impact_ktco2e="-0")
+    zero = await create(
+        client, estimated_cost_eur="-0.00", impacts=[{"lever_id": "augm_haies", "ktco2e": "-0"}]
+    )
     assert (zero.json()["estimated_cost_eur"], zero.json()["expected_impact_ktco2e"]) == ("0.00", "0.0000")
     zero_read = (await client.get(f"/api/v1/actions/{zero.json()['id']}", headers=CENTRE)).json()
     assert (zero_read["estimated_cost_eur"], zero_read["expected_impact_ktco2e"]) == ("0.00", "0.0000")
@@ -351,7 +400,10 @@ async def test_decimals_read_back_the_same_from_create_read_and_patch(client: ht
     for cost in (b"99999999999999.99", b'"99999999999999.99"', b"0.001"):
         too_precise = await client.post(
             "/api/v1/actions",
-            content=b'{"title": "Trop", "region": "24", "estimated_cost_eur": ' + cost + b"}",
+            content=b'{"title": "Trop", "territory": {"level": "region", "code": "24"}, '
+            + b'"estimated_cost_eur": '
+            + cost
+            + b"}",
             headers=CENTRE | {"content-type": "application/json"},
         )
         assert too_precise.status_code == 422, cost
@@ -401,7 +453,7 @@ async def test_delete_archives_hides_and_restores_with_history(client: httpx.Asy
 
 async def test_list_filters_repeat_for_several_values(client: httpx.AsyncClient) -> None:
     await create(client, lever_id="augm_haies")
-    await create(client, lever_id="augm_vélotc", status="planned")
+    await create(client, lever_id="augm_vélotc", status="retenue")
     await create(client, headers=OCCITANIE, region="76", lever_id="augm_covoit")
 
     async def total(params: list[tuple[str, str]]) -> int:
@@ -411,7 +463,7 @@ async def test_list_filters_repeat_for_several_values(client: httpx.AsyncClient)
 
     assert await total([("lever_id", "augm_haies"), ("lever_id", "augm_vélotc")]) == 2
     assert await total([("region", "24"), ("region", "76")]) == 3
-    assert await total([("region", "24"), ("status", "planned")]) == 1
-    assert await total([("status", "planned"), ("status", "proposed")]) == 3
+    assert await total([("region", "24"), ("status", "retenue")]) == 1
+    assert await total([("status", "retenue"), ("status", "proposee")]) == 3
     refused = await client.get("/api/v1/actions", params={"lever_id": "Bad Id!"}, headers=ADMIN)
     assert refused.status_code == 422

@@ -32,7 +32,7 @@ async def test_fifty_patches_from_one_etag_give_one_200_and_49_412(
                 "/api/v1/actions",
                 json={
                     "title": "Plan régional de plantation de haies",
-                    "region": "24",
+                    "territory": {"level": "region", "code": "24"},
                     "lever_id": "augm_haies",
                 },
             )
@@ -71,7 +71,7 @@ async def test_ten_creates_with_one_idempotency_key_create_one_action(
     app = create_app(settings_for_tests(ActionsSettings, database_url, levers_url=levers_url))
     key = str(uuid.uuid4())
     title = f"Haies, création unique {key}"
-    body = {"title": title, "region": "24", "lever_id": "augm_haies"}
+    body = {"title": title, "territory": {"level": "region", "code": "24"}, "lever_id": "augm_haies"}
     try:
         async with committing_client(app, **CENTRE) as client:
 

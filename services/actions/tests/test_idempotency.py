@@ -12,7 +12,11 @@ from planeco_shared.testing import identity_headers
 
 ADMIN = identity_headers("admin")
 CENTRE = identity_headers("coordinator", "24")
-HEDGES = {"title": "Plan régional de plantation de haies", "region": "24", "lever_id": "augm_haies"}
+HEDGES = {
+    "title": "Plan régional de plantation de haies",
+    "territory": {"level": "region", "code": "24"},
+    "lever_id": "augm_haies",
+}
 
 
 async def post(

@@ -32,6 +32,11 @@ async def test_the_catalogue_is_the_latest_version_by_default(client: httpx.Asyn
     assert cars["unit"] == "milliers de véhicules électriques dans le parc régional (en 2030)"
     assert (cars["has_physical_unit"], cars["editable"], cars["zones"]) == (True, True, ["metro"])
     assert cars["varies_by_region"] == ["ratio"]
+    assert cars["intensive_unit"] is False  # thousands of cars add up
+    intensive = {item["id"] for item in body["items"] if item["intensive_unit"]}
+    # L/100 km, km/voiture, kg/hab, kg/MWh
+    assert {"reduc_consovp", "augm_vélotc", "reduc_proddma", "reduc_chal"} <= intensive
+    assert not any(item["intensive_unit"] for item in body["items"] if not item["has_physical_unit"])
     overseas = {item["id"] for item in body["items"] if item["zones"] == ["drom"]}
     assert len(overseas) == 12
     enr = next(item for item in body["items"] if item["id"] == "co2_enr")

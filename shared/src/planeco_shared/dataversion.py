@@ -81,7 +81,8 @@ def _writes(statement: str, context: Any) -> bool:
         return _NOT_A_WRITE.match(statement) is None
     if context.isinsert or context.isupdate or context.isdelete:
         table = getattr(getattr(context.compiled, "statement", None), "table", None)
-        return not (table is not None and table.info.get(UNVERSIONED))
+        info = getattr(table, "info", None)  # a lightweight `sa.table()` (data migrations) has none
+        return not (info is not None and info.get(UNVERSIONED))
     compiled = context.compiled
     if compiled is not None and not isinstance(compiled.statement, TextClause):
         return False  # a compiled SELECT (or DDL, which no versioned session runs)

@@ -39,6 +39,7 @@ class Level(StrEnum):
     region = "region"
     departement = "departement"
     epci = "epci"
+    crte = "crte"  # a CRTE contract's perimeter (most are one EPCI): acted on by its région's coordinators
     commune = "commune"
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from planeco_actions.actions.router import public_router as published_actions_router
 from planeco_actions.actions.router import router as actions_router
 from planeco_actions.aids.router import funding_router
 from planeco_actions.aids.router import router as aids_router
@@ -29,5 +30,5 @@ def create_app(settings: ActionsSettings | None = None) -> FastAPI:
             "(the nation, a région, a département) imports its whole catalogue as a file.",
         },
         jobs=JOBS,
-        routers=[actions_router, aids_router, funding_router, support_router],
+        routers=[actions_router, published_actions_router, aids_router, funding_router, support_router],
     )

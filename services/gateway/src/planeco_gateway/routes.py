@@ -17,6 +17,7 @@ AREAS: dict[str, str] = {
     "responses": "diagnostic",
     # actions
     "actions": "actions",
+    "published-actions": "actions",
     "roadmaps": "actions",
     "debates": "actions",
     "support-measures": "actions",

@@ -81,6 +81,7 @@ class Lever(ClientModel):
     sector: str
     unit: str | None
     has_physical_unit: bool
+    intensive_unit: bool
     editable: bool
 
 
@@ -151,6 +152,9 @@ class Conversion(ClientModel):
     ktco2e: Decimal
     physical: Decimal
     unit: str | None
+    start_2019: Decimal
+    ratio: Decimal  # physical units per ktCO2e: physical = max(0, start_2019 + ktco2e × ratio)
+    clamped: bool
 
 
 _DECLINATION_PATHS = {

@@ -8,14 +8,21 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from planeco_actions.actions import service
-from planeco_actions.actions.schemas import ActionCreate, ActionFilters, ActionRead, ActionUpdate
+from planeco_actions.actions.schemas import (
+    ActionCreate,
+    ActionFilters,
+    ActionRead,
+    ActionUpdate,
+    ImpactRecompute,
+    PanoramaVersion,
+)
 from planeco_actions.db import IdempotencyKey
 from planeco_shared.archive import IncludeArchived
 from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, etag
 from planeco_shared.database import SessionDep
 from planeco_shared.history import HistoryEntry
 from planeco_shared.idempotency import IDEMPOTENCY_KEY, idempotent_create
-from planeco_shared.identity import Principal, RequireRole, Role, require_authenticated
+from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole, Role, require_authenticated
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import problem_responses
 from planeco_shared.runtime import LeversDep, VisibleRegions
@@ -27,7 +34,13 @@ router = APIRouter(
     responses=problem_responses(401, 403),
 )
 
+# Published actions are open data: their reads are public, on a router of their own.
+public_router = APIRouter(prefix="/published-actions", tags=["actions"])
+
 Manager = Annotated[Principal, Depends(RequireRole(Role.coordinator))]
+# Contributors propose actions for their own collectivité (always `proposee`, never published) and change
+# them while they are proposals; coordinators accept (`retenue`) or refuse (`abandonnee`) them.
+Writer = Annotated[Principal, Depends(RequireRole(Role.coordinator, Role.contributor))]
 
 
 @router.post(
@@ -35,20 +48,31 @@ Manager = Annotated[Principal, Depends(RequireRole(Role.coordinator))]
     response_model=ActionRead,
     status_code=status.HTTP_201_CREATED,
     summary="Record a COP action",
-    description="The région and the lever must exist in the levers service (422 naming the field "
-    "otherwise); 503 or 504 when it cannot be asked. Send `Idempotency-Key` to retry safely.",
+    description="The territory (a région, département, EPCI, CRTE or commune, by its official code), the "
+    "levers and the collectivités named as carriers or partners must exist in the levers service (422 "
+    "naming the field otherwise); 503 or 504 when it cannot be asked. A coordinator records actions on "
+    "its territory and what lies in it (403 otherwise); a contributor proposes actions for its own "
+    "collectivité: their `status` is `proposee` and `published` false, whatever the body says. 422 too "
+    "when the calendar contradicts itself (an end before the start, a phase outside the calendar) or a "
+    "financer has two budget lines in one year; "
+    "409 `duplicate-external-id` when another action of the same territory has the `external_id`. "
+    "`impacts`: per lever of the action, `ktco2e` or `physical` (the change in the lever's unit); the other "
+    "is derived with the levers service's factors for the action's région at `version` (the latest when "
+    "omitted) and stored with it; levers with an intensive unit (kg/hab, L/100 km…) or none take ktCO2e "
+    "only (422). Send "
+    "`Idempotency-Key` to retry safely.",
     responses=problem_responses(409, 422, 502, 503, 504),
     openapi_extra=IDEMPOTENCY_KEY,
 )
 async def create_action(
-    data: ActionCreate, request: Request, session: SessionDep, principal: Manager, levers: LeversDep
+    data: ActionCreate, request: Request, session: SessionDep, principal: Writer, levers: LeversDep
 ) -> Response:
     create = await idempotent_create(session, IdempotencyKey, request, subject=principal.subject)
     if create.replay is not None:
         return create.replay
     action = await service.create_action(session, data=data, principal=principal, levers=levers)
     headers = {"Location": f"/api/v1/actions/{action.id}", "ETag": etag(action.id, action.version)}
-    return await create.respond(ActionRead.model_validate(action), status_code=201, headers=headers)
+    return await create.respond(ActionRead.of(action), status_code=201, headers=headers)
 
 
 @router.get(
@@ -56,7 +80,8 @@ async def create_action(
     response_model=Page[ActionRead],
     summary="List COP actions",
     description="Only the actions of the régions the caller may see: all for admins and readers, those of "
-    "their région for coordinators and contributors.",
+    "their région for coordinators and contributors. `region` and `departement` keep the actions on any "
+    "territory inside them; `lever_id` matches the main lever or another one.",
 )
 async def list_actions(
     session: SessionDep,
@@ -87,14 +112,18 @@ async def get_action(
 ) -> ActionRead:
     action = await service.get_action(session, action_id, regions=regions, include_archived=include_archived)
     response.headers["ETag"] = etag(action.id, action.version)
-    return ActionRead.model_validate(action)
+    return ActionRead.of(action)
 
 
 @router.patch(
     "/{action_id}",
     response_model=ActionRead,
     summary="Change a COP action (If-Match required)",
-    responses=problem_responses(404, 412, 422, 428, 502, 503, 504),
+    description="The same checks as the creation, on the resulting action (409 `duplicate-external-id`). "
+    "A coordinator accepts a proposal (`status: retenue`) or refuses it (`abandonnee`); a contributor "
+    "changes its collectivité's proposals while they are `proposee`, never their `status` or `published` "
+    "(403).",
+    responses=problem_responses(404, 409, 412, 422, 428, 502, 503, 504),
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def update_action(
@@ -102,7 +131,7 @@ async def update_action(
     data: ActionUpdate,
     request: Request,
     session: SessionDep,
-    principal: Manager,
+    principal: Writer,
     regions: VisibleRegions,
     levers: LeversDep,
     response: Response,
@@ -113,7 +142,7 @@ async def update_action(
     check_if_match(request, etag(action.id, action.version))
     action = await service.update_action(session, action, data=data, principal=principal, levers=levers)
     response.headers["ETag"] = etag(action.id, action.version)
-    return ActionRead.model_validate(action)
+    return ActionRead.of(action)
 
 
 @router.delete(
@@ -161,7 +190,37 @@ async def restore_action(
     check_if_match(request, etag(action.id, action.version))
     action = await service.set_archived(session, action, False, principal=principal)
     response.headers["ETag"] = etag(action.id, action.version)
-    return ActionRead.model_validate(action)
+    return ActionRead.of(action)
+
+
+@router.post(
+    "/{action_id}/impacts/recompute",
+    response_model=ImpactRecompute,
+    summary="Convert the action's impacts again at another panorama version (If-Match required)",
+    description="Each impact keeps the quantity entered (ktCO2e or physical) and derives the other with the "
+    "factors of `version` for the action's région; the answer lists every lever old → new. Impacts never "
+    "move otherwise when a version is imported. Audited as `recompute`. 422 naming `version` when a lever "
+    "is not in that version (or the version does not exist), or naming the impact the new factors refuse.",
+    responses=problem_responses(404, 412, 422, 428, 502, 503, 504),
+    openapi_extra=IF_MATCH_REQUIRED,
+)
+async def recompute_impacts(
+    action_id: uuid.UUID,
+    version: Annotated[PanoramaVersion, Query(description="The panorama version to convert with")],
+    request: Request,
+    session: SessionDep,
+    principal: Manager,
+    regions: VisibleRegions,
+    levers: LeversDep,
+    response: Response,
+) -> ImpactRecompute:
+    action = await service.action_to_change(session, action_id, principal=principal, regions=regions)
+    check_if_match(request, etag(action.id, action.version))
+    result = await service.recompute_impacts(
+        session, action, version=version, principal=principal, levers=levers
+    )
+    response.headers["ETag"] = etag(action.id, action.version)
+    return result
 
 
 @router.get(
@@ -169,11 +228,41 @@ async def restore_action(
     response_model=Page[HistoryEntry],
     summary="Who changed this action, when, old → new",
     description="Newest first. The creation lists every field it set (null → value); an update, every field "
-    "it changed. Values are JSON as the action's reads show them: decimals as strings, `carriers` a list, "
-    "years numbers; null for no value.",
+    "it changed. Values are JSON: decimals and dates as strings, lists (carriers, phases, budget lines…) "
+    "as the reads show them; the territory as `territory_level`, `territory_code`, `region_code`, "
+    "`departement_code`; null for no value.",
     responses=problem_responses(404),
 )
 async def get_action_history(
     action_id: uuid.UUID, session: SessionDep, regions: VisibleRegions, page: PageDep
 ) -> Page[HistoryEntry]:
     return await service.action_history(session, action_id, regions=regions, params=page)
+
+
+@public_router.get(
+    "",
+    response_model=Page[ActionRead],
+    summary="List published COP actions (public)",
+    description="The actions a coordinator published (`published: true`, not archived), of every région: "
+    "open data. The same filters as the list of actions.",
+    openapi_extra=PUBLIC,
+)
+async def list_published_actions(
+    session: SessionDep,
+    _caller: AnyCaller,
+    page: PageDep,
+    filters: Annotated[ActionFilters, Query()],
+) -> Page[ActionRead]:
+    return await service.list_published_actions(session, filters=filters, params=page)
+
+
+@public_router.get(
+    "/{action_id}",
+    response_model=ActionRead,
+    summary="One published COP action (public)",
+    description="404 when it is not published (or archived).",
+    responses=problem_responses(404),
+    openapi_extra=PUBLIC,
+)
+async def get_published_action(action_id: uuid.UUID, session: SessionDep, _caller: AnyCaller) -> ActionRead:
+    return ActionRead.of(await service.get_published_action(session, action_id))

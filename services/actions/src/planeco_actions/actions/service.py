@@ -1,61 +1,280 @@
-"""COP actions: a région's coordinators (and national admins) record and follow them."""
+"""COP actions: coordinators (and national admins) record and follow them, on any territory of their
+région, from the région down to a commune."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from planeco_actions.actions.models import Action
+from planeco_actions.actions import impacts as impact_rules
+from planeco_actions.actions.models import Action, ActionStatus, TerritoryLevel
 from planeco_actions.actions.repository import ENTITY, ActionRepository
-from planeco_actions.actions.schemas import ActionCreate, ActionFilters, ActionRead, ActionUpdate
+from planeco_actions.actions.schemas import (
+    ActionCreate,
+    ActionFilters,
+    ActionRead,
+    ActionUpdate,
+    Actor,
+    ActorKind,
+    ImpactChange,
+    ImpactRead,
+    ImpactRecompute,
+    TerritoryRef,
+    budget_errors,
+    calendar_errors,
+    lever_errors,
+)
+from planeco_actions.aids.parsing import fold
 from planeco_actions.db import AuditEntry
 from planeco_shared import archive, audit
 from planeco_shared.archive import is_hidden
 from planeco_shared.clients.base import ReferenceCheck
 from planeco_shared.clients.levers import LeversClient
 from planeco_shared.history import HistoryEntry, history_page
-from planeco_shared.identity import Principal
+from planeco_shared.identity import Principal, Role
 from planeco_shared.pagination import Page, PageParams, paginate_into
-from planeco_shared.problems import FieldError, NotFound, UnprocessableEntity
-from planeco_shared.scopes import Territory, ensure_may_act_on
+from planeco_shared.problems import Conflict, FieldError, Forbidden, NotFound, UnprocessableEntity
+from planeco_shared.scopes import Level, Territory, ensure_may_act_on
 
-CREATE_FIELDS = [
+# The audited fields, in the order the history lists them.
+FIELDS = [
     "title",
-    "region_code",
+    "description",
     "lever_id",
+    "other_lever_ids",
+    "territory_level",
+    "territory_code",
+    "region_code",
+    "departement_code",
     "carriers",
-    "start_year",
-    "end_year",
-    "estimated_cost_eur",
-    "expected_impact_ktco2e",
+    "partners",
     "status",
+    "nature",
+    "multi_acteurs",
+    "structurante",
+    "start_date",
+    "end_date",
+    "phases",
+    "estimated_cost_eur",
+    "budget_lines",
+    "documents",
+    "external_id",
+    "impacts",
+    "expected_impact_ktco2e",
+    "published",
 ]
+_JSON_LISTS = ("phases", "budget_lines", "documents")
 
 
-async def check_references(
-    levers: LeversClient, *, region: str | None = None, lever_id: str | None = None
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A territory as the levers service knows it, and where it lies."""
+
+    level: TerritoryLevel
+    code: str
+    name: str
+    region: str
+    departement: str | None
+    scope: Territory  # what planeco_shared.scopes decides on
+
+
+async def resolve_territory(
+    levers: LeversClient, ref: TerritoryRef, *, check: ReferenceCheck, loc: list[str | int]
+) -> Place | None:
+    """The territory `ref` names (None, with an error in `check`, when the levers service has none)."""
+    level, code = ref.level, ref.code
+    what = f"{level.value} {code}"
+    if level is TerritoryLevel.region:
+        region = await check.exists(levers.get_region(code), loc=loc, what=what)
+        if region is None:
+            return None
+        return Place(level, code, region.name, code, None, Territory.region(code))
+    if level is TerritoryLevel.departement:
+        departement = await check.exists(levers.get_departement(code), loc=loc, what=what)
+        if departement is None:
+            return None
+        scope = Territory.departement(code, region=departement.region)
+        return Place(level, code, departement.name, departement.region, code, scope)
+    if level is TerritoryLevel.epci:
+        epci = await check.exists(levers.get_epci(code), loc=loc, what=what)
+        if epci is None:
+            return None
+        scope = Territory(
+            Level.epci,
+            code,
+            regions=frozenset(epci.regions),
+            departements=frozenset(epci.departements),
+            epcis=frozenset({code}),
+            siren=code,
+        )
+        return Place(level, code, epci.name, epci.region, epci.departement, scope)
+    if level is TerritoryLevel.crte:
+        crte = await check.exists(levers.get_crte(code), loc=loc, what=what)
+        if crte is None:
+            return None
+        scope = Territory(Level.crte, code, regions=frozenset({crte.region}))
+        return Place(level, code, crte.name, crte.region, None, scope)
+    commune = await check.exists(levers.get_commune(code), loc=loc, what=what)
+    if commune is None:
+        return None
+    scope = Territory(
+        Level.commune,
+        code,
+        regions=frozenset({commune.region}),
+        departements=frozenset({commune.departement}),
+        epcis=frozenset({commune.epci}) if commune.epci else frozenset(),
+        siren=commune.siren,
+    )
+    return Place(level, code, commune.name, commune.region, commune.departement, scope)
+
+
+async def _actors(
+    levers: LeversClient, actors: list[Actor], *, check: ReferenceCheck, field: str
+) -> list[dict[str, Any]]:
+    """The stored form of carriers or partners: a collectivité's territory checked and named."""
+    stored: list[dict[str, Any]] = []
+    for index, actor in enumerate(actors):
+        if actor.kind is ActorKind.collectivite and actor.territory is not None:
+            place = await resolve_territory(
+                levers, actor.territory, check=check, loc=["body", field, index, "territory"]
+            )
+            territory = {
+                "level": actor.territory.level.value,
+                "code": actor.territory.code,
+                "name": place.name if place else "",
+            }
+            stored.append(
+                {
+                    "kind": actor.kind.value,
+                    "territory": territory,
+                    "name": territory["name"],
+                    "role": actor.role,
+                }
+            )
+        else:
+            stored.append(
+                {"kind": actor.kind.value, "territory": None, "name": actor.name, "role": actor.role}
+            )
+    return stored
+
+
+async def _lever_sectors(
+    levers: LeversClient, lever_id: str | None, others: list[str], *, check: ReferenceCheck
+) -> list[str]:
+    """Each lever named exists in the levers service; the sectors they belong to."""
+    sectors: set[str] = set()
+    named: list[tuple[list[str | int], str]] = [(["body", "lever_id"], lever_id)] if lever_id else []
+    named += [(["body", "other_lever_ids", i], other) for i, other in enumerate(others)]
+    for loc, identifier in named:
+        found = await check.exists(levers.get_lever(identifier), loc=loc, what=f"lever {identifier!r}")
+        if found is not None:
+            sectors.add(found.sector)
+    return sorted(sectors)
+
+
+def _keys(values: Iterable[str]) -> str:
+    """'|a|b|': one LIKE '%|a|%' finds a value (portable on both databases)."""
+    unique = sorted({value for value in values if value})
+    return f"|{'|'.join(unique)}|" if unique else ""
+
+
+def actor_key(actor: dict[str, Any]) -> str:
+    territory = actor.get("territory")
+    return str(territory["code"]) if territory else fold(" ".join(str(actor["name"]).split()))
+
+
+def _derive(action: Action, sectors: list[str]) -> None:
+    action.lever_keys = _keys([action.lever_id or "", *action.other_lever_ids])
+    action.sector_keys = _keys(sectors)
+    action.carrier_keys = _keys(actor_key(actor) for actor in action.carriers)
+    action.search_text = fold(f"{action.title}\n{action.description}")
+
+
+def _levers_of(lever_id: str | None, others: list[str]) -> list[str]:
+    return ([lever_id] if lever_id else []) + list(others)
+
+
+def _raise_refusals(check: ReferenceCheck, refused: list[FieldError]) -> None:
+    errors = check.errors + refused
+    if errors:
+        detail = "; ".join(f"{'.'.join(map(str, e.loc[1:]))} {e.msg}" for e in errors)
+        raise UnprocessableEntity(detail, errors=errors)
+
+
+def _raise_if(errors: list[tuple[list[str | int], str]]) -> None:
+    if errors:
+        raise UnprocessableEntity(
+            "; ".join(f"{'.'.join(map(str, loc[1:]))} {msg}" for loc, msg in errors),
+            errors=[FieldError(loc=loc, msg=msg, type="value_error") for loc, msg in errors],
+        )
+
+
+async def _ensure_external_id_free(
+    session: AsyncSession, action: Action | None, *, level: str, code: str, external_id: str | None
 ) -> None:
-    """The région and the lever an action names exist in the levers service (its territories and its
-    lever catalogue: the one source of truth), checked at write time, as this service itself."""
-    check = ReferenceCheck()
-    if region is not None:
-        await check.exists(levers.get_region(region), loc=["body", "region"], what=f"région {region}")
-    if lever_id is not None:
-        await check.exists(levers.get_lever(lever_id), loc=["body", "lever_id"], what=f"lever {lever_id!r}")
-    check.raise_if_any()
+    if external_id is None:
+        return
+    other = await ActionRepository(session).by_external_id(level, code, external_id)
+    if other is not None and (action is None or other.id != action.id):
+        raise Conflict(
+            f"Action {other.id} of {level} {code} already has external_id {external_id!r}",
+            code="duplicate-external-id",
+        )
 
 
 async def create_action(
     session: AsyncSession, *, data: ActionCreate, principal: Principal, levers: LeversClient
 ) -> Action:
-    ensure_may_act_on(principal, Territory.region(data.region))
-    await check_references(levers, region=data.region, lever_id=data.lever_id)
-    values = data.model_dump(exclude={"region"})
-    action = await ActionRepository(session).add(
-        Action(**values, region_code=data.region, created_by=principal.subject)
+    _raise_if(
+        calendar_errors(data.start_date, data.end_date, data.phases)
+        + budget_errors(data.budget_lines)
+        + lever_errors(data.lever_id, data.other_lever_ids)
     )
+    check = ReferenceCheck()
+    place = await resolve_territory(levers, data.territory, check=check, loc=["body", "territory"])
+    sectors = await _lever_sectors(levers, data.lever_id, data.other_lever_ids, check=check)
+    carriers = await _actors(levers, data.carriers, check=check, field="carriers")
+    partners = await _actors(levers, data.partners, check=check, field="partners")
+    check.raise_if_any()
+    assert place is not None  # raise_if_any raised otherwise
+    ensure_may_act_on(principal, place.scope)
+    refused: list[FieldError] = []
+    impacts = await impact_rules.derive(
+        levers,
+        data.impacts,
+        region=place.region,
+        action_levers=_levers_of(data.lever_id, data.other_lever_ids),
+        check=check,
+        errors=refused,
+    )
+    _raise_refusals(check, refused)
+    await _ensure_external_id_free(
+        session, None, level=place.level.value, code=place.code, external_id=data.external_id
+    )
+    values = data.model_dump(exclude={"territory", "carriers", "partners", "impacts", *_JSON_LISTS})
+    if principal.role is Role.contributor:  # a contributor proposes; a coordinator accepts or refuses
+        values |= {"status": ActionStatus.proposee, "published": False}
+    values |= data.model_dump(mode="json", include=set(_JSON_LISTS))
+    action = Action(
+        **values,
+        carriers=carriers,
+        partners=partners,
+        impacts=impacts,
+        expected_impact_ktco2e=impact_rules.total(impacts),
+        territory_level=place.level,
+        territory_code=place.code,
+        territory_name=place.name,
+        territory_siren=place.scope.siren,
+        region_code=place.region,
+        departement_code=place.departement,
+        created_by=principal.subject,
+    )
+    _derive(action, sectors)
+    action = await ActionRepository(session).add(action)
     audit.record(
         session,
         AuditEntry,
@@ -63,9 +282,26 @@ async def create_action(
         action="create",
         entity_type=ENTITY,
         entity_id=str(action.id),
-        changes=audit.snapshot(action, CREATE_FIELDS),
+        changes=audit.snapshot(action, FIELDS),
     )
     return action
+
+
+async def get_published_action(session: AsyncSession, action_id: uuid.UUID) -> Action:
+    """A published action (not archived): anyone's to read."""
+    action = await ActionRepository(session).get(action_id)
+    if action is None or not action.published or action.archived_at is not None:
+        raise NotFound(f"No published action {action_id}")
+    return action
+
+
+async def list_published_actions(
+    session: AsyncSession, *, filters: ActionFilters, params: PageParams
+) -> Page[ActionRead]:
+    statement = ActionRepository(session).list_statement(
+        filters, regions=None, include_archived=False, published_only=True
+    )
+    return await paginate_into(session, statement, params, ActionRead.of)
 
 
 async def get_action(
@@ -88,6 +324,38 @@ async def get_action(
     return action
 
 
+def scope_of(action: Action) -> Territory:
+    """The action's territory as planeco_shared.scopes decides on it, from what the row stores."""
+    level = Level(action.territory_level)
+    departements = frozenset({action.departement_code}) if action.departement_code else frozenset()
+    epcis = frozenset({action.territory_code}) if level is Level.epci else frozenset()
+    siren = action.territory_siren
+    return Territory(
+        level,
+        action.territory_code,
+        regions=frozenset({action.region_code}),
+        departements=departements,
+        epcis=epcis,
+        siren=siren,
+    )
+
+
+class FundingTarget(NamedTuple):
+    """What an action asks funding for: its levers (main first), its territory and its carriers (as
+    stored: a collectivité with its `territory`, an organisation with its `name` and `kind`)."""
+
+    lever_ids: tuple[str, ...]
+    territory: Territory
+    carriers: tuple[dict[str, Any], ...]
+
+
+def funding_target(action: Action) -> FundingTarget:
+    """The lever ids (main, then the others), the territory and the carriers of `action` (from
+    `get_action`): what the aids module matches aids against. The one read of an action it makes."""
+    levers = tuple(([action.lever_id] if action.lever_id else []) + list(action.other_lever_ids))
+    return FundingTarget(levers, scope_of(action), tuple(action.carriers or ()))
+
+
 async def action_to_change(
     session: AsyncSession,
     action_id: uuid.UUID,
@@ -98,7 +366,7 @@ async def action_to_change(
 ) -> Action:
     """The action, if the caller may see it (404 otherwise) and change it (403 otherwise)."""
     action = await get_action(session, action_id, regions=regions, include_archived=include_archived)
-    ensure_may_act_on(principal, Territory.region(action.region_code))
+    ensure_may_act_on(principal, scope_of(action))
     return action
 
 
@@ -130,24 +398,67 @@ async def list_actions(
     statement = ActionRepository(session).list_statement(
         filters, regions=regions, include_archived=include_archived
     )
-    return await paginate_into(session, statement, params, ActionRead.model_validate)
+    return await paginate_into(session, statement, params, ActionRead.of)
 
 
 async def update_action(
     session: AsyncSession, action: Action, *, data: ActionUpdate, principal: Principal, levers: LeversClient
 ) -> Action:
     """`action` from `action_to_change` (visibility and scope checked)."""
-    changes = data.model_dump(exclude_unset=True)
-    if changes.get("lever_id") is not None and changes["lever_id"] != action.lever_id:
-        await check_references(levers, lever_id=changes["lever_id"])
-    start = changes.get("start_year", action.start_year)
-    end = changes.get("end_year", action.end_year)
-    if start is not None and end is not None and end < start:
-        raise UnprocessableEntity(
-            "end_year must not be before start_year",
-            errors=[
-                FieldError(loc=["body", "end_year"], msg="must not be before start_year", type="value_error")
-            ],
+    if principal.role is Role.contributor:
+        if action.status is not ActionStatus.proposee:
+            raise Forbidden("A contributor changes a proposal only while it is `proposee`")
+        decided = sorted({"status", "published"} & data.model_fields_set)
+        if decided:
+            raise Forbidden(f"Only coordinators decide {' and '.join(decided)}: a contributor proposes")
+    changes = data.model_dump(exclude_unset=True, exclude={"carriers", "partners", "impacts", *_JSON_LISTS})
+    changes |= data.model_dump(mode="json", exclude_unset=True, include=set(_JSON_LISTS))
+    start = changes.get("start_date", action.start_date)
+    end = changes.get("end_date", action.end_date)
+    phases = changes.get("phases", action.phases)
+    lever_id = changes.get("lever_id", action.lever_id)
+    others = changes.get("other_lever_ids", action.other_lever_ids)
+    _raise_if(
+        calendar_errors(start, end, phases)
+        + budget_errors(changes.get("budget_lines", action.budget_lines))
+        + lever_errors(lever_id, others)
+    )
+    check = ReferenceCheck()
+    sectors = await _lever_sectors(levers, lever_id, others, check=check)
+    for field in ("carriers", "partners"):
+        if field in data.model_fields_set:
+            changes[field] = await _actors(levers, getattr(data, field), check=check, field=field)
+    check.raise_if_any()
+    refused: list[FieldError] = []
+    action_levers = _levers_of(lever_id, others)
+    if "impacts" in data.model_fields_set:
+        changes["impacts"] = await impact_rules.derive(
+            levers,
+            data.impacts,
+            region=action.region_code,
+            action_levers=action_levers,
+            check=check,
+            errors=refused,
+        )
+        changes["expected_impact_ktco2e"] = impact_rules.total(changes["impacts"])
+    else:
+        refused += [
+            FieldError(
+                loc=["body", "impacts"],
+                msg=f"an impact is recorded for lever {impact['lever_id']!r}: change impacts with the levers",
+                type="value_error",
+            )
+            for impact in action.impacts
+            if impact["lever_id"] not in action_levers
+        ]
+    _raise_refusals(check, refused)
+    if "external_id" in changes:
+        await _ensure_external_id_free(
+            session,
+            action,
+            level=action.territory_level.value,
+            code=action.territory_code,
+            external_id=changes["external_id"],
         )
     audit.apply_update(
         session,
@@ -158,6 +469,7 @@ async def update_action(
         entity_type=ENTITY,
         entity_id=str(action.id),
     )
+    _derive(action, sectors)
     await session.flush()
     return action
 
@@ -167,23 +479,48 @@ async def action_history(
 ) -> Page[HistoryEntry]:
     await get_action(session, action_id, regions=regions, include_archived=True)  # the archive is history
     statement = ActionRepository(session).history_statement(action_id)
-    return await history_page(session, statement, params, field_order=CREATE_FIELDS)
+    return await history_page(session, statement, params, field_order=FIELDS)
 
 
-@dataclass(frozen=True, slots=True)
-class FundingTarget:
-    """What the aids module needs of an action to suggest its funding (`GET /actions/{id}/funding`): its
-    levers, its territory, its carriers. The one function the aids module reads actions through."""
-
-    lever_ids: tuple[str, ...]
-    region: str
-    carriers: tuple[str, ...]
-
-
-async def funding_target(
-    session: AsyncSession, action_id: uuid.UUID, *, regions: frozenset[str] | None
-) -> FundingTarget:
-    """The action's levers, région and carriers, if the caller may see it (404 otherwise)."""
-    action = await get_action(session, action_id, regions=regions)
-    levers = (action.lever_id,) if action.lever_id else ()
-    return FundingTarget(levers, action.region_code, tuple(action.carriers or ()))
+async def recompute_impacts(
+    session: AsyncSession, action: Action, *, version: str, principal: Principal, levers: LeversClient
+) -> ImpactRecompute:
+    """Convert the entered quantity of each impact again, with the factors of `version`: the explicit
+    call that moves a figure to another panorama version (audited `recompute`, old → new)."""
+    check = ReferenceCheck()
+    refused: list[FieldError] = []
+    new = await impact_rules.derive(
+        levers,
+        impact_rules.as_inputs(action.impacts),
+        region=action.region_code,
+        action_levers=_levers_of(action.lever_id, action.other_lever_ids),
+        check=check,
+        errors=refused,
+        version=version,
+    )
+    _raise_refusals(check, refused)
+    old = list(action.impacts)
+    audit.apply_update(
+        session,
+        AuditEntry,
+        action,
+        {"impacts": new, "expected_impact_ktco2e": impact_rules.total(new)},
+        principal=principal,
+        entity_type=ENTITY,
+        entity_id=str(action.id),
+        action="recompute",
+    )
+    await session.flush()
+    return ImpactRecompute(
+        action_id=action.id,
+        version=version,
+        revision=action.version,
+        changes=[
+            ImpactChange(
+                lever_id=before["lever_id"],
+                old=ImpactRead.model_validate(before),
+                new=ImpactRead.model_validate(after),
+            )
+            for before, after in zip(old, new, strict=True)
+        ],
+    )

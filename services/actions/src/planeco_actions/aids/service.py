@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from planeco_actions.actions.service import funding_target
+from planeco_actions.actions.service import funding_target, get_action
 from planeco_actions.aids.client import AidesTerritoiresClient, AidesTerritoiresError
 from planeco_actions.aids.levers import apply_mapping, current_rules, default_mapping
 from planeco_actions.aids.models import AID_COLUMNS, Aid, AidLeverMapping
@@ -39,7 +39,7 @@ from planeco_actions.aids.schemas import (
     LeverMappingUpdate,
     LeverRule,
 )
-from planeco_actions.aids.vocabulary import carrier_audience
+from planeco_actions.aids.vocabulary import actor_audience
 from planeco_actions.db import AuditEntry, JobRun
 from planeco_shared import audit
 from planeco_shared.clients.base import ReferenceCheck, UpstreamFailed
@@ -136,11 +136,12 @@ async def action_funding(
 ) -> Page[AidFunding]:
     """The live aids that serve the action's lever, available to its région, for its carriers' types
     where their names say them; those covering the whole région first, then by deadline."""
-    target = await funding_target(session, action_id, regions=regions)
+    target = funding_target(await get_action(session, action_id, regions=regions))
     if not target.lever_ids:
         return Page.of([], 0, params)
-    audiences = sorted({a.value for c in target.carriers if (a := carrier_audience(c)) is not None})
-    scope = await territory_scope(Level.region, target.region, levers)
+    audiences = sorted({a.value for c in target.carriers if (a := actor_audience(c)) is not None})
+    (region,) = target.territory.regions
+    scope = await territory_scope(Level.region, region, levers)
     repository = AidRepository(session)
     rows, total = await paginate(
         session, repository.funding_statement(target.lever_ids, scope, audiences), params

@@ -6,7 +6,9 @@ to the slug, which is what the API's filters and ours take."""
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 
 class AidAudience(StrEnum):
@@ -87,3 +89,21 @@ def carrier_audience(name: str) -> AidAudience | None:
         if folded.startswith(prefix):
             return audience
     return None
+
+
+_LEVEL_AUDIENCES = {
+    "region": AidAudience.region,
+    "departement": AidAudience.department,
+    "epci": AidAudience.epci,
+    "commune": AidAudience.commune,
+}
+_KIND_AUDIENCES = {"association": AidAudience.association, "entreprise": AidAudience.private_sector}
+
+
+def actor_audience(actor: Mapping[str, Any]) -> AidAudience | None:
+    """The audience of an action's carrier as stored (`planeco_actions.actions`): a collectivité's by its
+    territory's level, an association's or a company's by its kind, another organisation's by its name."""
+    territory = actor.get("territory") or {}
+    if actor.get("kind") == "collectivite":
+        return _LEVEL_AUDIENCES.get(str(territory.get("level")))
+    return _KIND_AUDIENCES.get(str(actor.get("kind"))) or carrier_audience(str(actor.get("name") or ""))

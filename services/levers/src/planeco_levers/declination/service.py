@@ -25,7 +25,6 @@ Rules (also in the endpoint descriptions and services/levers/README.md):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -58,7 +57,7 @@ from planeco_levers.declination.schemas import (
     RegionFigures,
     UploadLevel,
 )
-from planeco_levers.levers.conversion import Factors, physical_2030
+from planeco_levers.levers.conversion import Factors, is_intensive_unit, physical_2030
 from planeco_levers.territories.models import Region
 from planeco_shared.audit import record
 from planeco_shared.concurrency import etag
@@ -74,9 +73,6 @@ ROUNDING = (
     "to the larger weight, then to the lower code"
 )
 
-# An intensity does not add up across territories: "kg annuels/hab", "km annuels/voiture", "L/100km …
-# en moyenne", "kg/MWh moyen". Extensive units ("Mtkm/an", "kha/an", "TWh", "milliers de …") do.
-INTENSIVE_UNIT = re.compile(r"/\s*(hab|voiture|100\s*km|MWh)\b|\bmoyen(ne)?\b", re.IGNORECASE)
 
 POPULATION = "population"
 POPULATION_SOURCES = {
@@ -119,7 +115,7 @@ def one_line(label: str | None) -> str | None:
 def physical_method(has_physical_unit: bool, unit: str | None) -> PhysicalMethod:
     if not has_physical_unit:
         return PhysicalMethod.none
-    if unit is not None and INTENSIVE_UNIT.search(" ".join(unit.split())):
+    if is_intensive_unit(unit):  # an intensity does not add up across territories
         return PhysicalMethod.not_additive
     return PhysicalMethod.apportioned
 

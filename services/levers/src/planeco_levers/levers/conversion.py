@@ -19,8 +19,19 @@ Where the simulator silently clamps an out-of-bounds input, these functions rais
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal, localcontext
+
+# An intensity does not add up across territories: "kg annuels/hab", "km annuels/voiture", "L/100km …
+# en moyenne", "kg/MWh moyen". Extensive units ("Mtkm/an", "kha/an", "TWh", "milliers de …") do.
+INTENSIVE_UNIT = re.compile(r"/\s*(hab|voiture|100\s*km|MWh)\b|\bmoyen(ne)?\b", re.IGNORECASE)
+
+
+def is_intensive_unit(unit: str | None) -> bool:
+    """Whether `unit` is an intensity (per inhabitant, per car, per 100 km, per MWh, an average)."""
+    return unit is not None and INTENSIVE_UNIT.search(" ".join(unit.split())) is not None
+
 
 ZERO = Decimal(0)
 HALF = Decimal("0.5")

@@ -37,6 +37,10 @@ class LeverRead(BaseModel):
     unit: str | None = Field(description="Physical unit on one line; null when the lever has none")
     unit_co2: str | None = Field(description="CO2 unit on one line")
     has_physical_unit: bool = Field(description="False: the objective exists only in ktCO2e (noTranslation)")
+    intensive_unit: bool = Field(
+        description="True: the physical unit is an intensity (kg/hab, L/100 km, km/voiture, kg/MWh, an "
+        "average), which does not add up across territories or actions"
+    )
     editable: bool = Field(description="False: régions cannot state their own figure (editionDisabled)")
     show_target: bool
     zones: list[Zone] = Field(description="Where the lever exists: metro (mainland) and/or drom (overseas)")

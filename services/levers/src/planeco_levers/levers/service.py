@@ -35,6 +35,7 @@ def _lever(lever: LeverVersion, sectors: dict[str, str], groups: dict[str, str])
         "unit": panoramas.one_line(lever.unit_physical) if lever.has_physical_unit else None,
         "unit_co2": panoramas.one_line(lever.unit_co2),
         "has_physical_unit": lever.has_physical_unit,
+        "intensive_unit": lever.has_physical_unit and conversion.is_intensive_unit(lever.unit_physical),
         "editable": lever.editable,
         "show_target": lever.show_target,
         "zones": zones,

@@ -1,7 +1,7 @@
 """aids: a GIN trigram index (pg_trgm) on the search text, PostgreSQL only
 
 Revision ID: 5b1e0c7a2f41
-Revises: 13c9870818a3
+Revises: e28b90fb5727
 Create Date: 2026-12-02 06:20:00
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "5b1e0c7a2f41"
-down_revision: str | None = "13c9870818a3"
+down_revision: str | None = "e28b90fb5727"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
