@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from planeco_actions.aids.models import Aid
-from planeco_actions.aids.vocabulary import AidAudience, carrier_audience
+from planeco_actions.aids.vocabulary import AidAudience, actor_audience, carrier_audience
 from planeco_actions.jobs import JOBS
 from planeco_shared.jobs import JobTrigger, run_job
 from planeco_shared.runtime import runtime_of
@@ -24,6 +24,8 @@ READER = identity_headers("reader")
 # The perimeters of the generated catalogue in Centre-Val de Loire (24), covering it whole or in part.
 WHOLE_24 = {"Europe", "France", "France métropolitaine", "Centre-Val de Loire"}
 PART_24 = {"Loiret", "Cher", "Loir-et-Cher", "Orléans Métropole", "Orléans"}
+CHAMBER = {"kind": "autre", "name": "Chambre d'agriculture"}
+SARAN = {"kind": "collectivite", "territory": {"level": "commune", "code": "45302"}}
 
 
 @pytest.fixture(name="app")
@@ -32,7 +34,11 @@ def app_on_the_fake(fake_app: FastAPI) -> FastAPI:
 
 
 async def action(client: httpx.AsyncClient, **fields: Any) -> str:
-    body = {"title": "Plan de financement", "region": "24", "carriers": ["Chambre d'agriculture"]} | fields
+    body = {
+        "title": "Plan de financement",
+        "territory": {"level": "region", "code": "24"},
+        "carriers": [CHAMBER],
+    } | fields
     response = await client.post("/api/v1/actions", json=body, headers=CENTRE)
     assert response.status_code == 201, response.text
     identifier: str = response.json()["id"]
@@ -46,6 +52,21 @@ def test_a_carrier_s_name_says_its_type_when_it_can() -> None:
     assert carrier_audience("Région Centre-Val de Loire") is AidAudience.region
     assert carrier_audience("Chambre d'agriculture") is None
     assert carrier_audience("Communes forestières") is None
+
+
+def test_a_stored_carrier_says_its_type_by_its_territory_or_its_kind() -> None:
+    assert actor_audience({**SARAN, "name": "Saran"}) is AidAudience.commune
+    assert (
+        actor_audience({"kind": "collectivite", "territory": {"level": "departement"}})
+        is AidAudience.department
+    )
+    assert actor_audience({"kind": "collectivite", "territory": {"level": "crte"}}) is None
+    assert (
+        actor_audience({"kind": "association", "name": "France Nature Environnement"})
+        is AidAudience.association
+    )
+    assert actor_audience({"kind": "autre", "name": "Communauté de communes des Loges"}) is AidAudience.epci
+    assert actor_audience(CHAMBER) is None
 
 
 async def test_an_action_s_funding_fits_its_lever_territory_and_carriers(
@@ -93,8 +114,8 @@ async def test_an_action_s_funding_fits_its_lever_territory_and_carriers(
         [i["id"] for i in page["items"][:2]],
     )
 
-    # Carriers whose names say their type: the aids for communes, or for no one in particular.
-    communal = await action(client, lever_id=lever, carriers=["Commune de Saran", "Chambre d'agriculture"])
+    # A commune among the carriers: the aids for communes, or for no one in particular.
+    communal = await action(client, lever_id=lever, carriers=[SARAN, CHAMBER])
     for_communes = await funding(communal)
     assert {i["id"] for i in for_communes["items"]} == {
         a.id for a in expected if "|commune|" in a.audience_slugs or a.audience_slugs == ""
