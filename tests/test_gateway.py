@@ -263,3 +263,18 @@ async def test_the_jobs_area_is_routed_by_its_second_segment(gateway: str, make_
     coordinator = await make_key("coordinator", "24")
     async with httpx.AsyncClient(base_url=gateway, headers={"X-API-Key": coordinator}) as client:
         problem(await client.get("/api/v1/jobs/levers/runs"), 403)
+
+
+async def test_published_actions_are_read_without_credentials(gateway: str, make_key) -> None:  # type: ignore[no-untyped-def]
+    centre = await make_key("coordinator", "24")
+    async with httpx.AsyncClient(base_url=gateway) as client:
+        published = await client.post(
+            "/api/v1/actions", json=ACTION | {"published": True}, headers={"X-API-Key": centre}
+        )
+        assert published.status_code == 201, published.text
+        one = await client.get(f"/api/v1/published-actions/{published.json()['id']}")
+        assert one.status_code == 200, one.text
+        assert one.json()["territory"] == {"level": "region", "code": "24", "name": "Centre-Val de Loire"}
+        listed = await client.get("/api/v1/published-actions", params={"region": "24", "page_size": 500})
+        assert published.json()["id"] in {item["id"] for item in listed.json()["items"]}
+        problem(await client.get("/api/v1/actions"), 401)  # the actions themselves need credentials
