@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from planeco.cli import app as planeco_cli
 
 
-def action(region: str, title: str) -> dict[str, Any]:
-    return {"title": title, "region": region, "lever_id": "augm_haies"}
+def action(level: str, code: str, title: str) -> dict[str, Any]:
+    return {"title": title, "territory": {"level": level, "code": code}, "lever_id": "augm_haies"}
 
 
 @pytest.mark.asyncio(loop_scope="session")
@@ -25,8 +25,12 @@ async def test_a_departement_coordinator_reads_its_region_and_may_not_act_on_it(
     loiret = {"X-API-Key": await make_key("coordinator", "departement:45")}
     centre = {"X-API-Key": await make_key("coordinator", "24")}
     async with httpx.AsyncClient(base_url=gateway, timeout=20) as http:
-        in_centre = await http.post("/api/v1/actions", json=action("24", "Haies du Centre"), headers=admin)
-        in_normandie = await http.post("/api/v1/actions", json=action("28", "Haies normandes"), headers=admin)
+        in_centre = await http.post(
+            "/api/v1/actions", json=action("region", "24", "Haies du Centre"), headers=admin
+        )
+        in_normandie = await http.post(
+            "/api/v1/actions", json=action("region", "28", "Haies normandes"), headers=admin
+        )
         assert in_centre.status_code == in_normandie.status_code == 201
         ids = {in_centre.json()["id"], in_normandie.json()["id"]}
 
@@ -39,7 +43,9 @@ async def test_a_departement_coordinator_reads_its_region_and_may_not_act_on_it(
         assert hidden.status_code == 404
 
         # Writes on the région itself are its région's coordinators', not a département's.
-        refused = await http.post("/api/v1/actions", json=action("24", "Haies du Loiret"), headers=loiret)
+        refused = await http.post(
+            "/api/v1/actions", json=action("region", "24", "Haies du Loiret"), headers=loiret
+        )
         assert refused.status_code == 403, refused.text
         assert "region 24" in refused.json()["detail"]
         etag = in_centre.headers["etag"]
@@ -47,8 +53,25 @@ async def test_a_departement_coordinator_reads_its_region_and_may_not_act_on_it(
         patched = await http.patch(url, json={"title": "Autre"}, headers=loiret | {"If-Match": etag})
         assert patched.status_code == 403
         # Nor a neighbouring région's.
-        elsewhere = await http.post("/api/v1/actions", json=action("28", "Haies"), headers=loiret)
+        elsewhere = await http.post("/api/v1/actions", json=action("region", "28", "Haies"), headers=loiret)
         assert elsewhere.status_code == 403
+        # Nor a neighbouring département of its région (the Cher).
+        cher = await http.post("/api/v1/actions", json=action("departement", "18", "Haies"), headers=loiret)
+        assert cher.status_code == 403, cher.text
+
+        # Its own département and what lies in it (Orléans Métropole, Saran) are its to write.
+        for level, code in (("departement", "45"), ("epci", "244500468"), ("commune", "45302")):
+            own = await http.post(
+                "/api/v1/actions", json=action(level, code, "Haies du Loiret"), headers=loiret
+            )
+            assert own.status_code == 201, own.text
+            assert own.json()["territory"]["code"] == code
+            renamed = await http.patch(
+                f"/api/v1/actions/{own.json()['id']}",
+                json={"title": "Haies bocagères du Loiret"},
+                headers=loiret | {"If-Match": own.headers["etag"]},
+            )
+            assert renamed.status_code == 200, renamed.text
         # The région's coordinator still may.
         allowed = await http.patch(
             url, json={"title": "Haies du Centre-Val de Loire"}, headers=centre | {"If-Match": etag}
