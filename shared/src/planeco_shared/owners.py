@@ -33,6 +33,8 @@ OWNER_QUERY_PATTERN = r"^(nation|region:\d{2}|departement:(\d{2}|2[AB]|97\d))$"
 
 
 class OwnerLevel(StrEnum):
+    """The level of the territory that owns a thing (`nation`: a national one)."""
+
     nation = "nation"
     region = "region"
     departement = "departement"

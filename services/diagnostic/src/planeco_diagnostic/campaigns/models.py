@@ -9,8 +9,8 @@ from sqlalchemy import Date, Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from planeco_diagnostic.db import Base
-from planeco_diagnostic.questionnaires.models import OwnerLevel
 from planeco_shared.models import PortableJSON, TimestampMixin
+from planeco_shared.owners import OwnerLevel
 
 
 class InviteeType(StrEnum):

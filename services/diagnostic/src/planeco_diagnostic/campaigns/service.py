@@ -23,13 +23,14 @@ from planeco_diagnostic.campaigns.schemas import (
 )
 from planeco_diagnostic.db import AuditEntry
 from planeco_diagnostic.questionnaires import service as questionnaires
-from planeco_diagnostic.questionnaires.models import OwnerLevel, QuestionnaireStatus
+from planeco_diagnostic.questionnaires.models import QuestionnaireStatus
 from planeco_diagnostic.questionnaires.repository import QuestionnaireRepository
 from planeco_shared import audit
 from planeco_shared.archive import is_hidden
 from planeco_shared.clients.base import ReferenceCheck
 from planeco_shared.clients.levers import LeversClient
 from planeco_shared.identity import Principal
+from planeco_shared.owners import OwnerLevel
 from planeco_shared.pagination import Page, PageParams, paginate, paginate_into
 from planeco_shared.problems import FieldError, NotFound, UnprocessableEntity
 from planeco_shared.scopes import Territory, ensure_may_act_on

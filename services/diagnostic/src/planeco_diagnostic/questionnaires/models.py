@@ -10,20 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from planeco_diagnostic.db import Base
 from planeco_shared.models import ArchivableMixin, PortableJSON, TimestampMixin, UTCDateTime
+from planeco_shared.owners import OwnerLevel
 
 
 class QuestionnaireStatus(StrEnum):
     draft = "draft"
     published = "published"
     archived = "archived"
-
-
-class OwnerLevel(StrEnum):
-    """The level of the territory that owns a questionnaire (`nation`: a national one)."""
-
-    nation = "nation"
-    region = "region"
-    departement = "departement"
 
 
 class Questionnaire(ArchivableMixin, TimestampMixin, Base):

@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from planeco_diagnostic.questionnaires.models import OwnerLevel, Questionnaire
+from planeco_diagnostic.questionnaires.models import Questionnaire
 from planeco_diagnostic.questionnaires.schemas import QuestionnaireFilters
 from planeco_shared.archive import not_archived
+from planeco_shared.owners import OwnerLevel
 
 
 class QuestionnaireRepository:

@@ -7,9 +7,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from planeco_diagnostic.questionnaires.document import RespondentType
-from planeco_diagnostic.questionnaires.models import OwnerLevel, Questionnaire, QuestionnaireStatus
+from planeco_diagnostic.questionnaires.models import Questionnaire, QuestionnaireStatus
 from planeco_shared.codes import DEPARTEMENT_PATTERN
-from planeco_shared.owners import Owner
+from planeco_shared.owners import Owner, OwnerLevel
 from planeco_shared.patch import OMITTED, PatchBody
 from planeco_shared.text import FreeText
 

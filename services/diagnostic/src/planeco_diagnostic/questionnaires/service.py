@@ -25,7 +25,7 @@ from planeco_diagnostic.questionnaires.document import (
     to_json,
     validate_document,
 )
-from planeco_diagnostic.questionnaires.models import OwnerLevel, Questionnaire, QuestionnaireStatus
+from planeco_diagnostic.questionnaires.models import Questionnaire, QuestionnaireStatus
 from planeco_diagnostic.questionnaires.repository import QuestionnaireRepository
 from planeco_diagnostic.questionnaires.schemas import (
     Owner,
@@ -34,12 +34,13 @@ from planeco_diagnostic.questionnaires.schemas import (
     QuestionnaireRead,
     QuestionnaireUpdate,
 )
-from planeco_shared import archive, audit
+from planeco_shared import archive, audit, owners
 from planeco_shared.archive import is_hidden
-from planeco_shared.clients.base import ReferenceCheck, UpstreamNotFound
+from planeco_shared.clients.base import UpstreamNotFound
 from planeco_shared.clients.levers import Lever, LeversClient
 from planeco_shared.identity import Principal, Role
 from planeco_shared.models import utcnow
+from planeco_shared.owners import OwnerLevel
 from planeco_shared.pagination import Page, PageParams, paginate_into
 from planeco_shared.problems import Conflict, FieldError, Forbidden, NotFound, UnprocessableEntity
 from planeco_shared.scopes import Territory, ensure_may_act_on
@@ -84,22 +85,9 @@ async def resolve_owner(
     owner: Owner | None, *, levers: LeversClient, loc: Sequence[str | int]
 ) -> tuple[OwnerLevel, str | None, str | None]:
     """(level, code, région) of an owner, checked against the levers service's territories (422 naming
-    `loc` when it names no territory)."""
-    if owner is None:
-        return OwnerLevel.nation, None, None
-    check = ReferenceCheck()
-    if owner.level == "region":
-        found = await check.exists(
-            levers.get_region(owner.code), loc=[*loc, "code"], what=f"région {owner.code}"
-        )
-        check.raise_if_any()
-        return OwnerLevel.region, owner.code, found.code if found else owner.code
-    departement = await check.exists(
-        levers.get_departement(owner.code), loc=[*loc, "code"], what=f"département {owner.code}"
-    )
-    check.raise_if_any()
-    assert departement is not None
-    return OwnerLevel.departement, departement.code, departement.region
+    `loc` when it names no territory): `planeco_shared.owners.resolve_owner`."""
+    resolved = await owners.resolve_owner(owner, levers=levers, loc=loc)
+    return resolved.level, resolved.code, resolved.region
 
 
 async def check_levers(
