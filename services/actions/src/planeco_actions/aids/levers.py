@@ -20,7 +20,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from planeco_actions.aids.models import Aid
 from planeco_actions.aids.parsing import fold
 from planeco_actions.aids.repository import AidRepository
 
@@ -68,21 +67,18 @@ async def current_rules(session: AsyncSession) -> list[dict[str, Any]]:
     return list(saved.rules) if saved is not None else default_rules()
 
 
-async def apply_mapping(
-    session: AsyncSession, rules: Iterable[dict[str, Any]], *, ids: Sequence[int] | None = None
-) -> int:
-    """Recompute the levers of the aids (all, or `ids`); write only those that changed. Returns how many."""
+async def apply_mapping(session: AsyncSession, rules: Iterable[dict[str, Any]]) -> int:
+    """Recompute the levers of every aid, CHUNK at a time, read as plain rows (memory flat in the
+    catalogue); write only those that changed, in one executemany a chunk. Returns how many changed."""
     compiled = CompiledRules(rules)
+    repository = AidRepository(session)
     changed = 0
-    async for aid in AidRepository(session).aids_for_levers(ids):
-        levers = compiled.match(aid.categories or [], aid.search_text or "")
-        if levers != (aid.lever_rules or {}):
-            _set_levers(aid, levers)
-            changed += 1
-    await session.flush()
+    async for chunk in repository.lever_inputs():
+        updates = []
+        for aid_id, categories, search_text, current in chunk:
+            levers = compiled.match(categories or [], search_text or "")
+            if levers != (current or {}):
+                updates.append({"id": aid_id, "lever_rules": levers, "lever_keys": lever_keys(levers)})
+        await repository.set_levers(updates)
+        changed += len(updates)
     return changed
-
-
-def _set_levers(aid: Aid, levers: dict[str, list[str]]) -> None:
-    aid.lever_rules = levers
-    aid.lever_keys = lever_keys(levers)

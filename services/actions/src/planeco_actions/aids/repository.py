@@ -140,20 +140,18 @@ class AidRepository:
     async def lever_mapping(self) -> AidLeverMapping | None:
         return await self.session.get(AidLeverMapping, 1)
 
-    async def aids_for_levers(self, ids: Sequence[int] | None = None) -> AsyncIterator[Aid]:
-        """Aids with what the lever mapping reads, CHUNK at a time (memory flat in the catalogue)."""
-        if ids is None:
-            ids = list((await self.session.execute(select(Aid.id).order_by(Aid.id))).scalars())
-        columns = (Aid.categories, Aid.search_text, Aid.lever_rules, Aid.lever_keys)
+    async def lever_inputs(self) -> AsyncIterator[list[tuple[int, list[str], str, dict[str, Any]]]]:
+        """(id, categories, search_text, lever_rules) of every aid, CHUNK rows at a time."""
+        ids = list((await self.session.execute(select(Aid.id).order_by(Aid.id))).scalars())
+        columns = (Aid.id, Aid.categories, Aid.search_text, Aid.lever_rules)
         for start in range(0, len(ids), CHUNK):
-            statement = (
-                select(Aid)
-                .options(load_only(*columns))
-                .where(Aid.id.in_(ids[start : start + CHUNK]))
-                .order_by(Aid.id)
-            )
-            for aid in (await self.session.execute(statement)).scalars():
-                yield aid
+            statement = select(*columns).where(Aid.id.in_(ids[start : start + CHUNK])).order_by(Aid.id)
+            yield [(row[0], row[1], row[2], row[3]) for row in await self.session.execute(statement)]
+
+    async def set_levers(self, updates: Sequence[dict[str, Any]]) -> None:
+        """By primary key, one executemany (`updates`: id, lever_rules, lever_keys)."""
+        if updates:
+            await self.session.execute(update(Aid), list(updates))
 
     @staticmethod
     def available_to(scope: TerritoryScope, *, whole: bool) -> Any:
