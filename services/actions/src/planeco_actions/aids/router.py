@@ -10,9 +10,9 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, R
 from planeco_actions.aids import service
 from planeco_actions.aids.repository import SYNC_JOB
 from planeco_actions.aids.schemas import (
+    ActionFunding,
     AidDetail,
     AidFilters,
-    AidFunding,
     AidRead,
     AidSyncRunRead,
     LeverMappingRead,
@@ -174,6 +174,17 @@ async def get_aid(aid_id: AidId, session: SessionDep) -> AidDetail:
 
 
 # Funding of an action: the aids module's read of an action (through `actions.service.funding_target`).
+FUNDING_TEXT = """
+The live aids of the catalogue that serve the action's levers (main and others, by the lever mapping,
+`/aids/lever-mapping`) and are available to its territory (see `GET /aids`; a CRTE's action looks at its
+région), restricted to its carriers' types where they are known (a collectivité carrier by its level, an
+association or a company by its kind, another organisation when its name says it, « Commune de… »: the aid
+targets one of them, or no one in particular). Ranked: the aids whose perimeter covers the whole territory
+first (`coverage` `whole`), then those of a perimeter inside it or overlapping it; within each, the soonest
+deadline first, permanent ones last. Beside the page, `support_measures`: the support measures in force for
+its levers (the nation's, its région's and its département's catalogues). An action without a lever has
+none. An action the caller may not see is a 404, as for its read.
+"""
 funding_router = APIRouter(
     prefix="/actions",
     tags=["aids"],
@@ -184,18 +195,12 @@ funding_router = APIRouter(
 
 @funding_router.get(
     "/{action_id}/funding",
-    response_model=Page[AidFunding],
-    summary="The aids that may fund an action",
-    description="The live aids of the catalogue that serve the action's lever (by the lever mapping, "
-    "`/aids/lever-mapping`) and are available to its région (see `GET /aids`), restricted to its carriers' "
-    "types when their names say them (« Commune de… », « Communauté de communes… », « Conseil "
-    "départemental… »: the aid targets one of them, or no one in particular). Ranked: the aids whose "
-    "perimeter covers the whole région first (`coverage` `whole`), then those of a perimeter inside it; "
-    "within each, the soonest deadline first, permanent ones last. An action without a lever has none. "
-    "Another région's action is a 404, as for its read.",
+    response_model=ActionFunding,
+    summary="What may fund an action: aids and support measures",
+    description=" ".join(FUNDING_TEXT.split()),
     responses=problem_responses(404, 422, 502, 503, 504),
 )
 async def get_action_funding(
     action_id: uuid.UUID, session: SessionDep, regions: VisibleRegions, page: PageDep, levers: LeversDep
-) -> Page[AidFunding]:
+) -> ActionFunding:
     return await service.action_funding(session, action_id, regions=regions, params=page, levers=levers)

@@ -10,9 +10,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from planeco_actions.aids.vocabulary import AidAudience
+from planeco_actions.support.schemas import SupportMeasureRead
 from planeco_shared.codes import COMMUNE_PATTERN, DEPARTEMENT_PATTERN, REGION_PATTERN, SIREN_PATTERN
 from planeco_shared.jobs.models import JobOutcome, JobTrigger
 from planeco_shared.jobs.schemas import JobRunError
+from planeco_shared.pagination import Page
 from planeco_shared.text import FreeText, NonBlankText
 
 
@@ -268,4 +270,13 @@ class AidFunding(AidRead):
     )
     matched_audiences: list[AidAudience] = Field(
         description="The carriers' types it targets (when their names say them)", examples=[["commune"]]
+    )
+
+
+class ActionFunding(Page[AidFunding]):
+    """What may fund an action: a page of the aids that fit it, and the support measures of its levers."""
+
+    support_measures: list[SupportMeasureRead] = Field(
+        description="The support measures in force for the action's levers, from the nation's catalogue and "
+        "those of the région and département its territory lies in (all of them: not paginated)"
     )

@@ -26,9 +26,10 @@ from planeco_actions.aids.client import AidesTerritoiresClient, AidesTerritoires
 from planeco_actions.aids.levers import apply_mapping, current_rules, default_mapping
 from planeco_actions.aids.models import AID_COLUMNS, Aid, AidLeverMapping
 from planeco_actions.aids.parsing import UnreadableRecord, parse_record
-from planeco_actions.aids.perimeters import Level, resolve_perimeters, territory_scope
+from planeco_actions.aids.perimeters import Level, TerritoryScope, resolve_perimeters, territory_scope
 from planeco_actions.aids.repository import CHUNK, ENTITY, AidRepository
 from planeco_actions.aids.schemas import (
+    ActionFunding,
     AidCoverage,
     AidDetail,
     AidFilters,
@@ -41,6 +42,7 @@ from planeco_actions.aids.schemas import (
 )
 from planeco_actions.aids.vocabulary import actor_audience
 from planeco_actions.db import AuditEntry, JobRun
+from planeco_actions.support import service as support
 from planeco_shared import audit
 from planeco_shared.clients.base import ReferenceCheck, UpstreamFailed
 from planeco_shared.clients.levers import LeversClient
@@ -50,6 +52,7 @@ from planeco_shared.jobs import JobContext
 from planeco_shared.models import utcnow
 from planeco_shared.pagination import Page, PageParams, paginate, paginate_into
 from planeco_shared.problems import NotFound
+from planeco_shared.scopes import Territory
 
 # The fields an aid's history shows (the record itself is kept whole in `raw`).
 AUDITED_FIELDS = [
@@ -133,15 +136,18 @@ async def action_funding(
     regions: frozenset[str] | None,
     params: PageParams,
     levers: LeversClient,
-) -> Page[AidFunding]:
-    """The live aids that serve the action's lever, available to its région, for its carriers' types
-    where their names say them; those covering the whole région first, then by deadline."""
+) -> ActionFunding:
+    """The live aids that serve the action's levers, available to its territory, for its carriers' types
+    where they are known; those covering the whole territory first, then by deadline. Beside them, the
+    support measures of its levers."""
     target = funding_target(await get_action(session, action_id, regions=regions))
+    measures = await support.measures_for(target.lever_ids, target.territory, session)
     if not target.lever_ids:
-        return Page.of([], 0, params)
+        return ActionFunding(
+            items=[], total=0, page=params.page, page_size=params.page_size, support_measures=[]
+        )
     audiences = sorted({a.value for c in target.carriers if (a := actor_audience(c)) is not None})
-    (region,) = target.territory.regions
-    scope = await territory_scope(Level.region, region, levers)
+    scope = await _funding_scope(target.territory, levers)
     repository = AidRepository(session)
     rows, total = await paginate(
         session, repository.funding_statement(target.lever_ids, scope, audiences), params
@@ -159,7 +165,18 @@ async def action_funding(
         )
         for aid in rows
     ]
-    return Page.of(items, total, params)
+    return ActionFunding(
+        items=items, total=total, page=params.page, page_size=params.page_size, support_measures=measures
+    )
+
+
+async def _funding_scope(territory: Territory, levers: LeversClient) -> TerritoryScope:
+    """The action's own territory (a département, an EPCI, a commune: the aids available to it), or its
+    région for a région's action and for a CRTE (which Aides-territoires does not know)."""
+    if territory.level.value in (Level.departement, Level.epci, Level.commune):
+        return await territory_scope(Level(territory.level.value), territory.code, levers)
+    (region,) = territory.regions
+    return await territory_scope(Level.region, region, levers)
 
 
 # The lever mapping

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, or_, select
@@ -52,6 +53,26 @@ class SupportMeasureRepository:
         if filters.owner is not None:
             statement = statement.where(SupportMeasure.owner_key == filters.owner)
         return statement
+
+    async def in_force_for(self, lever_ids: Sequence[str], owner_keys: Sequence[str]) -> list[SupportMeasure]:
+        """The measures in force of these owners' catalogues that serve any of these levers."""
+        if not lever_ids or not owner_keys:
+            return []
+        rows = await self.session.scalars(
+            select(SupportMeasure)
+            .where(
+                SupportMeasure.archived_at.is_(None),
+                SupportMeasure.owner_key.in_(list(owner_keys)),
+                or_(
+                    *(
+                        SupportMeasure.lever_index.contains(f"|{lever}|", autoescape=True)
+                        for lever in lever_ids
+                    )
+                ),
+            )
+            .order_by(SupportMeasure.owner_key, SupportMeasure.key)
+        )
+        return list(rows)
 
     def history_statement(self, measure_id: uuid.UUID) -> Select[Any]:
         return history_statement(AuditEntry, ENTITY, str(measure_id))

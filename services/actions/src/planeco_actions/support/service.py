@@ -4,7 +4,7 @@ whole by an import and read publicly by lever."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -28,6 +28,7 @@ from planeco_shared.jobs.locks import lock_key
 from planeco_shared.owners import ResolvedOwner, ensure_may_manage, parse_owner, resolve_owner
 from planeco_shared.pagination import Page, PageParams, paginate_into
 from planeco_shared.problems import NotFound
+from planeco_shared.scopes import Territory
 from planeco_shared.sheets import RowErrors, read_sheet, split_list, validate_rows
 
 COLUMNS = tuple(SupportMeasureRow.model_fields)
@@ -217,6 +218,20 @@ def _set_archived(
         entity_type=ENTITY,
         entity_id=str(measure.id),
     )
+
+
+async def measures_for(
+    lever_ids: Sequence[str], territory: Territory, session: AsyncSession
+) -> list[SupportMeasureRead]:
+    """The support measures in force for these levers that a collectivité of `territory` may use: the
+    nation's catalogue and those of the régions and départements it lies in."""
+    owner_keys = [
+        "nation",
+        *(f"region:{code}" for code in sorted(territory.regions)),
+        *(f"departement:{code}" for code in sorted(territory.departements)),
+    ]
+    rows = await SupportMeasureRepository(session).in_force_for(lever_ids, owner_keys)
+    return [read_model(measure) for measure in rows]
 
 
 async def get_measure(
