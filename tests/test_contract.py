@@ -90,7 +90,7 @@ def test_what_a_client_may_receive_is_documented() -> None:
             required = method in ("PATCH", "DELETE") or path.endswith("/restore")
             assert headers["If-Match"] is required, f"{method} {path}"
             conditional.add((method, path))
-    assert len(conditional) == 10
+    assert len(conditional) == 12
 
 
 def test_decimal_strings_are_documented_with_their_pattern() -> None:
@@ -121,7 +121,7 @@ def test_every_history_reads_as_the_one_shared_shape_and_no_schema_clashed() -> 
         for path, item in document["paths"].items()
         if path.endswith("/history")
     }
-    assert len(histories) == 2  # an action's, a région's adjustment of a lever
+    assert len(histories) == 3  # an action's, a région's adjustment of a lever, a contact's
     assert set(histories.values()) == {"#/components/schemas/HistoryEntryPage"}
     schemas = document["components"]["schemas"]
     # merge() prefixes the service's name to a schema that clashes: none may have needed it.

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from planeco_diagnostic.contacts.router import router as contacts_router
 from planeco_diagnostic.jobs import JOBS
 from planeco_diagnostic.questionnaires.router import router as questionnaires_router
 from planeco_diagnostic.settings import DiagnosticSettings
@@ -14,7 +15,11 @@ def create_app(settings: DiagnosticSettings | None = None) -> FastAPI:
         title="planeco diagnostic",
         description="Questionnaire templates, campaigns, invitations, responses, response rates, syntheses.",
         settings=settings or DiagnosticSettings(),
-        tags={"questionnaires": "The questionnaire templates of the diagnostic, national or a région's own."},
+        tags={
+            "questionnaires": "The questionnaire templates of the diagnostic, national or a région's own.",
+            "contacts": "The people the diagnostic writes to, per collectivité (personal data: read only by "
+            "those in charge of their territory); CSV and XLSX import and export.",
+        },
         jobs=JOBS,
-        routers=[questionnaires_router],
+        routers=[questionnaires_router, contacts_router],
     )

@@ -15,6 +15,7 @@ AREAS: dict[str, str] = {
     "questionnaires": "diagnostic",
     "campaigns": "diagnostic",
     "responses": "diagnostic",
+    "contacts": "diagnostic",
     # actions
     "actions": "actions",
     "roadmaps": "actions",
