@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from planeco_diagnostic.contacts.router import router as contacts_router
 from planeco_diagnostic.jobs import JOBS
+from planeco_diagnostic.outbox.router import router as outbox_router
 from planeco_diagnostic.questionnaires.router import router as questionnaires_router
 from planeco_diagnostic.settings import DiagnosticSettings
 from planeco_shared.app_factory import create_service_app
@@ -19,7 +20,9 @@ def create_app(settings: DiagnosticSettings | None = None) -> FastAPI:
             "questionnaires": "The questionnaire templates of the diagnostic, national or a région's own.",
             "contacts": "The people the diagnostic writes to, per collectivité (personal data: read only by "
             "those in charge of their territory); CSV and XLSX import and export.",
+            "outbox": "The e-mails the diagnostic sends (invitations, reminders) and where each stands: "
+            "queued, sent, failed with the reason.",
         },
         jobs=JOBS,
-        routers=[questionnaires_router, contacts_router],
+        routers=[questionnaires_router, contacts_router, outbox_router],
     )

@@ -16,6 +16,7 @@ AREAS: dict[str, str] = {
     "campaigns": "diagnostic",
     "responses": "diagnostic",
     "contacts": "diagnostic",
+    "outbox": "diagnostic",
     # actions
     "actions": "actions",
     "roadmaps": "actions",
