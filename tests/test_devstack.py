@@ -14,15 +14,18 @@ def test_the_services_with_scheduled_jobs_get_a_scheduler() -> None:
         "diagnostic",
         "actions",
     ]
-    # actions keeps its daily purge of idempotency keys; diagnostic has no other job.
+    # actions keeps its daily purge of idempotency keys; diagnostic its outbox and its purge.
     assert scheduled_services({"PLANECO_ACTIONS_JOB_SCHEDULES": '{"sync-aids": ""}'}) == [
         "levers",
         "diagnostic",
         "actions",
     ]
-    no_purge = '{"purge-idempotency-keys": ""}'
+    no_diagnostic = '{"purge-idempotency-keys": "", "send-mail": ""}'
     assert scheduled_services(
-        {"PLANECO_DIAGNOSTIC_JOB_SCHEDULES": no_purge, "PLANECO_ACTIONS_JOB_SCHEDULES": no_purge}
+        {
+            "PLANECO_DIAGNOSTIC_JOB_SCHEDULES": no_diagnostic,
+            "PLANECO_ACTIONS_JOB_SCHEDULES": '{"purge-idempotency-keys": ""}',
+        }
     ) == ["levers", "actions"]
     with pytest.raises(JobConfigError, match="'sync' is not a job of actions"):
         scheduled_services({"PLANECO_ACTIONS_JOB_SCHEDULES": '{"sync": "0 3 * * *"}'})

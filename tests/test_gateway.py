@@ -253,6 +253,7 @@ async def test_the_jobs_area_is_routed_by_its_second_segment(gateway: str, make_
         assert [job["name"] for job in diagnostic] == [
             "import-default-questionnaire",
             "purge-idempotency-keys",
+            "send-mail",
         ]
         for service in ("diagnostic", "actions"):
             runs = await client.get(f"/api/v1/jobs/{service}/runs")

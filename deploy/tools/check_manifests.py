@@ -35,7 +35,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {"levers": 8001, "diagnostic": 8002, "actions": 8003, "gateway": 8000}
 SECRET_NAME = "planeco-secrets"  # noqa: S105 (the Secret object's name)
-SECRET_KEYS = {"internal-secret", "aides-territoires-api-key"} | {f"{s}-database-url" for s in SERVICES}
+SECRET_KEYS = {"internal-secret", "aides-territoires-api-key", "smtp-password"} | {
+    f"{s}-database-url" for s in SERVICES
+}
 REQUIRED_COMPOSE_VARIABLES = ("PLANECO_INTERNAL_SECRET", "PLANECO_POSTGRES_PASSWORD")
 SECRET_LIKE = re.compile(r"SECRET|PASSWORD|TOKEN|API_KEY", re.IGNORECASE)
 REQUIRED_VARIABLE = re.compile(r"\$\{\w+:\?[^}]*\}")

@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -62,6 +63,7 @@ SERVICES = (
 )
 DEFAULT_BASE_PORT = 8000
 FAKE_AIDES_TERRITOIRES_OFFSET = 10  # the fake Aides-territoires listens on base port + 10
+MAIL_SERVER_OFFSET = 25  # the local SMTP server (planeco.mailserver) listens on base port + 25
 AIDES_TERRITOIRES_KEY = "PLANECO_ACTIONS_AIDES_TERRITOIRES_API_KEY"
 
 
@@ -196,6 +198,29 @@ def start_scheduler(service: str, env: dict[str, str]) -> subprocess.Popen[bytes
     return subprocess.Popen(command, env=env, cwd=REPO)  # noqa: S603 (our own interpreter and arguments)
 
 
+def start_mail_server(env: dict[str, str], port: int, folder: Path) -> subprocess.Popen[bytes]:
+    """A real SMTP server on loopback that keeps every message as an .eml file in `folder`, and the
+    diagnostic's SMTP settings pointed at it (its outbox's send-mail job delivers there)."""
+    command = [sys.executable, "-m", "planeco.mailserver", "--port", str(port), "--dir", str(folder)]
+    env["PLANECO_DIAGNOSTIC_SMTP_HOST"] = "127.0.0.1"
+    env["PLANECO_DIAGNOSTIC_SMTP_PORT"] = str(port)
+    env["PLANECO_DIAGNOSTIC_SMTP_STARTTLS"] = "false"
+    return subprocess.Popen(command, env=env, cwd=REPO)  # noqa: S603 (our own interpreter and arguments)
+
+
+def wait_listening(port: int, processes: list[subprocess.Popen[bytes]], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in processes):
+            raise RuntimeError("a process exited during start-up; see its log above")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on :{port} after {timeout:.0f}s")
+
+
 def start_fake_aides_territoires(env: dict[str, str], port: int, aids: int) -> subprocess.Popen[bytes]:
     """The fake Aides-territoires with a generated catalogue, and the actions service's settings pointed at
     it (used when no real API key is set)."""
@@ -297,6 +322,14 @@ def up(
             )
         if AIDES_TERRITOIRES_KEY in env:
             typer.echo(asyncio.run(sync_aids_once(env)))
+        mail_port = base_port + MAIL_SERVER_OFFSET
+        processes.append(start_mail_server(env, mail_port, data_dir / "mail"))
+        wait_listening(mail_port, processes)
+        typer.echo(
+            f"SMTP server on 127.0.0.1:{mail_port}: the diagnostic's e-mails are kept in "
+            f"{data_dir / 'mail'}/ "
+            "as .eml files (open them with any mail client or a text editor)"
+        )
         for spec in SERVICES:
             processes.append(
                 start_process(

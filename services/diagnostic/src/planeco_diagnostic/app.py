@@ -3,7 +3,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from planeco_diagnostic.campaigns.router import router as campaigns_router
+from planeco_diagnostic.contacts.router import router as contacts_router
 from planeco_diagnostic.jobs import JOBS
+from planeco_diagnostic.outbox.router import router as outbox_router
 from planeco_diagnostic.questionnaires.router import router as questionnaires_router
 from planeco_diagnostic.settings import DiagnosticSettings
 from planeco_shared.app_factory import create_service_app
@@ -20,7 +22,11 @@ def create_app(settings: DiagnosticSettings | None = None) -> FastAPI:
             "département's): their documents, editions and lock, and the document's JSON Schema.",
             "campaigns": "Campaigns: a questionnaire sent to the collectivités of a région or a département, "
             "and the invitees it names.",
+            "contacts": "The people the diagnostic writes to, per collectivité (personal data: read only by "
+            "those in charge of their territory); CSV and XLSX import and export.",
+            "outbox": "The e-mails the diagnostic sends (invitations, reminders) and where each stands: "
+            "queued, sent, failed with the reason.",
         },
         jobs=JOBS,
-        routers=[questionnaires_router, campaigns_router],
+        routers=[questionnaires_router, campaigns_router, contacts_router, outbox_router],
     )

@@ -2,13 +2,14 @@
 `planeco diagnostic run-job`, the scheduler loop, Kubernetes CronJobs and
 POST /api/v1/jobs/diagnostic/runs (body {"job": …}).
 
-The import of the shipped default questionnaire, the daily clean-up of expired idempotency keys; next, the
-e-mail outbox (every few minutes).
+The import of the shipped default questionnaire, the daily clean-up of expired idempotency keys, and the
+e-mail outbox (every minute).
 """
 
 from __future__ import annotations
 
 from planeco_diagnostic.db import IdempotencyKey, JobRun
+from planeco_diagnostic.outbox.jobs import send_mail_job
 from planeco_diagnostic.questionnaires.jobs import import_default_questionnaire_job
 from planeco_shared.idempotency import purge_idempotency_keys_job
 from planeco_shared.jobs import Job, JobRegistry
@@ -24,5 +25,11 @@ JOBS = JobRegistry(
             import_default_questionnaire_job,
         ),
         purge_idempotency_keys_job(IdempotencyKey),  # daily, 03:20 UTC
+        Job(
+            "send-mail",
+            "Send the due e-mails of the outbox over SMTP (retries with backoff, a daily cap, never twice)",
+            send_mail_job,
+            schedule="* * * * *",
+        ),
     ],
 )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from planeco_shared.settings import ServiceSettings
@@ -18,3 +19,19 @@ class DiagnosticSettings(ServiceSettings):
     database_url: str = "sqlite+aiosqlite:///./.data/diagnostic.db"
     # The file the `import-default-questionnaire` job loads as the national questionnaire.
     default_questionnaire_path: Path = DEFAULT_QUESTIONNAIRE
+
+    # The e-mail outbox (planeco_diagnostic.outbox), drained by the `send-mail` job over SMTP.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    # STARTTLS after connecting (port 587); False: plain SMTP (a relay on the same network, the local run).
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None  # a secret: never in the repo, never logged
+    smtp_timeout: float = Field(default=30.0, gt=0)
+    mail_from: str = "COP régionale <ne-pas-repondre@planeco.localhost>"
+    # At most this many messages sent per rolling 24 hours (the relay's quota); the rest waits.
+    mail_daily_cap: int = Field(default=2000, ge=0)
+    # A message not accepted after this many attempts is `failed`; between attempts the wait doubles.
+    mail_max_attempts: int = Field(default=6, ge=1, le=50)
+    mail_retry_seconds: int = Field(default=60, ge=1)
+    mail_batch: int = Field(default=200, ge=1, le=10_000)  # messages per run of the job

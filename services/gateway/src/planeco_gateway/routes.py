@@ -15,6 +15,8 @@ AREAS: dict[str, str] = {
     "questionnaires": "diagnostic",
     "campaigns": "diagnostic",
     "responses": "diagnostic",
+    "contacts": "diagnostic",
+    "outbox": "diagnostic",
     # actions
     "actions": "actions",
     "published-actions": "actions",

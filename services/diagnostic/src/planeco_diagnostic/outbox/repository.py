@@ -1,0 +1,60 @@
+"""All SQL of the outbox module."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from planeco_diagnostic.outbox.models import MessageStatus, OutboxMessage
+from planeco_diagnostic.outbox.schemas import OutboxFilters
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, message: OutboxMessage) -> OutboxMessage:
+        self.session.add(message)
+        await self.session.flush()
+        return message
+
+    async def get(self, message_id: uuid.UUID) -> OutboxMessage | None:
+        return await self.session.get(OutboxMessage, message_id)
+
+    async def due(self, now: dt.datetime, *, limit: int) -> Sequence[OutboxMessage]:
+        statement = (
+            select(OutboxMessage)
+            .where(OutboxMessage.status == MessageStatus.queued, OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.created_at, OutboxMessage.id)
+            .limit(limit)
+        )
+        return (await self.session.scalars(statement)).all()
+
+    async def sent_since(self, since: dt.datetime) -> int:
+        statement = select(func.count()).where(
+            OutboxMessage.status == MessageStatus.sent, OutboxMessage.sent_at >= since
+        )
+        return int(await self.session.scalar(statement) or 0)
+
+    async def fail_interrupted(self, reason: str) -> int:
+        """Messages left `sending` by a run that stopped mid-way: failed, never retried."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == MessageStatus.sending)
+            .values(status=MessageStatus.failed, last_error=reason)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def list_statement(self, filters: OutboxFilters, *, visible: ColumnElement[bool]) -> Select[Any]:
+        statement = select(OutboxMessage).where(visible)
+        if filters.status is not None:
+            statement = statement.where(OutboxMessage.status == filters.status)
+        if filters.template is not None:
+            statement = statement.where(OutboxMessage.template == filters.template)
+        return statement.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id)

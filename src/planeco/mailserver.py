@@ -1,0 +1,82 @@
+"""A real SMTP server on loopback (aiosmtpd) for the tests and `planeco dev up`: every message it accepts is
+kept as an `.eml` file in a folder, so that a developer can open what the diagnostic sent.
+
+`python -m planeco.mailserver --port 1025 --dir .data/mail [--refuse-domain refused.test]`: recipients at a
+refused domain get `550` at RCPT (what a real server answers for an unknown mailbox), to test retries.
+Stops on SIGTERM or SIGINT. Not for production: it relays nothing, it only keeps."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import uuid
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+class KeepingHandler:
+    """Accepts every message and writes it as `<n>-<id>.eml` (the raw bytes received, with the envelope's
+    recipients in an `X-Envelope-To` header first)."""
+
+    def __init__(self, folder: Path, refuse_domains: frozenset[str]) -> None:
+        self.folder = folder
+        self.refuse_domains = refuse_domains
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.count = len(list(self.folder.glob("*.eml")))
+
+    async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address.rpartition("@")[2].lower() in self.refuse_domains:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        self.count += 1
+        content = envelope.original_content or b""
+        recipients = ", ".join(envelope.rcpt_tos).encode()
+        path = self.folder / f"{self.count:06d}-{uuid.uuid4().hex[:8]}.eml"
+        partial = path.with_suffix(".part")
+        partial.write_bytes(b"X-Envelope-To: " + recipients + b"\r\n" + content)
+        partial.rename(path)  # readers never see half a message
+        return "250 OK: kept"
+
+
+def serve(port: int, folder: Path, refuse_domains: frozenset[str], host: str = "127.0.0.1") -> None:
+    handler = KeepingHandler(folder, refuse_domains)
+    controller = Controller(handler, hostname=host, port=port)
+    controller.start()
+    print(f"SMTP server on {host}:{port}: messages kept in {folder}/ as .eml files", flush=True)
+    loop = asyncio.new_event_loop()
+    stopped = asyncio.Event()
+
+    def stop(*_: Any) -> None:
+        loop.call_soon_threadsafe(stopped.set)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        loop.run_until_complete(stopped.wait())
+    finally:
+        controller.stop()
+        loop.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=1025)
+    parser.add_argument("--dir", type=Path, default=Path(".data/mail"))
+    parser.add_argument("--refuse-domain", action="append", default=[])
+    arguments = parser.parse_args()
+    refused = frozenset(domain.lower() for domain in arguments.refuse_domain)
+    serve(arguments.port, arguments.dir, refused, arguments.host)
+
+
+if __name__ == "__main__":
+    main()
