@@ -129,3 +129,39 @@ async def test_an_action_s_funding_fits_its_lever_territory_and_carriers(
     missing = "00000000-0000-0000-0000-000000000000"
     assert_problem(await client.get(f"/api/v1/actions/{missing}/funding", headers=CENTRE), 404)
     assert_problem(await client.get("/api/v1/actions/nope/funding", headers=CENTRE), 422)
+
+
+async def test_a_budget_line_cites_an_aid_of_the_catalogue(app: FastAPI, client: httpx.AsyncClient) -> None:
+    await run_job(runtime_of(app), JOBS, "sync-aids", trigger=JobTrigger.cli, started_by="test")
+    async with runtime_of(app).transaction() as session:
+        aid_id = (await session.execute(select(Aid.id).limit(1))).scalar_one()
+    line = {"year": 2026, "financer": "État – fonds vert", "amount_eur": "150000.00", "status": "acquis"}
+    created = await client.post(
+        "/api/v1/actions",
+        json={
+            "title": "Haies financées",
+            "territory": {"level": "region", "code": "24"},
+            "budget_lines": [line | {"aid_id": aid_id}, line | {"financer": "Région"}],
+        },
+        headers=CENTRE,
+    )
+    assert created.status_code == 201, created.text
+    assert [b["aid_id"] for b in created.json()["budget_lines"]] == [aid_id, None]
+
+    unknown = await client.post(
+        "/api/v1/actions",
+        json={
+            "title": "Haies mal financées",
+            "territory": {"level": "region", "code": "24"},
+            "budget_lines": [line | {"aid_id": 2_000_000_000}],
+        },
+        headers=CENTRE,
+    )
+    problem = assert_problem(unknown, 422)
+    assert [e["loc"] for e in problem["errors"]] == [["body", "budget_lines", 0, "aid_id"]]
+    patched = await client.patch(
+        f"/api/v1/actions/{created.json()['id']}",
+        json={"budget_lines": [line | {"aid_id": 2_000_000_000}]},
+        headers=CENTRE | {"If-Match": created.headers["etag"]},
+    )
+    assert_problem(patched, 422)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_actions.actions.models import Action
 from planeco_actions.actions.schemas import ActionFilters
+from planeco_actions.aids.models import Aid
 from planeco_actions.aids.parsing import fold
 from planeco_actions.db import AuditEntry
 from planeco_shared.archive import not_archived
@@ -107,6 +109,12 @@ class ActionRepository:
         for word in fold(filters.q or "").split():
             statement = statement.where(Action.search_text.like(f"%{_escaped(word)}%", escape="\\"))
         return statement
+
+    async def known_aid_ids(self, aid_ids: Collection[int]) -> set[int]:
+        """Which of these ids the aids catalogue holds (live or not)."""
+        if not aid_ids:
+            return set()
+        return set(await self.session.scalars(select(Aid.id).where(Aid.id.in_(sorted(aid_ids)))))
 
     async def add(self, action: Action) -> Action:
         self.session.add(action)

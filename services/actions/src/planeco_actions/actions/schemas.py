@@ -171,6 +171,14 @@ class BudgetLine(BaseModel):
     financer: Name = Field(description="Who pays (Région, État – fonds vert, ADEME, the carrier…)")
     amount_eur: Cost = Field(description="Euros, to the cent", examples=["150000.00"])
     status: BudgetStatus
+    aid_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2_147_483_647,
+        description="The aid of the catalogue (`GET /aids/{aid_id}`, the Aides-territoires id) this line is "
+        "financed by; it must be in the catalogue when the line is written (it may stop being live later)",
+        examples=[162936],
+    )
 
 
 class Document(BaseModel):

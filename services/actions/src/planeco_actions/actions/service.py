@@ -226,6 +226,19 @@ async def _ensure_external_id_free(
         )
 
 
+async def _check_cited_aids(session: AsyncSession, lines: list[dict[str, Any]]) -> None:
+    """Each aid a budget line cites is in the aids catalogue (422 naming the line's `aid_id` otherwise)."""
+    cited = {line["aid_id"] for line in lines if line.get("aid_id") is not None}
+    known = await ActionRepository(session).known_aid_ids(cited)
+    _raise_if(
+        [
+            (["body", "budget_lines", index, "aid_id"], f"no aid {line['aid_id']} in the aids catalogue")
+            for index, line in enumerate(lines)
+            if line.get("aid_id") is not None and line["aid_id"] not in known
+        ]
+    )
+
+
 async def create_action(
     session: AsyncSession, *, data: ActionCreate, principal: Principal, levers: LeversClient
 ) -> Action:
@@ -234,6 +247,7 @@ async def create_action(
         + budget_errors(data.budget_lines)
         + lever_errors(data.lever_id, data.other_lever_ids)
     )
+    await _check_cited_aids(session, data.model_dump(mode="json", include={"budget_lines"})["budget_lines"])
     check = ReferenceCheck()
     place = await resolve_territory(levers, data.territory, check=check, loc=["body", "territory"])
     sectors = await _lever_sectors(levers, data.lever_id, data.other_lever_ids, check=check)
@@ -423,6 +437,8 @@ async def update_action(
         + budget_errors(changes.get("budget_lines", action.budget_lines))
         + lever_errors(lever_id, others)
     )
+    if "budget_lines" in changes:
+        await _check_cited_aids(session, changes["budget_lines"])
     check = ReferenceCheck()
     sectors = await _lever_sectors(levers, lever_id, others, check=check)
     for field in ("carriers", "partners"):
