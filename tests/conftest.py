@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,12 +15,15 @@ import jwt
 import pytest
 import pytest_asyncio
 from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from planeco.devstack import load_reference_data
+from planeco_actions.aids.fake.process import running_fake
+from planeco_actions.aids.fake.server import DEFAULT_API_KEY
 from planeco_actions.app import create_app as create_actions
 from planeco_actions.settings import ActionsSettings
 from planeco_diagnostic.app import create_app as create_diagnostic
@@ -104,13 +107,27 @@ def _settings(cls: Any, url: str, **extra: Any) -> Any:
     return cls(database_url=url, internal_secret=TEST_SECRET, environment="test", log_json=False, **extra)
 
 
+@pytest.fixture(scope="session")
+def fake_aides_territoires() -> Iterator[str]:
+    """The fake Aides-territoires as its own process, with a generated catalogue of 120 aids."""
+    with running_fake(unused_port(), aids=120, seed=5, today="2026-06-15") as (url, _process):
+        yield url
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def upstreams(databases: dict[str, str]) -> AsyncIterator[dict[str, str]]:
+async def upstreams(databases: dict[str, str], fake_aides_territoires: str) -> AsyncIterator[dict[str, str]]:
     """The three services on loopback; the levers service with the real reference data, which actions
-    checks what it stores against."""
+    checks what it stores against; actions syncing its aids from the fake Aides-territoires."""
     await load_reference_data(databases["levers"])
     async with running_server(create_levers(_settings(LeversSettings, databases["levers"]))) as levers:
-        actions_settings = _settings(ActionsSettings, databases["actions"], levers_url=levers)
+        actions_settings = _settings(
+            ActionsSettings,
+            databases["actions"],
+            levers_url=levers,
+            aides_territoires_url=fake_aides_territoires,
+            aides_territoires_api_key=SecretStr(DEFAULT_API_KEY),
+            aides_territoires_pause=0,
+        )
         async with (
             running_server(
                 create_diagnostic(_settings(DiagnosticSettings, databases["diagnostic"], levers_url=levers))

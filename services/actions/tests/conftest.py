@@ -1,11 +1,7 @@
 """The actions app on its own database, with the real levers service (its app, its own database
 loaded with the real COG and SGPE panoramas) as the upstream its levers client calls."""
 
-import os
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -16,6 +12,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from planeco_actions.aids.fake.process import running_fake
 from planeco_actions.aids.fake.server import DEFAULT_API_KEY
 from planeco_actions.app import create_app
 from planeco_actions.settings import ActionsSettings
@@ -125,27 +122,8 @@ class FakeAidesTerritoires:
 @pytest.fixture(scope="session")
 def fake_process() -> Iterator[FakeAidesTerritoires]:
     """Started once per session on a free loopback port, stopped by its PID."""
-    port = unused_port()
-    command = [sys.executable, "-m", "planeco_actions.aids.fake", "--port", str(port)]
-    command += ["--aids", str(FAKE_AIDS), "--seed", str(FAKE_SEED), "--today", FAKE_TODAY]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/_fake/stats", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"the fake did not start: {process.stderr.read() if process.stderr else ''!r}"
-                )
-            time.sleep(0.05)
+    with running_fake(unused_port(), aids=FAKE_AIDS, seed=FAKE_SEED, today=FAKE_TODAY) as (url, process):
         yield FakeAidesTerritoires(url, process)
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
         if process.stderr:
             process.stderr.close()
