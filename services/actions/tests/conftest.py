@@ -124,9 +124,6 @@ def fake_process() -> Iterator[FakeAidesTerritoires]:
     """Started once per session on a free loopback port, stopped by its PID."""
     with running_fake(unused_port(), aids=FAKE_AIDS, seed=FAKE_SEED, today=FAKE_TODAY) as (url, process):
         yield FakeAidesTerritoires(url, process)
-        process.wait(timeout=10)
-        if process.stderr:
-            process.stderr.close()
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import httpx
 
 STARTUP_SECONDS = 30
+STOP_SECONDS = 5
 
 
 @contextmanager
@@ -41,4 +42,10 @@ def running_fake(
     finally:
         if process.poll() is None:
             os.kill(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:  # still draining kept-alive connections: stop it now
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+        if process.stderr:
+            process.stderr.close()
