@@ -27,7 +27,7 @@ from planeco_shared.testing import TEST_SECRET, identity_headers, running_server
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 REQUIRED = {400, 401, 403, 404, 405, 409, 412, 413, 415, 422, 428, 429, 502, 503, 504}
-ACTION = {"title": "Plan haies bocagères", "region": "24"}
+ACTION = {"title": "Plan haies bocagères", "territory": {"level": "region", "code": "24"}}
 Seen = dict[tuple[str, int], dict[str, Any]]
 
 
@@ -60,7 +60,14 @@ async def _service_side(seen: Seen, http: httpx.AsyncClient, gateway: str, make_
     stale = {**admin, "If-Match": '"999"'}
     record(seen, "service", await http.patch(action, json={"title": "Autre"}, headers=stale), 412)
     record(seen, "service", await http.patch(action, json={"title": "Autre"}, headers=admin), 428)
-    record(seen, "service", await http.post(f"{api}/actions", json={"region": "24"}, headers=admin), 422)
+    record(
+        seen,
+        "service",
+        await http.post(
+            f"{api}/actions", json={"territory": {"level": "region", "code": "24"}}, headers=admin
+        ),
+        422,
+    )
     upload = {**admin, "content-type": "application/json"}
     crtes = f"{api}/territories/crtes/imports?region=24"
     record(seen, "service", await http.post(crtes, content=b"{}", headers=upload), 415)
