@@ -3,6 +3,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from planeco_diagnostic.campaigns.router import router as campaigns_router
+from planeco_diagnostic.invitations.router import answer_router
+from planeco_diagnostic.invitations.router import router as invitations_router
 from planeco_diagnostic.jobs import JOBS
 from planeco_diagnostic.questionnaires.router import router as questionnaires_router
 from planeco_diagnostic.settings import DiagnosticSettings
@@ -20,7 +22,9 @@ def create_app(settings: DiagnosticSettings | None = None) -> FastAPI:
             "département's): their documents, editions and lock, and the document's JSON Schema.",
             "campaigns": "Campaigns: a questionnaire sent to the collectivités of a région or a département, "
             "and the invitees it names.",
+            "invitations": "Invitation tokens of a campaign's invitees, and what a token opens "
+            "(`X-Invitation-Token`, no account needed).",
         },
         jobs=JOBS,
-        routers=[questionnaires_router, campaigns_router],
+        routers=[questionnaires_router, campaigns_router, invitations_router, answer_router],
     )

@@ -39,4 +39,5 @@ class IdempotencyKey(IdempotencyKeyMixin, Base):
 def load_all_models() -> None:
     """Import every module's models so that Base.metadata is complete (Alembic autogenerate/check)."""
     from planeco_diagnostic.campaigns import models as _campaigns  # noqa: F401
+    from planeco_diagnostic.invitations import models as _invitations  # noqa: F401
     from planeco_diagnostic.questionnaires import models as _questionnaires  # noqa: F401

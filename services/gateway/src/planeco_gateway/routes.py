@@ -15,6 +15,7 @@ AREAS: dict[str, str] = {
     "questionnaires": "diagnostic",
     "campaigns": "diagnostic",
     "responses": "diagnostic",
+    "answer": "diagnostic",
     # actions
     "actions": "actions",
     "published-actions": "actions",
@@ -23,6 +24,10 @@ AREAS: dict[str, str] = {
     "support-measures": "actions",
     "aids": "actions",
 }
+
+# Areas a request may write to without credentials when it carries an invitation token: the service checks
+# the token; the gateway lets them through and rate-limits the failed checks as it does failed credentials.
+TOKEN_AREAS: dict[str, str] = {"answer": "x-invitation-token"}
 
 # Areas every service has, routed by their second segment: /api/v1/jobs/levers/… → levers.
 PER_SERVICE_AREAS = ("jobs",)
