@@ -7,6 +7,8 @@ from planeco_diagnostic.invitations.router import answer_router
 from planeco_diagnostic.invitations.router import router as invitations_router
 from planeco_diagnostic.jobs import JOBS
 from planeco_diagnostic.questionnaires.router import router as questionnaires_router
+from planeco_diagnostic.responses.router import answer_router as answer_responses_router
+from planeco_diagnostic.responses.router import router as responses_router
 from planeco_diagnostic.settings import DiagnosticSettings
 from planeco_shared.app_factory import create_service_app
 
@@ -24,7 +26,16 @@ def create_app(settings: DiagnosticSettings | None = None) -> FastAPI:
             "and the invitees it names.",
             "invitations": "Invitation tokens of a campaign's invitees, and what a token opens "
             "(`X-Invitation-Token`, no account needed).",
+            "responses": "Responses of the invitees: drafts saved in parts, submission, reopening; by "
+            "invitation token or by the collectivité's contributors.",
         },
         jobs=JOBS,
-        routers=[questionnaires_router, campaigns_router, invitations_router, answer_router],
+        routers=[
+            questionnaires_router,
+            campaigns_router,
+            invitations_router,
+            answer_router,
+            responses_router,
+            answer_responses_router,
+        ],
     )

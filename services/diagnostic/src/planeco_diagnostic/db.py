@@ -41,3 +41,4 @@ def load_all_models() -> None:
     from planeco_diagnostic.campaigns import models as _campaigns  # noqa: F401
     from planeco_diagnostic.invitations import models as _invitations  # noqa: F401
     from planeco_diagnostic.questionnaires import models as _questionnaires  # noqa: F401
+    from planeco_diagnostic.responses import models as _responses  # noqa: F401
