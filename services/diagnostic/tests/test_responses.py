@@ -256,3 +256,67 @@ async def test_no_write_outside_the_campaign_dates(client: httpx.AsyncClient, ce
     )
     assert "read only" in assert_problem(attempt, 409)["detail"]
     assert (await client.get(url(closed.json()["id"]), headers=CONTRIBUTOR)).status_code == 200
+
+
+async def test_stats_of_the_centre_val_de_loire_campaign_are_live_and_add_up(
+    client: httpx.AsyncClient, centre: str
+) -> None:
+    stats_url = f"/api/v1/campaigns/{centre}/stats"
+    invitees = await client.get(
+        f"/api/v1/campaigns/{centre}/invitees", params={"page_size": "500"}, headers=CENTRE
+    )
+    listed = invitees.json()["items"]
+    assert invitees.json()["total"] == len(listed) == 1 + 6 + 79  # the région, its départements, its EPCI
+    empty = await client.get(stats_url, headers=CENTRE)
+    assert empty.status_code == 200, empty.text
+    assert empty.json()["overall"] == {
+        "invited": 86, "started": 0, "submitted": 0, "started_rate": "0.0000", "submitted_rate": "0.0000"
+    }  # fmt: skip
+    # Orléans Métropole submits (its contributor), Tours Métropole drafts (token), the région submits
+    # (token), the Loiret drafts (an admin)
+    answer = {"bus-decarbones": {"pertinence": "pertinent", "mobilisation": "realise"}}
+    assert (await save(client, url(centre), CONTRIBUTOR, answer)).status_code == 200
+    assert (await client.post(f"{url(centre)}/submission", headers=CONTRIBUTOR)).status_code == 200
+    tours = await token_for(client, centre, TOURS)
+    assert (await save(client, "/api/v1/answer/response", tours, answer)).status_code == 200
+    region = await token_for(client, centre, "24")
+    assert (await save(client, "/api/v1/answer/response", region, {"q-mode": "oui"})).status_code == 200
+    assert (await client.post("/api/v1/answer/response/submission", headers=region)).status_code == 200
+    assert (await save(client, url(centre, "45"), ADMIN, {"q-mode": "non"})).status_code == 200
+
+    stats = (await client.get(stats_url, headers=CENTRE)).json()
+    assert stats["overall"] == {
+        "invited": 86,
+        "started": 4,
+        "submitted": 2,
+        "started_rate": "0.0465",
+        "submitted_rate": "0.0233",
+    }  # fmt: skip  4/86 = 0.046511…, 2/86 = 0.023255…
+    by_type = {row["type"]: row for row in stats["by_type"]}
+    expected_types = {}
+    for invitee in listed:
+        expected_types[invitee["type"]] = expected_types.get(invitee["type"], 0) + 1
+    assert {t: row["invited"] for t, row in by_type.items()} == expected_types
+    assert by_type["metropole"]["started"] == 2 and by_type["metropole"]["submitted"] == 1
+    assert by_type["metropole"]["submitted_rate"] == "0.5000" and by_type["metropole"]["invited"] == 2
+    assert by_type["region"] == {
+        "type": "region", "invited": 1, "started": 1, "submitted": 1, "started_rate": "1.0000",
+        "submitted_rate": "1.0000",
+    }  # fmt: skip
+    assert by_type["departement"]["started"] == 1 and by_type["departement"]["submitted"] == 0
+    by_departement = {row["departement"]: row for row in stats["by_departement"]}
+    assert list(by_departement) == ["18", "28", "36", "37", "41", "45", None]
+    loiret = by_departement["45"]
+    assert loiret["invited"] == sum(1 for i in listed if i["departement"] == "45")
+    assert loiret["started"] == 2 and loiret["submitted"] == 1  # the Loiret and Orléans Métropole
+    assert by_departement["37"]["started"] == 1 and by_departement["37"]["submitted"] == 0
+    for breakdown in ("by_type", "by_departement"):
+        for field in ("invited", "started", "submitted"):
+            assert sum(row[field] for row in stats[breakdown]) == stats["overall"][field]
+    # who may read them
+    assert (await client.get(stats_url, headers=ADMIN)).status_code == 200
+    for caller in (LOIRET, CONTRIBUTOR, READER):
+        assert_problem(await client.get(stats_url, headers=caller), 403)
+    assert_problem(await client.get(stats_url, headers=BRETAGNE), 404)
+    assert_problem(await client.get(stats_url, headers=ANONYMOUS), 401)
+    assert_problem(await client.get(stats_url, headers=tours), 401)

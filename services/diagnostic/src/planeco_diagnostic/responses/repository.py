@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from planeco_diagnostic.campaigns.models import Invitee
 from planeco_diagnostic.db import AuditEntry
-from planeco_diagnostic.responses.models import Response
+from planeco_diagnostic.responses.models import Response, ResponseStatus
 from planeco_shared.history import history_statement
 
 
@@ -27,3 +28,23 @@ class ResponseRepository:
 
     def history_statement(self, invitee_id: uuid.UUID) -> Select[Any]:
         return history_statement(AuditEntry, "response", str(invitee_id))
+
+    async def stats_rows(self, campaign_id: uuid.UUID) -> list[tuple[Any, str | None, int, int, int]]:
+        """(type, département, invited, started, submitted) per type × département of a campaign."""
+        submitted = func.count(Response.invitee_id).filter(Response.status == ResponseStatus.submitted)
+        statement = (
+            select(
+                Invitee.type,
+                Invitee.departement,
+                func.count(Invitee.id),
+                func.count(Response.invitee_id),
+                submitted,
+            )
+            .outerjoin(Response, Response.invitee_id == Invitee.id)
+            .where(Invitee.campaign_id == campaign_id)
+            .group_by(Invitee.type, Invitee.departement)
+        )
+        return [
+            (t, d, int(i), int(st), int(su))
+            for t, d, i, st, su in (await self.session.execute(statement)).all()
+        ]

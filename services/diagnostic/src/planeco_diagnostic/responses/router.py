@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from planeco_diagnostic.invitations.router import INVITATION_TOKEN, InvitationDep, Today
 from planeco_diagnostic.responses import service
-from planeco_diagnostic.responses.schemas import AnswersUpdate, ResponseRead
+from planeco_diagnostic.responses.schemas import AnswersUpdate, CampaignStats, ResponseRead
 from planeco_shared.concurrency import IF_MATCH_REQUIRED
 from planeco_shared.database import SessionDep
 from planeco_shared.history import HistoryEntry
@@ -188,3 +188,18 @@ async def get_response_history(
     return await service.response_history(
         session, campaign_id, code, principal=principal, regions=regions, params=page
     )
+
+
+@router.get(
+    "/{campaign_id}/stats",
+    response_model=CampaignStats,
+    summary="Response rates of a campaign: invited, started, submitted",
+    description="Counted at each request (live), overall, per collectivité type and per département (the "
+    "région itself has none). Counts are exact and the parts of each breakdown add up to the overall "
+    "counts; the rates (started / invited, submitted / invited) are decimal strings to 4 places, rounded "
+    "half to even. For the coordinators of the campaign's owner and admins.",
+)
+async def get_campaign_stats(
+    campaign_id: uuid.UUID, session: SessionDep, principal: Authenticated, regions: VisibleRegions
+) -> CampaignStats:
+    return await service.campaign_stats(session, campaign_id, principal=principal, regions=regions)

@@ -98,3 +98,39 @@ class ResponseRead(BaseModel):
     updated_at: dt.datetime | None
     submitted_at: dt.datetime | None
     revision: int = Field(description="0 while not started; the ETag carries it")
+
+
+RateString = Annotated[str, StringConstraints(pattern=r"^(0|1)\.\d{4}$")]
+
+
+class StatsCounts(BaseModel):
+    invited: int = Field(examples=[86])
+    started: int = Field(description="With a saved draft or submitted", examples=[40])
+    submitted: int = Field(examples=[31])
+    started_rate: RateString = Field(
+        description="started / invited, to 4 decimal places (half to even); the exact fraction is the counts",
+        examples=["0.4651"],
+    )
+    submitted_rate: RateString = Field(
+        description="submitted / invited (the response rate), to 4 decimal places (half to even)",
+        examples=["0.3605"],
+    )
+
+
+class TypeStats(StatsCounts):
+    type: InviteeType
+
+
+class DepartementStats(StatsCounts):
+    departement: str | None = Field(description="null: the région itself", examples=["45"])
+
+
+class CampaignStats(BaseModel):
+    """Live counts: the parts of each breakdown add up to `overall`."""
+
+    campaign_id: uuid.UUID
+    overall: StatsCounts
+    by_type: list[TypeStats] = Field(description="Every invited type, in the order of the types")
+    by_departement: list[DepartementStats] = Field(
+        description="Every département invited, by code; the région (no département) last"
+    )

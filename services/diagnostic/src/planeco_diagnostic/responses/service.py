@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from fastapi import Request
@@ -37,11 +37,15 @@ from planeco_diagnostic.responses.repository import ResponseRepository
 from planeco_diagnostic.responses.schemas import (
     ActionAnswer,
     AnswersUpdate,
+    CampaignStats,
     DecimalString,
+    DepartementStats,
     Need,
     OptionKey,
     ResponseRead,
     ResponseStatusRead,
+    StatsCounts,
+    TypeStats,
 )
 from planeco_shared import audit
 from planeco_shared.concurrency import check_if_match, etag
@@ -360,6 +364,57 @@ async def response_history(
         raise Forbidden(f"Your role and territory do not allow reading the response of {code}")
     statement = ResponseRepository(session).history_statement(invitee.id)
     return await history_page(session, statement, params, field_order=["status"])
+
+
+RATE = Decimal("0.0001")
+
+
+def _rate(part: int, whole: int) -> str:
+    return (
+        str((Decimal(part) / Decimal(whole)).quantize(RATE, rounding=ROUND_HALF_EVEN)) if whole else "0.0000"
+    )
+
+
+def _counts(invited: int, started: int, submitted: int) -> dict[str, Any]:
+    return {
+        "invited": invited,
+        "started": started,
+        "submitted": submitted,
+        "started_rate": _rate(started, invited),
+        "submitted_rate": _rate(submitted, invited),
+    }
+
+
+async def campaign_stats(
+    session: AsyncSession, campaign_id: uuid.UUID, *, principal: Principal, regions: frozenset[str] | None
+) -> CampaignStats:
+    """Invited, started and submitted, overall, per type and per département, counted now."""
+    campaign = await CampaignRepository(session).get(campaign_id)
+    if campaign is None or (regions is not None and campaign.owner_region not in regions):
+        raise NotFound(f"No campaign {campaign_id}")
+    if principal.role not in (Role.admin, Role.coordinator):
+        raise Forbidden("The response rates are for the campaign's coordinators")
+    ensure_may_act_on(principal, invitations.owner_territory(campaign))
+    by_type: dict[InviteeType, list[int]] = {}
+    by_departement: dict[str | None, list[int]] = {}
+    total = [0, 0, 0]
+    for type_, departement, *counts in await ResponseRepository(session).stats_rows(campaign.id):
+        for bucket in (
+            by_type.setdefault(InviteeType(type_), [0, 0, 0]),
+            by_departement.setdefault(departement, [0, 0, 0]),
+            total,
+        ):
+            for n, count in enumerate(counts):
+                bucket[n] += count
+    return CampaignStats(
+        campaign_id=campaign.id,
+        overall=StatsCounts(**_counts(*total)),
+        by_type=[TypeStats(type=t, **_counts(*by_type[t])) for t in InviteeType if t in by_type],
+        by_departement=[
+            DepartementStats(departement=d, **_counts(*by_departement[d]))
+            for d in sorted(by_departement, key=lambda d: (d is None, d or ""))
+        ],
+    )
 
 
 async def _writable(
