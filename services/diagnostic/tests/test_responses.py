@@ -110,6 +110,16 @@ async def test_a_token_holder_saves_in_parts_submits_and_a_coordinator_reopens(
     answers = second.json()["answers"]
     assert set(answers) == {"flotte-electrique", "q-freins", "q-budget", "q-acteurs"}
     assert answers["q-budget"] == "15000" and answers["q-acteurs"] == ["ademe", "anah"]
+    exact = await client.patch(
+        mine,
+        json={"answers": {"flotte-electrique": {"quantity": "123456789012345.123456789012345"}}},
+        headers=holder | {"If-Match": second.headers["etag"]},
+    )
+    assert exact.status_code == 200, exact.text
+    exact_answer = exact.json()["answers"]["flotte-electrique"]
+    assert exact_answer["quantity"] == "123456789012345.123456789012345"
+    assert exact_answer["lever_quantity"] == "123456789012.345123456789012345"
+    second = exact
     cleared = await client.patch(
         mine, json={"answers": {"q-freins": None}}, headers=holder | {"If-Match": second.headers["etag"]}
     )
@@ -132,7 +142,15 @@ async def test_a_token_holder_saves_in_parts_submits_and_a_coordinator_reopens(
     history = await client.get(f"{url(centre)}/history", headers=CENTRE)
     assert history.status_code == 200, history.text
     entries = history.json()["items"]
-    assert [e["action"] for e in entries] == ["update", "reopen", "submit", "update", "update", "create"]
+    assert [e["action"] for e in entries] == [
+        "update",
+        "reopen",
+        "submit",
+        "update",
+        "update",
+        "update",
+        "create",
+    ]
     assert entries[1]["actor_role"] == "coordinator"
     assert entries[0]["actor"].startswith("invitation:")
     assert entries[0]["changes"] == [{"field": "q-freins", "old": None, "new": "Le foncier"}]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
 from fastapi import Request
@@ -58,6 +58,7 @@ from planeco_shared.scopes import Level, Territory, ensure_may_act_on, may_act_o
 from planeco_shared.text import FreeText
 
 ENTITY = "response"
+EXACT_DIGITS = 64
 RESPONDENT_TYPE = {
     InviteeType.region: "region",
     InviteeType.departement: "departement",
@@ -121,7 +122,9 @@ async def _document(session: AsyncSession, campaign: Campaign) -> QuestionnaireD
 
 
 def _plain(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
+    """Plain notation, no trailing zeros, every digit kept (normalize rounds to the context precision)."""
+    with localcontext(prec=EXACT_DIGITS):
+        text = format(value.normalize(), "f")
     return "0" if text in ("-0", "") else text
 
 
@@ -171,7 +174,9 @@ def validate_answers(
                         continue
                     stored["quantity"] = _plain(quantity)
                     stored["unit"] = item.quantity.unit
-                    stored["lever_quantity"] = _plain(quantity * Decimal(item.quantity.lever_unit_factor))
+                    with localcontext(prec=EXACT_DIGITS):  # 30 × 30 digits at most: the product is exact
+                        lever_quantity = quantity * Decimal(item.quantity.lever_unit_factor)
+                    stored["lever_quantity"] = _plain(lever_quantity)
                     stored["lever_id"] = (item.lever_ids or levers[key])[0]
                 clean[key] = stored
             elif isinstance(item, TextItem):
