@@ -146,3 +146,33 @@ async def test_an_unreachable_redis_lets_requests_through(make_gateway_settings:
     ):
         answers = [await client.get("/api/v1/territories/regions") for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+async def test_guessing_invitation_tokens_turns_from_404_to_429(
+    make_gateway_settings: Any, storage: str
+) -> None:
+    async with (
+        gateways(make_gateway_settings, storage, rate_limit_failed_auth="5/minute") as [url],
+        httpx.AsyncClient(base_url=url) as client,
+    ):
+        # a write with the header goes through to the service, which checks the token
+        write = await client.patch(
+            "/api/v1/answer/response",
+            json={"answers": {}},
+            headers={"X-Invitation-Token": secrets.token_urlsafe(32), "If-Match": "*"},
+        )
+        guesses = [write] + [
+            await client.get("/api/v1/answer", headers={"X-Invitation-Token": secrets.token_urlsafe(32)})
+            for _ in range(7)
+        ]
+        # a write without the header is refused before its body is read; with it, the service decides
+        refused = await client.patch("/api/v1/answer/response", json={"answers": {}})
+        public = await client.get("/api/v1/territories/regions")
+    statuses = [g.status_code for g in guesses]
+    assert statuses[:5] == [404] * 5
+    assert write.headers["content-type"] == "application/problem+json"
+    assert set(statuses[5:]) == {429}
+    assert_limited(guesses[-1], "failed-auth")
+    assert refused.status_code == 401
+    assert public.status_code == 200

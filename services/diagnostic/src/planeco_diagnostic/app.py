@@ -4,9 +4,13 @@ from fastapi import FastAPI
 
 from planeco_diagnostic.campaigns.router import router as campaigns_router
 from planeco_diagnostic.contacts.router import router as contacts_router
+from planeco_diagnostic.invitations.router import answer_router
+from planeco_diagnostic.invitations.router import router as invitations_router
 from planeco_diagnostic.jobs import JOBS
 from planeco_diagnostic.outbox.router import router as outbox_router
 from planeco_diagnostic.questionnaires.router import router as questionnaires_router
+from planeco_diagnostic.responses.router import answer_router as answer_responses_router
+from planeco_diagnostic.responses.router import router as responses_router
 from planeco_diagnostic.settings import DiagnosticSettings
 from planeco_shared.app_factory import create_service_app
 
@@ -26,7 +30,20 @@ def create_app(settings: DiagnosticSettings | None = None) -> FastAPI:
             "those in charge of their territory); CSV and XLSX import and export.",
             "outbox": "The e-mails the diagnostic sends (invitations, reminders) and where each stands: "
             "queued, sent, failed with the reason.",
+            "invitations": "Invitation tokens of a campaign's invitees, and what a token opens "
+            "(`X-Invitation-Token`, no account needed).",
+            "responses": "Responses of the invitees: drafts saved in parts, submission, reopening; by "
+            "invitation token or by the collectivité's contributors.",
         },
         jobs=JOBS,
-        routers=[questionnaires_router, campaigns_router, contacts_router, outbox_router],
+        routers=[
+            questionnaires_router,
+            campaigns_router,
+            invitations_router,
+            answer_router,
+            responses_router,
+            answer_responses_router,
+            contacts_router,
+            outbox_router,
+        ],
     )

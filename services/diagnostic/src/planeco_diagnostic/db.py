@@ -40,5 +40,7 @@ def load_all_models() -> None:
     """Import every module's models so that Base.metadata is complete (Alembic autogenerate/check)."""
     from planeco_diagnostic.campaigns import models as _campaigns  # noqa: F401
     from planeco_diagnostic.contacts import models as _contacts  # noqa: F401
+    from planeco_diagnostic.invitations import models as _invitations  # noqa: F401
     from planeco_diagnostic.outbox import models as _outbox  # noqa: F401
     from planeco_diagnostic.questionnaires import models as _questionnaires  # noqa: F401
+    from planeco_diagnostic.responses import models as _responses  # noqa: F401

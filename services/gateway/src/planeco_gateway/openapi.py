@@ -29,6 +29,13 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "bearerFormat": "JWT",
         "description": "RS256 access token from the OpenID Connect provider (ProConnect for agents).",
     },
+    "InvitationToken": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Invitation-Token",
+        "description": "A campaign invitee's invitation token (`/api/v1/answer…` only): a respondent "
+        "without an account answers for that collectivité while the campaign is open.",
+    },
 }
 
 DESCRIPTION = """\

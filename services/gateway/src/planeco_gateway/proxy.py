@@ -10,6 +10,7 @@ aiohttp here, httpx everywhere off the hot path.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -21,7 +22,7 @@ from yarl import URL
 
 from planeco_gateway.auth.authenticator import Authenticator
 from planeco_gateway.ratelimit import RateLimits
-from planeco_gateway.routes import AREAS, area_of
+from planeco_gateway.routes import AREAS, TOKEN_AREAS, area_of
 from planeco_shared.identity import IDENTITY_HEADER, Principal
 from planeco_shared.logging import get_logger
 from planeco_shared.problems import (
@@ -159,10 +160,14 @@ class Forwarder:
 
         api_key = authorization = content_length = None
         credentials = 0
+        token_header = TOKEN_AREAS.get(area)  # type: ignore[arg-type]
+        has_token = False
         forwarded: list[tuple[str, str]] = []
         for name, value in scope["headers"]:
             if name not in _REPLACED_REQUEST:
                 forwarded.append((name.decode("latin-1"), value.decode("latin-1")))
+                if token_header is not None and name == token_header.encode():
+                    has_token = True
             elif name == b"x-api-key":
                 api_key, credentials = value, credentials + 1
             elif name == b"authorization":
@@ -183,7 +188,9 @@ class Forwarder:
             await self.rate_limits.hit(self.rate_limits.authenticated, principal.subject)
         else:
             await self.rate_limits.hit(self.rate_limits.anonymous, client_ip)
-            if method not in SAFE:
+            if has_token:  # checked by the service: a client that failed too many checks waits first
+                await self.rate_limits.ensure_not_exhausted(self.rate_limits.failed_auth, client_ip)
+            elif method not in SAFE:
                 raise Unauthorized(
                     "Credentials are required: a bearer token or an X-API-Key",
                     headers=CLOSE if has_body else None,
@@ -199,7 +206,7 @@ class Forwarder:
         body_failure: list[AppError] = []
         body = await self._body(content_length, receive, body_failure) if has_body else None
         target = upstream_target(base, scope)
-        return await self._exchange(
+        sent = await self._exchange(
             service,
             method,
             target,
@@ -210,6 +217,10 @@ class Forwarder:
             request_id.encode() if request_id else None,
             time.perf_counter() if started is None else started,
         )
+        if has_token and not principal.is_authenticated and sent == 404:  # an unknown or revoked token
+            with contextlib.suppress(AppError):  # the answer is sent: the next request gets the 429
+                await self.rate_limits.hit(self.rate_limits.failed_auth, client_ip)
+        return sent
 
     async def _authenticate(
         self, api_key: bytes | None, authorization: bytes | None, client_ip: str, has_body: bool

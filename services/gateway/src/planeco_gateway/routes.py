@@ -17,6 +17,7 @@ AREAS: dict[str, str] = {
     "responses": "diagnostic",
     "contacts": "diagnostic",
     "outbox": "diagnostic",
+    "answer": "diagnostic",
     # actions
     "actions": "actions",
     "published-actions": "actions",
@@ -25,6 +26,10 @@ AREAS: dict[str, str] = {
     "support-measures": "actions",
     "aids": "actions",
 }
+
+# Areas a request may write to without credentials when it carries an invitation token: the service checks
+# the token; the gateway lets them through and rate-limits the failed checks as it does failed credentials.
+TOKEN_AREAS: dict[str, str] = {"answer": "x-invitation-token"}
 
 # Areas every service has, routed by their second segment: /api/v1/jobs/levers/… → levers.
 PER_SERVICE_AREAS = ("jobs",)

@@ -1,0 +1,163 @@
+"""Invitation tokens: one per invitee of a campaign, issued (or rotated) and revoked by the coordinators of
+the campaign's owner. A token is 256 random bits (`secrets.token_urlsafe(32)`); only its SHA-256 is stored,
+so it is shown once, when issued. It answers for its own invitee only, while the campaign is open (its
+dates, Europe/Paris): an unknown, revoked or rotated-away token and a closed campaign are the same 404."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from planeco_diagnostic.campaigns.models import Campaign, Invitee
+from planeco_diagnostic.campaigns.repository import CampaignRepository
+from planeco_diagnostic.db import AuditEntry
+from planeco_diagnostic.invitations.models import InvitationToken
+from planeco_diagnostic.invitations.repository import InvitationRepository
+from planeco_diagnostic.invitations.schemas import TokenIssued
+from planeco_diagnostic.questionnaires.models import OwnerLevel
+from planeco_shared import audit
+from planeco_shared.identity import Principal, Role
+from planeco_shared.models import utcnow
+from planeco_shared.problems import Conflict, NotFound
+from planeco_shared.scopes import Territory, ensure_may_act_on
+
+ENTITY = "invitation"
+UNKNOWN_TOKEN = "No open invitation for this token"  # noqa: S105 (a message)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def owner_territory(campaign: Campaign) -> Territory:
+    if campaign.owner_level is OwnerLevel.region:
+        return Territory.region(campaign.owner_code)
+    return Territory.departement(campaign.owner_code, region=campaign.owner_region)
+
+
+def is_open(campaign: Campaign, today: dt.date) -> bool:
+    return campaign.opening_date <= today <= campaign.closing_date
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """A valid token's invitee and campaign, and the principal its writes are audited as."""
+
+    invitee: Invitee
+    campaign: Campaign
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(subject=f"invitation:{self.invitee.id}", role=Role.anonymous)
+
+
+async def managed_invitee(
+    session: AsyncSession,
+    campaign_id: uuid.UUID,
+    code: str,
+    *,
+    principal: Principal,
+    regions: frozenset[str] | None,
+) -> tuple[Campaign, Invitee]:
+    """The campaign (404 outside the caller's régions), the caller allowed to manage it (403), the invitee."""
+    campaign = await CampaignRepository(session).get(campaign_id)
+    if campaign is None or (regions is not None and campaign.owner_region not in regions):
+        raise NotFound(f"No campaign {campaign_id}")
+    ensure_may_act_on(principal, owner_territory(campaign))
+    invitee = await InvitationRepository(session).invitee(campaign.id, code)
+    if invitee is None:
+        raise NotFound(f"No invitee {code} in campaign {campaign_id}")
+    return campaign, invitee
+
+
+async def issue_token(
+    session: AsyncSession,
+    campaign_id: uuid.UUID,
+    code: str,
+    *,
+    principal: Principal,
+    regions: frozenset[str] | None,
+    today: dt.date,
+) -> TokenIssued:
+    """A new token for the invitee; the previous one, if any, stops working (rotation)."""
+    campaign, invitee = await managed_invitee(
+        session, campaign_id, code, principal=principal, regions=regions
+    )
+    if today > campaign.closing_date:
+        raise Conflict(f"The campaign closed on {campaign.closing_date.isoformat()}: no token to issue")
+    token = secrets.token_urlsafe(32)
+    repository = InvitationRepository(session)
+    existing = await repository.token_of(invitee.id)
+    now = utcnow()
+    action = "issue" if existing is None or existing.token_hash is None else "rotate"
+    if existing is None:
+        await repository.add(
+            InvitationToken(
+                invitee_id=invitee.id,
+                campaign_id=campaign.id,
+                token_hash=hash_token(token),
+                issued_at=now,
+                issued_by=principal.subject,
+            )
+        )
+    else:
+        existing.token_hash = hash_token(token)
+        existing.issued_at = now
+        existing.issued_by = principal.subject
+        existing.revoked_at = None
+        await session.flush()
+    audit.record(
+        session,
+        AuditEntry,
+        principal=principal,
+        action=action,
+        entity_type=ENTITY,
+        entity_id=str(invitee.id),
+        changes={"campaign_id": str(campaign.id), "code": invitee.code},
+    )
+    return TokenIssued(
+        campaign_id=campaign.id, code=invitee.code, name=invitee.name, token=token, issued_at=now
+    )
+
+
+async def revoke_token(
+    session: AsyncSession,
+    campaign_id: uuid.UUID,
+    code: str,
+    *,
+    principal: Principal,
+    regions: frozenset[str] | None,
+) -> None:
+    campaign, invitee = await managed_invitee(
+        session, campaign_id, code, principal=principal, regions=regions
+    )
+    existing = await InvitationRepository(session).token_of(invitee.id)
+    if existing is None or existing.token_hash is None:
+        raise NotFound(f"The invitee {code} has no valid token")
+    existing.token_hash = None
+    existing.revoked_at = utcnow()
+    await session.flush()
+    audit.record(
+        session,
+        AuditEntry,
+        principal=principal,
+        action="revoke",
+        entity_type=ENTITY,
+        entity_id=str(invitee.id),
+        changes={"campaign_id": str(campaign.id), "code": invitee.code},
+    )
+
+
+async def invitation_of(session: AsyncSession, token: str | None, *, today: dt.date) -> Invitation:
+    """The invitation a token opens; the same 404 for a missing, unknown, revoked or closed one."""
+    if not token or len(token) > 200:
+        raise NotFound(UNKNOWN_TOKEN)
+    found = await InvitationRepository(session).by_hash(hash_token(token))
+    if found is None or not is_open(found[2], today):
+        raise NotFound(UNKNOWN_TOKEN)
+    return Invitation(invitee=found[1], campaign=found[2])
