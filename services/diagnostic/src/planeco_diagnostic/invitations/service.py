@@ -19,10 +19,10 @@ from planeco_diagnostic.db import AuditEntry
 from planeco_diagnostic.invitations.models import InvitationToken
 from planeco_diagnostic.invitations.repository import InvitationRepository
 from planeco_diagnostic.invitations.schemas import TokenIssued
-from planeco_diagnostic.questionnaires.models import OwnerLevel
 from planeco_shared import audit
 from planeco_shared.identity import Principal, Role
 from planeco_shared.models import utcnow
+from planeco_shared.owners import OwnerLevel
 from planeco_shared.problems import Conflict, NotFound
 from planeco_shared.scopes import Territory, ensure_may_act_on
 
