@@ -1,0 +1,42 @@
+"""The debate of a COP (seed 002): working groups by theme, owned by a région or a département."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Enum, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from planeco_actions.db import Base
+from planeco_shared.models import ArchivableMixin, PortableJSON, TimestampMixin
+from planeco_shared.owners import OwnedMixin
+
+
+class WorkingGroupStatus(StrEnum):
+    en_preparation = "en_preparation"  # being set up
+    actif = "actif"  # meeting
+    clos = "clos"  # its work is done
+
+
+class WorkingGroup(OwnedMixin, ArchivableMixin, TimestampMixin, Base):
+    """A working group of the debate: a theme, the levers it works on, its members."""
+
+    __tablename__ = "debate_working_groups"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(300))
+    theme: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    lever_ids: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
+    # The same ids between bars ("|haies|augm_voitelec|"): a LIKE filter on both databases.
+    lever_keys: Mapped[str] = mapped_column(Text, default="")
+    members: Mapped[list[dict[str, Any]]] = mapped_column(PortableJSON, default=list)
+    status: Mapped[WorkingGroupStatus] = mapped_column(
+        Enum(WorkingGroupStatus, native_enum=False, length=20), default=WorkingGroupStatus.actif, index=True
+    )
+    created_by: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's declarative API)

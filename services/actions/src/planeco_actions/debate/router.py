@@ -1,0 +1,185 @@
+"""The debate of a COP: working groups (their meetings and proposals follow)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from planeco_actions.db import IdempotencyKey
+from planeco_actions.debate import service
+from planeco_actions.debate.schemas import (
+    WorkingGroupCreate,
+    WorkingGroupFilters,
+    WorkingGroupRead,
+    WorkingGroupUpdate,
+)
+from planeco_shared.archive import IncludeArchived
+from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, etag
+from planeco_shared.database import SessionDep
+from planeco_shared.history import HistoryEntry
+from planeco_shared.idempotency import IDEMPOTENCY_KEY, idempotent_create
+from planeco_shared.identity import Principal, RequireRole, Role, require_authenticated
+from planeco_shared.pagination import Page, PageDep
+from planeco_shared.problems import problem_responses
+from planeco_shared.runtime import LeversDep, VisibleRegions
+
+router = APIRouter(
+    prefix="/debates",
+    tags=["debates"],
+    dependencies=[Depends(require_authenticated)],
+    responses=problem_responses(401, 403),
+)
+
+# The owner's coordinators (a région's, or a département's for its own debate) and admins write.
+Manager = Annotated[Principal, Depends(RequireRole(Role.coordinator))]
+
+
+@router.post(
+    "/working-groups",
+    response_model=WorkingGroupRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a working group of a COP's debate",
+    description="The owner (a région or a département), the levers and the collectivités named as members "
+    "must exist in the levers service (422 naming the field otherwise; 503 or 504 when it cannot be asked). "
+    "Coordinators of the owner create its groups (a région's coordinator those of its départements too), "
+    "admins any (403 otherwise). Send `Idempotency-Key` to retry safely.",
+    responses=problem_responses(422, 502, 503, 504),
+    openapi_extra=IDEMPOTENCY_KEY,
+)
+async def create_working_group(
+    data: WorkingGroupCreate, request: Request, session: SessionDep, principal: Manager, levers: LeversDep
+) -> Response:
+    create = await idempotent_create(session, IdempotencyKey, request, subject=principal.subject)
+    if create.replay is not None:
+        return create.replay
+    group = await service.create_group(session, data=data, principal=principal, levers=levers)
+    headers = {
+        "Location": f"/api/v1/debates/working-groups/{group.id}",
+        "ETag": etag(group.id, group.version),
+    }
+    return await create.respond(WorkingGroupRead.of(group), status_code=201, headers=headers)
+
+
+@router.get(
+    "/working-groups",
+    response_model=Page[WorkingGroupRead],
+    summary="List the working groups of the debates",
+    description="Only the groups of the régions the caller may see (all for admins and readers; their "
+    "région's, départements' included, for its coordinators and contributors).",
+)
+async def list_working_groups(
+    session: SessionDep,
+    regions: VisibleRegions,
+    page: PageDep,
+    filters: Annotated[WorkingGroupFilters, Query()],
+    include_archived: IncludeArchived,
+) -> Page[WorkingGroupRead]:
+    return await service.list_groups(
+        session, filters=filters, regions=regions, params=page, include_archived=include_archived
+    )
+
+
+@router.get(
+    "/working-groups/{group_id}",
+    response_model=WorkingGroupRead,
+    summary="One working group",
+    description="404 when the caller may not see it (another région's), or when it is archived (unless "
+    "include_archived).",
+    responses=problem_responses(404),
+)
+async def get_working_group(
+    group_id: uuid.UUID,
+    session: SessionDep,
+    regions: VisibleRegions,
+    include_archived: IncludeArchived,
+    response: Response,
+) -> WorkingGroupRead:
+    group = await service.get_group(session, group_id, regions=regions, include_archived=include_archived)
+    response.headers["ETag"] = etag(group.id, group.version)
+    return WorkingGroupRead.of(group)
+
+
+@router.patch(
+    "/working-groups/{group_id}",
+    response_model=WorkingGroupRead,
+    summary="Change a working group (If-Match required)",
+    description="The same checks as the creation. `members` and `lever_ids` are replaced whole.",
+    responses=problem_responses(404, 412, 422, 428, 502, 503, 504),
+    openapi_extra=IF_MATCH_REQUIRED,
+)
+async def update_working_group(
+    group_id: uuid.UUID,
+    data: WorkingGroupUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: Manager,
+    regions: VisibleRegions,
+    levers: LeversDep,
+    response: Response,
+) -> WorkingGroupRead:
+    group = await service.group_to_change(session, group_id, principal=principal, regions=regions)
+    check_if_match(request, etag(group.id, group.version))
+    group = await service.update_group(session, group, data=data, principal=principal, levers=levers)
+    response.headers["ETag"] = etag(group.id, group.version)
+    return WorkingGroupRead.of(group)
+
+
+@router.delete(
+    "/working-groups/{group_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Archive a working group (If-Match required)",
+    description="A group belongs to an audited debate: it is archived, not erased. It then reads as 404 "
+    "and leaves the lists, except with include_archived; `POST …/restore` brings it back. 409 when "
+    "already archived.",
+    responses=problem_responses(404, 409, 412, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
+)
+async def archive_working_group(
+    group_id: uuid.UUID, request: Request, session: SessionDep, principal: Manager, regions: VisibleRegions
+) -> Response:
+    group = await service.group_to_change(session, group_id, principal=principal, regions=regions)
+    check_if_match(request, etag(group.id, group.version))
+    await service.set_group_archived(session, group, True, principal=principal)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/working-groups/{group_id}/restore",
+    response_model=WorkingGroupRead,
+    summary="Restore an archived working group (If-Match required)",
+    description="The ETag of the archived group (read with include_archived=true). 409 when not archived.",
+    responses=problem_responses(404, 409, 412, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
+)
+async def restore_working_group(
+    group_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: Manager,
+    regions: VisibleRegions,
+    response: Response,
+) -> WorkingGroupRead:
+    group = await service.group_to_change(
+        session, group_id, principal=principal, regions=regions, include_archived=True
+    )
+    check_if_match(request, etag(group.id, group.version))
+    group = await service.set_group_archived(session, group, False, principal=principal)
+    response.headers["ETag"] = etag(group.id, group.version)
+    return WorkingGroupRead.of(group)
+
+
+@router.get(
+    "/working-groups/{group_id}/history",
+    response_model=Page[HistoryEntry],
+    summary="Who changed this working group, when, old → new",
+    description="Newest first. Fields: `owner_level`, `owner_code`, `owner_region`, `name`, `theme`, "
+    "`description`, `lever_ids`, `members` (as the reads show them), `status`; archive and restore as "
+    "their own entries.",
+    responses=problem_responses(404),
+)
+async def get_working_group_history(
+    group_id: uuid.UUID, session: SessionDep, regions: VisibleRegions, page: PageDep
+) -> Page[HistoryEntry]:
+    return await service.group_history(session, group_id, regions=regions, params=page)

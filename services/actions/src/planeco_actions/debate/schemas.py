@@ -1,0 +1,164 @@
+"""The debate's bodies and reads: working groups."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from enum import StrEnum
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from planeco_actions.actions.schemas import LeverId, Name, Role, TerritoryRead, TerritoryRef
+from planeco_actions.debate.models import WorkingGroupStatus
+from planeco_shared.owners import OWNER_QUERY_PATTERN, Owner
+from planeco_shared.patch import OMITTED, PatchBody
+from planeco_shared.text import FreeText, NonBlankText
+
+GroupName = Annotated[
+    NonBlankText,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=300),
+    Field(examples=["Groupe de travail « Se déplacer » du Loiret"]),
+]
+Theme = Annotated[
+    NonBlankText,
+    StringConstraints(strip_whitespace=True, min_length=2, max_length=200),
+    Field(examples=["mobilité"]),
+]
+Description = Annotated[FreeText, StringConstraints(max_length=20_000)]
+
+
+class MemberKind(StrEnum):
+    personne = "personne"  # a person, by name (and organisation)
+    collectivite = "collectivite"  # a collectivité, by its territory
+
+
+class Member(BaseModel):
+    """A member of a working group: a person (`kind: personne`, `name`, optional `organisation`), or a
+    collectivité by its territory (`kind: collectivite`, `territory`); with a role in the group."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: MemberKind
+    name: Name | None = Field(default=None, description="A person's name; a collectivité's is its own")
+    organisation: Name | None = Field(default=None, description="A person's organisation, if any")
+    territory: TerritoryRef | None = Field(default=None, description="For a collectivité only")
+    role: Role = Field(default="", description="Its role (animateur, rapporteur…); empty when omitted")
+
+    @model_validator(mode="after")
+    def _one_identity(self) -> Self:
+        if self.kind is MemberKind.collectivite:
+            if self.territory is None or self.name is not None or self.organisation is not None:
+                raise ValueError("a collectivité is named by its territory (level, code), not by a name")
+        elif self.name is None or self.territory is not None:
+            raise ValueError("a person is named by its name (and organisation), not by a territory")
+        return self
+
+
+class MemberRead(BaseModel):
+    kind: MemberKind
+    name: str
+    organisation: str | None
+    territory: TerritoryRead | None
+    role: str
+
+
+class WorkingGroupCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    owner: Owner = Field(description="The région or département whose debate the group belongs to")
+    name: GroupName
+    theme: Theme
+    description: Description = Field(default="", description="Empty when omitted")
+    lever_ids: list[LeverId] = Field(
+        default_factory=list, max_length=50, description="The levers it works on; none when omitted"
+    )
+    members: list[Member] = Field(default_factory=list, max_length=500, description="None when omitted")
+    status: WorkingGroupStatus = Field(default=WorkingGroupStatus.actif, description="`actif` when omitted")
+
+
+class WorkingGroupUpdate(PatchBody):
+    """Omitted fields are kept. The owner is not changed by a PATCH."""
+
+    name: GroupName = OMITTED
+    theme: Theme = OMITTED
+    description: Description = OMITTED
+    lever_ids: list[LeverId] = Field(default=OMITTED, max_length=50)
+    members: list[Member] = Field(default=OMITTED, max_length=500)
+    status: WorkingGroupStatus = OMITTED
+
+
+class WorkingGroupRead(BaseModel):
+    id: uuid.UUID
+    owner: Owner
+    region: str = Field(description="The région the owner lies in")
+    name: str
+    theme: str
+    description: str
+    lever_ids: list[str]
+    members: list[MemberRead]
+    status: WorkingGroupStatus
+    created_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    archived_at: dt.datetime | None
+    revision: int = Field(description="Incremented by each change; the ETag carries it")
+
+    @classmethod
+    def of(cls, group: Any) -> WorkingGroupRead:
+        return cls.model_validate(
+            {
+                "id": group.id,
+                "owner": {"level": group.owner_level.value, "code": group.owner_code},
+                "region": group.owner_region,
+                "name": group.name,
+                "theme": group.theme,
+                "description": group.description,
+                "lever_ids": group.lever_ids,
+                "members": group.members,
+                "status": group.status,
+                "created_by": group.created_by,
+                "created_at": group.created_at,
+                "updated_at": group.updated_at,
+                "archived_at": group.archived_at,
+                "revision": group.version,
+            }
+        )
+
+
+class WorkingGroupSort(StrEnum):
+    name = "name"
+    theme = "theme"
+    created_at = "created_at"
+
+
+class WorkingGroupFilters(BaseModel):
+    """The list's query parameters, passed whole to the service."""
+
+    owner: Annotated[
+        str | None,
+        Field(
+            pattern=OWNER_QUERY_PATTERN.replace("nation|", ""),
+            description="Only this owner's groups: `region:24` or `departement:45`",
+        ),
+    ] = None
+    region: Annotated[
+        str | None,
+        Field(pattern=r"^\d{2}$", description="Only the groups of this région and its départements"),
+    ] = None
+    lever_id: Annotated[
+        list[LeverId] | None, Field(max_length=50, description="Only groups working on these levers (repeat)")
+    ] = None
+    status: Annotated[
+        list[WorkingGroupStatus] | None, Field(max_length=3, description="Only groups in these statuses")
+    ] = None
+    sort: WorkingGroupSort = Field(default=WorkingGroupSort.created_at, description="`created_at` by default")
+    descending: bool = Field(default=False, description="false by default")
+
+
+def owner_key(text: str) -> tuple[str, str]:
+    """`region:24` → ("region", "24") (`text` matched the filter's pattern)."""
+    level, _, code = text.partition(":")
+    assert re.match(r"^(region|departement)$", level)
+    return level, code
