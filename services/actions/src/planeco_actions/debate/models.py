@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Enum, Integer, String, Text, Uuid
+from sqlalchemy import Date, Enum, ForeignKey, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from planeco_actions.db import Base
@@ -36,6 +37,24 @@ class WorkingGroup(OwnedMixin, ArchivableMixin, TimestampMixin, Base):
     status: Mapped[WorkingGroupStatus] = mapped_column(
         Enum(WorkingGroupStatus, native_enum=False, length=20), default=WorkingGroupStatus.actif, index=True
     )
+    created_by: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's declarative API)
+
+
+class Meeting(ArchivableMixin, TimestampMixin, Base):
+    """A meeting of a working group: when, where, its synthesis (compte rendu) and its documents."""
+
+    __tablename__ = "debate_meetings"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("debate_working_groups.id"), index=True)
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    place: Mapped[str] = mapped_column(String(300), default="")
+    title: Mapped[str] = mapped_column(String(300), default="")
+    synthesis: Mapped[str] = mapped_column(Text, default="")
+    documents: Mapped[list[dict[str, Any]]] = mapped_column(PortableJSON, default=list)
     created_by: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 

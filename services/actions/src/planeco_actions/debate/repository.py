@@ -9,13 +9,14 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_actions.db import AuditEntry
-from planeco_actions.debate.models import WorkingGroup
+from planeco_actions.debate.models import Meeting, WorkingGroup
 from planeco_actions.debate.schemas import WorkingGroupFilters, owner_key
 from planeco_shared.archive import not_archived
 from planeco_shared.history import history_statement
 from planeco_shared.scopes import visible
 
 WORKING_GROUP = "working_group"
+MEETING = "meeting"
 
 
 def _escaped(value: str) -> str:
@@ -28,6 +29,16 @@ class DebateRepository:
 
     async def group(self, group_id: uuid.UUID) -> WorkingGroup | None:
         return await self.session.get(WorkingGroup, group_id)
+
+    async def meeting(self, meeting_id: uuid.UUID) -> Meeting | None:
+        return await self.session.get(Meeting, meeting_id)
+
+    def meetings_statement(self, group_id: uuid.UUID, *, include_archived: bool) -> Select[Any]:
+        return (
+            select(Meeting)
+            .where(Meeting.group_id == group_id, not_archived(Meeting.archived_at, include_archived))
+            .order_by(Meeting.date, Meeting.id)
+        )
 
     async def add(self, entity: Any) -> None:
         self.session.add(entity)

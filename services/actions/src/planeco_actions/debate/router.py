@@ -10,6 +10,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from planeco_actions.db import IdempotencyKey
 from planeco_actions.debate import service
 from planeco_actions.debate.schemas import (
+    MeetingCreate,
+    MeetingRead,
+    MeetingUpdate,
     WorkingGroupCreate,
     WorkingGroupFilters,
     WorkingGroupRead,
@@ -141,7 +144,7 @@ async def archive_working_group(
 ) -> Response:
     group = await service.group_to_change(session, group_id, principal=principal, regions=regions)
     check_if_match(request, etag(group.id, group.version))
-    await service.set_group_archived(session, group, True, principal=principal)
+    await service.set_archived(session, group, True, principal=principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -165,7 +168,7 @@ async def restore_working_group(
         session, group_id, principal=principal, regions=regions, include_archived=True
     )
     check_if_match(request, etag(group.id, group.version))
-    group = await service.set_group_archived(session, group, False, principal=principal)
+    group = await service.set_archived(session, group, False, principal=principal)
     response.headers["ETag"] = etag(group.id, group.version)
     return WorkingGroupRead.of(group)
 
@@ -183,3 +186,155 @@ async def get_working_group_history(
     group_id: uuid.UUID, session: SessionDep, regions: VisibleRegions, page: PageDep
 ) -> Page[HistoryEntry]:
     return await service.group_history(session, group_id, regions=regions, params=page)
+
+
+@router.post(
+    "/working-groups/{group_id}/meetings",
+    response_model=MeetingRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Record a meeting of a working group",
+    description="Its date, place, synthesis (the compte rendu, French text of any length) and links to its "
+    "documents. Written by those who manage the group (403 otherwise; 404 when the group is not the "
+    "caller's to see). Send `Idempotency-Key` to retry safely.",
+    responses=problem_responses(404, 422),
+    openapi_extra=IDEMPOTENCY_KEY,
+)
+async def create_meeting(
+    group_id: uuid.UUID,
+    data: MeetingCreate,
+    request: Request,
+    session: SessionDep,
+    principal: Manager,
+    regions: VisibleRegions,
+) -> Response:
+    group = await service.group_to_change(session, group_id, principal=principal, regions=regions)
+    create = await idempotent_create(session, IdempotencyKey, request, subject=principal.subject)
+    if create.replay is not None:
+        return create.replay
+    meeting = await service.create_meeting(session, group, data=data, principal=principal)
+    headers = {
+        "Location": f"/api/v1/debates/meetings/{meeting.id}",
+        "ETag": etag(meeting.id, meeting.version),
+    }
+    return await create.respond(MeetingRead.of(meeting), status_code=201, headers=headers)
+
+
+@router.get(
+    "/working-groups/{group_id}/meetings",
+    response_model=Page[MeetingRead],
+    summary="The meetings of a working group, by date",
+    description="404 when the group is not the caller's to see.",
+    responses=problem_responses(404),
+)
+async def list_meetings(
+    group_id: uuid.UUID,
+    session: SessionDep,
+    regions: VisibleRegions,
+    page: PageDep,
+    include_archived: IncludeArchived,
+) -> Page[MeetingRead]:
+    return await service.list_meetings(
+        session, group_id, regions=regions, params=page, include_archived=include_archived
+    )
+
+
+@router.get(
+    "/meetings/{meeting_id}",
+    response_model=MeetingRead,
+    summary="One meeting of a working group",
+    description="404 when its group is not the caller's to see, or when it is archived (unless "
+    "include_archived).",
+    responses=problem_responses(404),
+)
+async def get_meeting(
+    meeting_id: uuid.UUID,
+    session: SessionDep,
+    regions: VisibleRegions,
+    include_archived: IncludeArchived,
+    response: Response,
+) -> MeetingRead:
+    meeting, _group = await service.get_meeting(
+        session, meeting_id, regions=regions, include_archived=include_archived
+    )
+    response.headers["ETag"] = etag(meeting.id, meeting.version)
+    return MeetingRead.of(meeting)
+
+
+@router.patch(
+    "/meetings/{meeting_id}",
+    response_model=MeetingRead,
+    summary="Change a meeting: its synthesis, documents… (If-Match required)",
+    description="Written by those who manage its group.",
+    responses=problem_responses(404, 412, 422, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
+)
+async def update_meeting(
+    meeting_id: uuid.UUID,
+    data: MeetingUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: Manager,
+    regions: VisibleRegions,
+    response: Response,
+) -> MeetingRead:
+    meeting = await service.meeting_to_change(session, meeting_id, principal=principal, regions=regions)
+    check_if_match(request, etag(meeting.id, meeting.version))
+    meeting = await service.update_meeting(session, meeting, data=data, principal=principal)
+    response.headers["ETag"] = etag(meeting.id, meeting.version)
+    return MeetingRead.of(meeting)
+
+
+@router.delete(
+    "/meetings/{meeting_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Archive a meeting (If-Match required)",
+    description="Archived, not erased; `POST …/restore` brings it back. 409 when already archived.",
+    responses=problem_responses(404, 409, 412, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
+)
+async def archive_meeting(
+    meeting_id: uuid.UUID, request: Request, session: SessionDep, principal: Manager, regions: VisibleRegions
+) -> Response:
+    meeting = await service.meeting_to_change(session, meeting_id, principal=principal, regions=regions)
+    check_if_match(request, etag(meeting.id, meeting.version))
+    await service.set_archived(session, meeting, True, principal=principal)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/meetings/{meeting_id}/restore",
+    response_model=MeetingRead,
+    summary="Restore an archived meeting (If-Match required)",
+    description="The ETag of the archived meeting (read with include_archived=true). 409 when not archived.",
+    responses=problem_responses(404, 409, 412, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
+)
+async def restore_meeting(
+    meeting_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: Manager,
+    regions: VisibleRegions,
+    response: Response,
+) -> MeetingRead:
+    meeting = await service.meeting_to_change(
+        session, meeting_id, principal=principal, regions=regions, include_archived=True
+    )
+    check_if_match(request, etag(meeting.id, meeting.version))
+    meeting = await service.set_archived(session, meeting, False, principal=principal)
+    response.headers["ETag"] = etag(meeting.id, meeting.version)
+    return MeetingRead.of(meeting)
+
+
+@router.get(
+    "/meetings/{meeting_id}/history",
+    response_model=Page[HistoryEntry],
+    summary="Who changed this meeting, when, old → new",
+    description="Newest first. Fields: `group_id`, `date`, `place`, `title`, `synthesis`, `documents`; "
+    "archive and restore as their own entries.",
+    responses=problem_responses(404),
+)
+async def get_meeting_history(
+    meeting_id: uuid.UUID, session: SessionDep, regions: VisibleRegions, page: PageDep
+) -> Page[HistoryEntry]:
+    return await service.meeting_history(session, meeting_id, regions=regions, params=page)

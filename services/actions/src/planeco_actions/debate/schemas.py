@@ -10,7 +10,15 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from planeco_actions.actions.schemas import LeverId, Name, Role, TerritoryRead, TerritoryRef
+from planeco_actions.actions.schemas import (
+    Date,
+    Document,
+    LeverId,
+    Name,
+    Role,
+    TerritoryRead,
+    TerritoryRef,
+)
 from planeco_actions.debate.models import WorkingGroupStatus
 from planeco_shared.owners import OWNER_QUERY_PATTERN, Owner
 from planeco_shared.patch import OMITTED, PatchBody
@@ -155,6 +163,72 @@ class WorkingGroupFilters(BaseModel):
     ] = None
     sort: WorkingGroupSort = Field(default=WorkingGroupSort.created_at, description="`created_at` by default")
     descending: bool = Field(default=False, description="false by default")
+
+
+Place = Annotated[
+    FreeText,
+    StringConstraints(strip_whitespace=True, max_length=300),
+    Field(examples=["Hôtel de région, Orléans"]),
+]
+MeetingTitle = Annotated[
+    FreeText,
+    StringConstraints(strip_whitespace=True, max_length=300),
+    Field(examples=["Deuxième séance : le vélo au quotidien"]),
+]
+Synthesis = Annotated[
+    FreeText,
+    StringConstraints(max_length=200_000),
+    Field(
+        description="The meeting's synthesis (compte rendu), in French, as long as it needs",
+        examples=["Les participants ont retenu trois pistes : …"],
+    ),
+]
+
+
+class MeetingCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    date: Date
+    place: Place = Field(default="", description="Empty when omitted")
+    title: MeetingTitle = Field(default="", description="Empty when omitted")
+    synthesis: Synthesis = Field(default="", description="Empty when omitted (written after the meeting)")
+    documents: list[Document] = Field(
+        default_factory=list, max_length=100, description="Links to its documents; none when omitted"
+    )
+
+
+class MeetingUpdate(PatchBody):
+    """Omitted fields are kept; `documents` is replaced whole."""
+
+    date: Date = OMITTED
+    place: Place = OMITTED
+    title: MeetingTitle = OMITTED
+    synthesis: Synthesis = OMITTED
+    documents: list[Document] = Field(default=OMITTED, max_length=100)
+
+
+class MeetingRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    group_id: uuid.UUID
+    date: dt.date
+    place: str
+    title: str
+    synthesis: str
+    documents: list[Document]
+    created_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    archived_at: dt.datetime | None
+    revision: int = Field(description="Incremented by each change; the ETag carries it")
+
+    @classmethod
+    def of(cls, meeting: Any) -> MeetingRead:
+        return cls.model_validate(
+            {name: getattr(meeting, name) for name in cls.model_fields if name != "revision"}
+            | {"revision": meeting.version}
+        )
 
 
 def owner_key(text: str) -> tuple[str, str]:

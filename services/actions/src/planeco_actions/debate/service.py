@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_actions.actions.service import resolve_territory
 from planeco_actions.db import AuditEntry
-from planeco_actions.debate.models import WorkingGroup
-from planeco_actions.debate.repository import WORKING_GROUP, DebateRepository
+from planeco_actions.debate.models import Meeting, WorkingGroup
+from planeco_actions.debate.repository import MEETING, WORKING_GROUP, DebateRepository
 from planeco_actions.debate.schemas import (
+    MeetingCreate,
+    MeetingRead,
+    MeetingUpdate,
     Member,
     MemberKind,
     WorkingGroupCreate,
@@ -43,6 +46,8 @@ GROUP_FIELDS = [
     "members",
     "status",
 ]
+
+MEETING_FIELDS = ["group_id", "date", "place", "title", "synthesis", "documents"]
 
 
 def _keys(values: Sequence[str]) -> str:
@@ -219,20 +224,24 @@ async def update_group(
     return group
 
 
-async def set_group_archived(
-    session: AsyncSession, group: WorkingGroup, archived: bool, *, principal: Principal
-) -> WorkingGroup:
+Archived = TypeVar("Archived", WorkingGroup, Meeting)
+
+
+async def set_archived(
+    session: AsyncSession, entity: Archived, archived: bool, *, principal: Principal
+) -> Archived:
+    """Archive or restore a group or a meeting (from `…_to_change`): audited, a new revision."""
     archive.set_archived(
         session,
         AuditEntry,
-        group,
+        entity,
         archived,
         principal=principal,
-        entity_type=WORKING_GROUP,
-        entity_id=str(group.id),
+        entity_type=WORKING_GROUP if isinstance(entity, WorkingGroup) else MEETING,
+        entity_id=str(entity.id),
     )
     await session.flush()
-    return group
+    return entity
 
 
 async def group_history(
@@ -241,3 +250,100 @@ async def group_history(
     await get_group(session, group_id, regions=regions, include_archived=True)
     statement = DebateRepository(session).history_statement(WORKING_GROUP, group_id)
     return await history_page(session, statement, params, field_order=GROUP_FIELDS)
+
+
+async def create_meeting(
+    session: AsyncSession, group: WorkingGroup, *, data: MeetingCreate, principal: Principal
+) -> Meeting:
+    """A meeting of `group` (from `group_to_change`)."""
+    meeting = Meeting(
+        group_id=group.id,
+        **data.model_dump(exclude={"documents"}),
+        documents=data.model_dump(mode="json", include={"documents"})["documents"],
+        created_by=principal.subject,
+    )
+    await DebateRepository(session).add(meeting)
+    audit.record(
+        session,
+        AuditEntry,
+        principal=principal,
+        action="create",
+        entity_type=MEETING,
+        entity_id=str(meeting.id),
+        changes=audit.snapshot(meeting, MEETING_FIELDS),
+    )
+    return meeting
+
+
+async def list_meetings(
+    session: AsyncSession,
+    group_id: uuid.UUID,
+    *,
+    regions: frozenset[str] | None,
+    params: PageParams,
+    include_archived: bool = False,
+) -> Page[MeetingRead]:
+    """The meetings of a group the caller may see, by date."""
+    await get_group(session, group_id, regions=regions)
+    statement = DebateRepository(session).meetings_statement(group_id, include_archived=include_archived)
+    return await paginate_into(session, statement, params, MeetingRead.of)
+
+
+async def get_meeting(
+    session: AsyncSession,
+    meeting_id: uuid.UUID,
+    *,
+    regions: frozenset[str] | None,
+    include_archived: bool = False,
+) -> tuple[Meeting, WorkingGroup]:
+    """The meeting and its group, if the caller may see the group (404 otherwise, as for an archived
+    meeting unless `include_archived`)."""
+    meeting = await DebateRepository(session).meeting(meeting_id)
+    if meeting is None or is_hidden(meeting, include_archived):
+        raise NotFound(f"No meeting {meeting_id}")
+    try:
+        group = await get_group(session, meeting.group_id, regions=regions, include_archived=include_archived)
+    except NotFound:
+        raise NotFound(f"No meeting {meeting_id}") from None
+    return meeting, group
+
+
+async def meeting_to_change(
+    session: AsyncSession,
+    meeting_id: uuid.UUID,
+    *,
+    principal: Principal,
+    regions: frozenset[str] | None,
+    include_archived: bool = False,
+) -> Meeting:
+    meeting, group = await get_meeting(
+        session, meeting_id, regions=regions, include_archived=include_archived
+    )
+    ensure_may_manage(principal, group.owner)
+    return meeting
+
+
+async def update_meeting(
+    session: AsyncSession, meeting: Meeting, *, data: MeetingUpdate, principal: Principal
+) -> Meeting:
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True, exclude={"documents"})
+    changes |= data.model_dump(mode="json", exclude_unset=True, include={"documents"})
+    audit.apply_update(
+        session,
+        AuditEntry,
+        meeting,
+        changes,
+        principal=principal,
+        entity_type=MEETING,
+        entity_id=str(meeting.id),
+    )
+    await session.flush()
+    return meeting
+
+
+async def meeting_history(
+    session: AsyncSession, meeting_id: uuid.UUID, *, regions: frozenset[str] | None, params: PageParams
+) -> Page[HistoryEntry]:
+    await get_meeting(session, meeting_id, regions=regions, include_archived=True)
+    statement = DebateRepository(session).history_statement(MEETING, meeting_id)
+    return await history_page(session, statement, params, field_order=MEETING_FIELDS)
