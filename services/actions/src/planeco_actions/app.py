@@ -27,7 +27,8 @@ def create_app(settings: ActionsSettings | None = None) -> FastAPI:
             "aids": "The catalogue of aids for collectivités, synced daily from Aides-territoires (Licence "
             "Ouverte; source: Aides-territoires), and the runs of that sync.",
             "debates": "The debate of a COP (seed 002): working groups by theme and levers, owned by a "
-            "région or a département, with their members, their meetings and syntheses.",
+            "région or a département, with their members, meetings and syntheses, and proposals "
+            "promoted to actions.",
             "support-measures": "Per lever, the support measures of the State and other bodies "
             "(dispositifs d'accompagnement): who offers them, what kind of support, for whom; each owner "
             "(the nation, a région, a département) imports its whole catalogue as a file.",

@@ -21,6 +21,13 @@ class WorkingGroupStatus(StrEnum):
     clos = "clos"  # its work is done
 
 
+class ProposalStatus(StrEnum):
+    ouverte = "ouverte"  # under debate
+    retenue = "retenue"  # chosen
+    ecartee = "ecartee"  # set aside
+    promue = "promue"  # promoted to a COP action (only through its promotion)
+
+
 class WorkingGroup(OwnedMixin, ArchivableMixin, TimestampMixin, Base):
     """A working group of the debate: a theme, the levers it works on, its members."""
 
@@ -55,6 +62,30 @@ class Meeting(ArchivableMixin, TimestampMixin, Base):
     title: Mapped[str] = mapped_column(String(300), default="")
     synthesis: Mapped[str] = mapped_column(Text, default="")
     documents: Mapped[list[dict[str, Any]]] = mapped_column(PortableJSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's declarative API)
+
+
+class Proposal(ArchivableMixin, TimestampMixin, Base):
+    """A proposal of a working group (optionally from one of its meetings), tied to levers; once promoted,
+    the COP action it became."""
+
+    __tablename__ = "debate_proposals"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("debate_working_groups.id"), index=True)
+    meeting_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("debate_meetings.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    lever_ids: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
+    lever_keys: Mapped[str] = mapped_column(Text, default="")
+    proposer: Mapped[dict[str, Any] | None] = mapped_column(PortableJSON)
+    status: Mapped[ProposalStatus] = mapped_column(
+        Enum(ProposalStatus, native_enum=False, length=20), default=ProposalStatus.ouverte, index=True
+    )
+    action_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, unique=True)
     created_by: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 

@@ -9,14 +9,15 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_actions.db import AuditEntry
-from planeco_actions.debate.models import Meeting, WorkingGroup
-from planeco_actions.debate.schemas import WorkingGroupFilters, owner_key
+from planeco_actions.debate.models import Meeting, Proposal, WorkingGroup
+from planeco_actions.debate.schemas import ProposalFilters, WorkingGroupFilters, owner_key
 from planeco_shared.archive import not_archived
 from planeco_shared.history import history_statement
 from planeco_shared.scopes import visible
 
 WORKING_GROUP = "working_group"
 MEETING = "meeting"
+PROPOSAL = "proposal"
 
 
 def _escaped(value: str) -> str:
@@ -39,6 +40,32 @@ class DebateRepository:
             .where(Meeting.group_id == group_id, not_archived(Meeting.archived_at, include_archived))
             .order_by(Meeting.date, Meeting.id)
         )
+
+    async def proposal(self, proposal_id: uuid.UUID) -> Proposal | None:
+        return await self.session.get(Proposal, proposal_id)
+
+    def proposals_statement(
+        self, group_id: uuid.UUID, filters: ProposalFilters, *, include_archived: bool
+    ) -> Select[Any]:
+        statement = (
+            select(Proposal)
+            .where(Proposal.group_id == group_id, not_archived(Proposal.archived_at, include_archived))
+            .order_by(Proposal.created_at, Proposal.id)
+        )
+        if filters.lever_id:
+            statement = statement.where(
+                or_(
+                    *(
+                        Proposal.lever_keys.like(f"%|{_escaped(lever)}|%", escape="\\")
+                        for lever in filters.lever_id
+                    )
+                )
+            )
+        if filters.status:
+            statement = statement.where(Proposal.status.in_(filters.status))
+        if filters.meeting_id:
+            statement = statement.where(Proposal.meeting_id == filters.meeting_id)
+        return statement
 
     async def add(self, entity: Any) -> None:
         self.session.add(entity)

@@ -6,13 +6,20 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
+from planeco_actions.actions.schemas import ActionRead
 from planeco_actions.db import IdempotencyKey
 from planeco_actions.debate import service
 from planeco_actions.debate.schemas import (
     MeetingCreate,
     MeetingRead,
     MeetingUpdate,
+    Promotion,
+    ProposalCreate,
+    ProposalFilters,
+    ProposalRead,
+    ProposalUpdate,
     WorkingGroupCreate,
     WorkingGroupFilters,
     WorkingGroupRead,
@@ -338,3 +345,198 @@ async def get_meeting_history(
     meeting_id: uuid.UUID, session: SessionDep, regions: VisibleRegions, page: PageDep
 ) -> Page[HistoryEntry]:
     return await service.meeting_history(session, meeting_id, regions=regions, params=page)
+
+
+@router.post(
+    "/working-groups/{group_id}/proposals",
+    response_model=ProposalRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Record a proposal of a working group",
+    description="Tied to one lever or more (checked against the levers service), optionally to one of the "
+    "group's meetings (422 otherwise), with its proposer (a person or a collectivité). Written by those who "
+    "manage the group. `status` is never `promue` here: promote the proposal. Send `Idempotency-Key` to "
+    "retry safely.",
+    responses=problem_responses(404, 422, 502, 503, 504),
+    openapi_extra=IDEMPOTENCY_KEY,
+)
+async def create_proposal(
+    group_id: uuid.UUID,
+    data: ProposalCreate,
+    request: Request,
+    session: SessionDep,
+    principal: Manager,
+    regions: VisibleRegions,
+    levers: LeversDep,
+) -> Response:
+    group = await service.group_to_change(session, group_id, principal=principal, regions=regions)
+    create = await idempotent_create(session, IdempotencyKey, request, subject=principal.subject)
+    if create.replay is not None:
+        return create.replay
+    proposal = await service.create_proposal(session, group, data=data, principal=principal, levers=levers)
+    location = f"/api/v1/debates/proposals/{proposal.id}"
+    headers = {"Location": location, "ETag": etag(proposal.id, proposal.version)}
+    return await create.respond(ProposalRead.of(proposal), status_code=201, headers=headers)
+
+
+@router.get(
+    "/working-groups/{group_id}/proposals",
+    response_model=Page[ProposalRead],
+    summary="The proposals of a working group",
+    description="Oldest first. 404 when the group is not the caller's to see.",
+    responses=problem_responses(404),
+)
+async def list_proposals(
+    group_id: uuid.UUID,
+    session: SessionDep,
+    regions: VisibleRegions,
+    page: PageDep,
+    filters: Annotated[ProposalFilters, Query()],
+    include_archived: IncludeArchived,
+) -> Page[ProposalRead]:
+    return await service.list_proposals(
+        session, group_id, filters=filters, regions=regions, params=page, include_archived=include_archived
+    )
+
+
+@router.get(
+    "/proposals/{proposal_id}",
+    response_model=ProposalRead,
+    summary="One proposal",
+    description="404 when its group is not the caller's to see, or when it is archived (unless "
+    "include_archived). `action_id` is the COP action it was promoted to.",
+    responses=problem_responses(404),
+)
+async def get_proposal(
+    proposal_id: uuid.UUID,
+    session: SessionDep,
+    regions: VisibleRegions,
+    include_archived: IncludeArchived,
+    response: Response,
+) -> ProposalRead:
+    proposal, _group = await service.get_proposal(
+        session, proposal_id, regions=regions, include_archived=include_archived
+    )
+    response.headers["ETag"] = etag(proposal.id, proposal.version)
+    return ProposalRead.of(proposal)
+
+
+@router.patch(
+    "/proposals/{proposal_id}",
+    response_model=ProposalRead,
+    summary="Change a proposal (If-Match required)",
+    description="`status` between `ouverte`, `retenue` and `ecartee`; a promoted proposal stays `promue` "
+    "(422).",
+    responses=problem_responses(404, 412, 422, 428, 502, 503, 504),
+    openapi_extra=IF_MATCH_REQUIRED,
+)
+async def update_proposal(
+    proposal_id: uuid.UUID,
+    data: ProposalUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: Manager,
+    regions: VisibleRegions,
+    levers: LeversDep,
+    response: Response,
+) -> ProposalRead:
+    proposal, group = await service.proposal_to_change(
+        session, proposal_id, principal=principal, regions=regions
+    )
+    check_if_match(request, etag(proposal.id, proposal.version))
+    proposal = await service.update_proposal(
+        session, proposal, group, data=data, principal=principal, levers=levers
+    )
+    response.headers["ETag"] = etag(proposal.id, proposal.version)
+    return ProposalRead.of(proposal)
+
+
+@router.delete(
+    "/proposals/{proposal_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Archive a proposal (If-Match required)",
+    description="Archived, not erased; `POST …/restore` brings it back. 409 when already archived.",
+    responses=problem_responses(404, 409, 412, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
+)
+async def archive_proposal(
+    proposal_id: uuid.UUID, request: Request, session: SessionDep, principal: Manager, regions: VisibleRegions
+) -> Response:
+    proposal, _group = await service.proposal_to_change(
+        session, proposal_id, principal=principal, regions=regions
+    )
+    check_if_match(request, etag(proposal.id, proposal.version))
+    await service.set_archived(session, proposal, True, principal=principal)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/proposals/{proposal_id}/restore",
+    response_model=ProposalRead,
+    summary="Restore an archived proposal (If-Match required)",
+    description="The ETag of the archived proposal (read with include_archived=true). 409 when not archived.",
+    responses=problem_responses(404, 409, 412, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
+)
+async def restore_proposal(
+    proposal_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: Manager,
+    regions: VisibleRegions,
+    response: Response,
+) -> ProposalRead:
+    proposal, _group = await service.proposal_to_change(
+        session, proposal_id, principal=principal, regions=regions, include_archived=True
+    )
+    check_if_match(request, etag(proposal.id, proposal.version))
+    proposal = await service.set_archived(session, proposal, False, principal=principal)
+    response.headers["ETag"] = etag(proposal.id, proposal.version)
+    return ProposalRead.of(proposal)
+
+
+@router.post(
+    "/proposals/{proposal_id}/promote",
+    response_model=ActionRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Promote a proposal to a COP action (If-Match required)",
+    description="Creates the COP action (title, description, the levers: the first the main one; `status` "
+    "`proposee` or `retenue`; on `territory`, the group's owner when omitted) with the checks and scope of "
+    "an action's creation (403 when the caller may not act on the territory). The action's `proposal_id` "
+    "and the proposal's `action_id` (now `promue`) link them. 409 `already-promoted` the second time. The "
+    "If-Match is the proposal's ETag.",
+    responses=problem_responses(404, 409, 412, 422, 428, 502, 503, 504),
+    openapi_extra=IF_MATCH_REQUIRED,
+)
+async def promote_proposal(
+    proposal_id: uuid.UUID,
+    data: Promotion,
+    request: Request,
+    session: SessionDep,
+    principal: Manager,
+    regions: VisibleRegions,
+    levers: LeversDep,
+) -> Response:
+    proposal, group = await service.proposal_to_change(
+        session, proposal_id, principal=principal, regions=regions
+    )
+    check_if_match(request, etag(proposal.id, proposal.version))
+    action = await service.promote_proposal(
+        session, proposal, group, data=data, principal=principal, levers=levers
+    )
+    body = ActionRead.of(action).model_dump(mode="json")
+    headers = {"Location": f"/api/v1/actions/{action.id}", "ETag": etag(action.id, action.version)}
+    return JSONResponse(body, status_code=201, headers=headers)
+
+
+@router.get(
+    "/proposals/{proposal_id}/history",
+    response_model=Page[HistoryEntry],
+    summary="Who changed this proposal, when, old → new",
+    description="Newest first. Fields: `group_id`, `meeting_id`, `title`, `description`, `lever_ids`, "
+    "`proposer`, `status`, `action_id`; archive, restore and `promote` as their own entries.",
+    responses=problem_responses(404),
+)
+async def get_proposal_history(
+    proposal_id: uuid.UUID, session: SessionDep, regions: VisibleRegions, page: PageDep
+) -> Page[HistoryEntry]:
+    return await service.proposal_history(session, proposal_id, regions=regions, params=page)

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from planeco_actions.actions.models import ActionStatus
 from planeco_actions.actions.schemas import (
     Date,
     Document,
@@ -18,8 +19,9 @@ from planeco_actions.actions.schemas import (
     Role,
     TerritoryRead,
     TerritoryRef,
+    Title,
 )
-from planeco_actions.debate.models import WorkingGroupStatus
+from planeco_actions.debate.models import ProposalStatus, WorkingGroupStatus
 from planeco_shared.owners import OWNER_QUERY_PATTERN, Owner
 from planeco_shared.patch import OMITTED, PatchBody
 from planeco_shared.text import FreeText, NonBlankText
@@ -229,6 +231,85 @@ class MeetingRead(BaseModel):
             {name: getattr(meeting, name) for name in cls.model_fields if name != "revision"}
             | {"revision": meeting.version}
         )
+
+
+class ProposalCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    description: Description = Field(default="", description="Empty when omitted")
+    lever_ids: list[LeverId] = Field(min_length=1, max_length=20, description="The levers it serves")
+    meeting_id: uuid.UUID | None = Field(default=None, description="The group's meeting it came from")
+    proposer: Member | None = Field(default=None, description="Who proposed it: a person or a collectivité")
+    status: ProposalStatus = Field(
+        default=ProposalStatus.ouverte, description="`ouverte` when omitted; never `promue` (promote it)"
+    )
+
+
+class ProposalUpdate(PatchBody):
+    """Omitted fields are kept; `null` clears the meeting and the proposer. `promue` is set only by the
+    promotion, and a promoted proposal keeps it."""
+
+    title: Title = OMITTED
+    description: Description = OMITTED
+    lever_ids: list[LeverId] = Field(default=OMITTED, min_length=1, max_length=20)
+    meeting_id: uuid.UUID | None = None
+    proposer: Member | None = None
+    status: ProposalStatus = OMITTED
+
+
+class ProposalRead(BaseModel):
+    id: uuid.UUID
+    group_id: uuid.UUID
+    meeting_id: uuid.UUID | None
+    title: str
+    description: str
+    lever_ids: list[str]
+    proposer: MemberRead | None
+    status: ProposalStatus
+    action_id: uuid.UUID | None = Field(description="The COP action it was promoted to; null until then")
+    created_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    archived_at: dt.datetime | None
+    revision: int = Field(description="Incremented by each change; the ETag carries it")
+
+    @classmethod
+    def of(cls, proposal: Any) -> ProposalRead:
+        return cls.model_validate(
+            {name: getattr(proposal, name) for name in cls.model_fields if name != "revision"}
+            | {"revision": proposal.version}
+        )
+
+
+class ProposalFilters(BaseModel):
+    lever_id: Annotated[
+        list[LeverId] | None, Field(max_length=50, description="Only proposals for these levers (repeat)")
+    ] = None
+    status: Annotated[
+        list[ProposalStatus] | None, Field(max_length=4, description="Only proposals in these statuses")
+    ] = None
+    meeting_id: Annotated[uuid.UUID | None, Field(description="Only the proposals of this meeting")] = None
+
+
+class Promotion(BaseModel):
+    """The COP action a proposal becomes: its title, description and levers (the first the main one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Annotated[ActionStatus, Field(description="`proposee` (when omitted) or `retenue`")] = (
+        ActionStatus.proposee
+    )
+    territory: TerritoryRef | None = Field(
+        default=None,
+        description="Where the action is; the group's owner (région or département) when omitted",
+    )
+
+    @model_validator(mode="after")
+    def _proposed_or_chosen(self) -> Self:
+        if self.status not in (ActionStatus.proposee, ActionStatus.retenue):
+            raise ValueError("a promoted action starts `proposee` or `retenue`")
+        return self
 
 
 def owner_key(text: str) -> tuple[str, str]:
