@@ -33,7 +33,7 @@ SYNTHESIS = (
     "Séance consacrée au vélo du quotidien. Les participants — élus, agents de la DDT, associations — ont "
     "dressé l'état des lieux des aménagements cyclables du Loiret et retenu trois pistes : résorber les "
     "discontinuités, sécuriser les abords des collèges, développer le stationnement en gare.\n"
-) * 200
+) * 100
 
 
 def meeting(**fields: Any) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 
 from planeco_actions.actions.schemas import ActionRead
 from planeco_actions.db import IdempotencyKey
-from planeco_actions.debate import service
+from planeco_actions.debate import exports, service
+from planeco_actions.debate.exports import GroupFile
 from planeco_actions.debate.schemas import (
     MeetingCreate,
     MeetingRead,
@@ -34,6 +35,7 @@ from planeco_shared.identity import Principal, RequireRole, Role, require_authen
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import problem_responses
 from planeco_shared.runtime import LeversDep, VisibleRegions
+from planeco_shared.tabular import add_export_route
 
 router = APIRouter(
     prefix="/debates",
@@ -540,3 +542,63 @@ async def get_proposal_history(
     proposal_id: uuid.UUID, session: SessionDep, regions: VisibleRegions, page: PageDep
 ) -> Page[HistoryEntry]:
     return await service.proposal_history(session, proposal_id, regions=regions, params=page)
+
+
+async def _meetings_file(
+    group_id: uuid.UUID,
+    session: SessionDep,
+    regions: VisibleRegions,
+    page: PageDep,
+    include_archived: IncludeArchived,
+) -> GroupFile[MeetingRead]:
+    group = await service.get_group(session, group_id, regions=regions)
+    meetings = await service.list_meetings(
+        session, group_id, regions=regions, params=page, include_archived=include_archived
+    )
+    return GroupFile(WorkingGroupRead.of(group), meetings)
+
+
+add_export_route(
+    router,
+    "/working-groups/{group_id}/meetings",
+    _meetings_file,
+    name="export_meetings",
+    summary="The syntheses of a working group's meetings as a CSV or XLSX file",
+    description="The page of `listMeetings` (same parameters; `page_size` up to 500), one row per meeting "
+    "with its whole synthesis and its documents; the file's metadata give the group, its owner, the "
+    "source and the licence (Licence Ouverte 2.0). 404 when the group is not the caller's to see.",
+    filename=lambda view, _arguments: exports.filename(view, "syntheses"),
+    table=exports.meetings_table,
+    responses=problem_responses(404),
+)
+
+
+async def _proposals_file(
+    group_id: uuid.UUID,
+    session: SessionDep,
+    regions: VisibleRegions,
+    page: PageDep,
+    filters: Annotated[ProposalFilters, Query()],
+    include_archived: IncludeArchived,
+) -> GroupFile[ProposalRead]:
+    group = await service.get_group(session, group_id, regions=regions)
+    proposals = await service.list_proposals(
+        session, group_id, filters=filters, regions=regions, params=page, include_archived=include_archived
+    )
+    return GroupFile(WorkingGroupRead.of(group), proposals)
+
+
+add_export_route(
+    router,
+    "/working-groups/{group_id}/proposals",
+    _proposals_file,
+    name="export_proposals",
+    summary="A working group's proposals as a CSV or XLSX file",
+    description="The page of `listProposals` (same parameters and filters; `page_size` up to 500), one row "
+    "per proposal with its levers, status, proposer and the action it was promoted to; the file's metadata "
+    "give the group, its owner, the source and the licence (Licence Ouverte 2.0). 404 when the group is "
+    "not the caller's to see.",
+    filename=lambda view, _arguments: exports.filename(view, "propositions"),
+    table=exports.proposals_table,
+    responses=problem_responses(404),
+)

@@ -179,9 +179,10 @@ MeetingTitle = Annotated[
 ]
 Synthesis = Annotated[
     FreeText,
-    StringConstraints(max_length=200_000),
+    StringConstraints(max_length=32_000),
     Field(
-        description="The meeting's synthesis (compte rendu), in French, as long as it needs",
+        description="The meeting's synthesis (compte rendu), in French: up to 32,000 characters, what a "
+        "spreadsheet cell holds, so that the XLSX export keeps it whole",
         examples=["Les participants ont retenu trois pistes : …"],
     ),
 ]
