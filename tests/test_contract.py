@@ -88,7 +88,7 @@ def test_what_a_client_may_receive_is_documented() -> None:
             }
             assert "If-Match" in headers, f"{method} {path}"
             # A PUT may create (If-Match optional), except one that replaces a part of an existing resource.
-            replaces = path.endswith(("/restore", "/document", "/recompute"))
+            replaces = path.endswith(("/restore", "/document", "/recompute", "/promote"))
             required = method in ("PATCH", "DELETE") or replaces
             assert headers["If-Match"] is required, f"{method} {path}"
             conditional.add((method, path))

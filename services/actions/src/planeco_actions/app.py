@@ -6,6 +6,7 @@ from planeco_actions.actions.router import public_router as published_actions_ro
 from planeco_actions.actions.router import router as actions_router
 from planeco_actions.aids.router import funding_router
 from planeco_actions.aids.router import router as aids_router
+from planeco_actions.debate.router import router as debate_router
 from planeco_actions.jobs import JOBS
 from planeco_actions.settings import ActionsSettings
 from planeco_actions.support.router import router as support_router
@@ -25,10 +26,20 @@ def create_app(settings: ActionsSettings | None = None) -> FastAPI:
             "what expected impact, and their history.",
             "aids": "The catalogue of aids for collectivités, synced daily from Aides-territoires (Licence "
             "Ouverte; source: Aides-territoires), and the runs of that sync.",
+            "debates": "The debate of a COP (seed 002): working groups by theme and levers, owned by a "
+            "région or a département, with their members, meetings and syntheses, and proposals "
+            "promoted to actions.",
             "support-measures": "Per lever, the support measures of the State and other bodies "
             "(dispositifs d'accompagnement): who offers them, what kind of support, for whom; each owner "
             "(the nation, a région, a département) imports its whole catalogue as a file.",
         },
         jobs=JOBS,
-        routers=[actions_router, published_actions_router, aids_router, funding_router, support_router],
+        routers=[
+            actions_router,
+            published_actions_router,
+            aids_router,
+            funding_router,
+            support_router,
+            debate_router,
+        ],
     )

@@ -83,6 +83,8 @@ class Action(ArchivableMixin, TimestampMixin, Base):
     impacts: Mapped[list[dict[str, Any]]] = mapped_column(PortableJSON, default=list)
     expected_impact_ktco2e: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
     published: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # The debate's proposal it was promoted from (planeco_actions.debate), if any.
+    proposal_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     # Derived at each write, for the list filters (portable LIKE on both databases): "|a|b|" keys.
     lever_keys: Mapped[str] = mapped_column(Text, default="")
     sector_keys: Mapped[str] = mapped_column(Text, default="")

@@ -449,6 +449,9 @@ class ActionRead(BaseModel):
         description="The sum of the impacts' ktCO2e (read only); null without impacts"
     )
     published: bool
+    proposal_id: uuid.UUID | None = Field(
+        description="The debate's proposal the action was promoted from (read only); null otherwise"
+    )
     created_by: str
     revision: int = Field(description="Incremented by each change; the ETag carries it")
     created_at: dt.datetime

@@ -240,8 +240,15 @@ async def _check_cited_aids(session: AsyncSession, lines: list[dict[str, Any]]) 
 
 
 async def create_action(
-    session: AsyncSession, *, data: ActionCreate, principal: Principal, levers: LeversClient
+    session: AsyncSession,
+    *,
+    data: ActionCreate,
+    principal: Principal,
+    levers: LeversClient,
+    proposal_id: uuid.UUID | None = None,
 ) -> Action:
+    """`proposal_id`: the debate's proposal the action is promoted from (planeco_actions.debate), kept
+    with it."""
     _raise_if(
         calendar_errors(data.start_date, data.end_date, data.phases)
         + budget_errors(data.budget_lines)
@@ -286,9 +293,11 @@ async def create_action(
         region_code=place.region,
         departement_code=place.departement,
         created_by=principal.subject,
+        proposal_id=proposal_id,
     )
     _derive(action, sectors)
     action = await ActionRepository(session).add(action)
+    fields = FIELDS + (["proposal_id"] if proposal_id is not None else [])
     audit.record(
         session,
         AuditEntry,
@@ -296,7 +305,7 @@ async def create_action(
         action="create",
         entity_type=ENTITY,
         entity_id=str(action.id),
-        changes=audit.snapshot(action, FIELDS),
+        changes=audit.snapshot(action, fields),
     )
     return action
 
