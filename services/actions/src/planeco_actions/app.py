@@ -7,6 +7,7 @@ from planeco_actions.actions.router import router as actions_router
 from planeco_actions.aids.router import funding_router
 from planeco_actions.aids.router import router as aids_router
 from planeco_actions.jobs import JOBS
+from planeco_actions.roadmaps.router import router as roadmaps_router
 from planeco_actions.settings import ActionsSettings
 from planeco_actions.support.router import router as support_router
 from planeco_shared.app_factory import create_service_app
@@ -23,6 +24,8 @@ def create_app(settings: ActionsSettings | None = None) -> FastAPI:
         tags={
             "actions": "The COP actions of the roadmaps: who carries them, when, for which lever, with "
             "what expected impact, and their history.",
+            "roadmaps": "The roadmap of a territory: lever by lever, the objective, how far the actions go "
+            "toward it (« la marche à franchir ») and the remaining gap.",
             "aids": "The catalogue of aids for collectivités, synced daily from Aides-territoires (Licence "
             "Ouverte; source: Aides-territoires), and the runs of that sync.",
             "support-measures": "Per lever, the support measures of the State and other bodies "
@@ -30,5 +33,12 @@ def create_app(settings: ActionsSettings | None = None) -> FastAPI:
             "(the nation, a région, a département) imports its whole catalogue as a file.",
         },
         jobs=JOBS,
-        routers=[actions_router, published_actions_router, aids_router, funding_router, support_router],
+        routers=[
+            actions_router,
+            published_actions_router,
+            roadmaps_router,
+            aids_router,
+            funding_router,
+            support_router,
+        ],
     )

@@ -1,0 +1,214 @@
+"""The roadmap of a région: per lever of its panorama, the objective in use (the région's adjusted one
+where it set one, else the official one), what its actions reach by status, the remaining gap in ktCO2e
+and in the lever's unit, the share covered; totals per sector and for the région.
+
+Rounding: the ktCO2e figures are never rounded. Objectives come as the levers service gives them, impacts
+as stored (4 places), so sums and differences are exact Decimals and the levers add up to their sector and
+the sectors to the région, to the last digit. Only the derived figures are rounded, each once, from exact
+values: `gap_physical` (gap × ratio) to 0.001 and `covered_share` (committed / objective) to 0.0001, both
+ROUND_HALF_EVEN; they are never summed.
+
+An impact stored at another panorama version than the roadmap's is counted as stored (a figure never
+changes silently) and flagged `other_version`; one on a lever the version does not have is `unplaced`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from planeco_actions.actions.models import Action, ActionStatus
+from planeco_actions.roadmaps.repository import RoadmapRepository
+from planeco_actions.roadmaps.schemas import (
+    Figures,
+    ObjectiveSource,
+    RegionRoadmap,
+    RoadmapActionImpact,
+    RoadmapLever,
+    RoadmapScope,
+    RoadmapSector,
+)
+from planeco_shared.clients.base import ReferenceCheck
+from planeco_shared.clients.levers import LeversClient, PanoramaLever
+from planeco_shared.identity import Principal
+
+ZERO = Decimal(0)
+PHYSICAL_PLACES = Decimal("0.001")
+SHARE_PLACES = Decimal("0.0001")
+ROUNDING = (
+    "ktCO2e exact (sums of the stored 4-place impacts and of the objectives as the levers service gives "
+    "them); gap_physical to 0.001 and covered_share to 0.0001, ROUND_HALF_EVEN, each from exact values"
+)
+COUNTED = (ActionStatus.realisee, ActionStatus.en_cours, ActionStatus.retenue)
+
+
+@dataclass(slots=True)
+class _Sums:
+    objective: Decimal = ZERO
+    by_status: dict[ActionStatus, Decimal] = field(default_factory=dict)
+
+    def add(self, status: ActionStatus, ktco2e: Decimal) -> None:
+        self.by_status[status] = self.by_status.get(status, ZERO) + ktco2e
+
+    def merge(self, other: _Sums) -> None:
+        self.objective += other.objective
+        for status, value in other.by_status.items():
+            self.add(status, value)
+
+    def figures(self) -> dict[str, Any]:
+        def of(status: ActionStatus) -> Decimal:
+            return self.by_status.get(status, ZERO)
+
+        committed = sum((of(status) for status in COUNTED), ZERO)
+        share: Decimal | None = None
+        if self.objective:
+            with localcontext(Context(prec=60)):
+                share = (committed / self.objective).quantize(SHARE_PLACES, rounding=ROUND_HALF_EVEN) + 0
+        return {
+            "objective_ktco2e": self.objective,
+            "realisee_ktco2e": of(ActionStatus.realisee),
+            "en_cours_ktco2e": of(ActionStatus.en_cours),
+            "retenue_ktco2e": of(ActionStatus.retenue),
+            "committed_ktco2e": committed,
+            "proposee_ktco2e": of(ActionStatus.proposee),
+            "gap_ktco2e": self.objective - committed,
+            "covered_share": share,
+        }
+
+
+def _impact_entry(action: Action, impact: dict[str, Any] | None, version: str) -> RoadmapActionImpact:
+    stored_version = impact.get("version") if impact else None
+    return RoadmapActionImpact(
+        action_id=action.id,
+        title=action.title,
+        status=action.status,
+        territory_level=action.territory_level,
+        territory_code=action.territory_code,
+        departement=action.departement_code,
+        published=action.published,
+        ktco2e=Decimal(impact["ktco2e"]) if impact else None,
+        physical=Decimal(impact["physical"]) if impact and impact.get("physical") is not None else None,
+        version=stored_version,
+        other_version=impact is not None and stored_version != version,
+    )
+
+
+def _action_levers(action: Action) -> list[str]:
+    levers = [action.lever_id] if action.lever_id else []
+    levers += [lever for lever in action.other_lever_ids if lever not in levers]
+    levers += [impact["lever_id"] for impact in action.impacts if impact["lever_id"] not in levers]
+    return levers
+
+
+def build(
+    *,
+    region: str,
+    version: str,
+    scope: RoadmapScope,
+    levers: Iterable[tuple[PanoramaLever, Decimal, ObjectiveSource, Decimal]],
+    actions: Sequence[Action],
+    departement: str | None = None,
+) -> RegionRoadmap:
+    """The roadmap from its levers (each with the objective in use, which it is, the official one) and
+    the actions counted."""
+    rows = list(levers)
+    known = {lever.lever_id for lever, *_ in rows}
+    entries: dict[str, list[tuple[Action, dict[str, Any] | None]]] = {lever_id: [] for lever_id in known}
+    unplaced: list[RoadmapActionImpact] = []
+    for action in actions:
+        impacts = {impact["lever_id"]: impact for impact in action.impacts}
+        for lever_id in _action_levers(action):
+            impact = impacts.get(lever_id)
+            if lever_id in known:
+                entries[lever_id].append((action, impact))
+            elif impact is not None:
+                unplaced.append(_impact_entry(action, impact, version))
+
+    lever_reads: list[RoadmapLever] = []
+    sectors: dict[str, _Sums] = {}
+    total = _Sums()
+    for lever, objective, source, official in rows:
+        sums = _Sums(objective=objective)
+        impacts_read = [_impact_entry(action, impact, version) for action, impact in entries[lever.lever_id]]
+        for item in impacts_read:
+            if item.ktco2e is not None:
+                sums.add(item.status, item.ktco2e)
+        figures = sums.figures()
+        gap_physical: Decimal | None = None
+        if lever.has_physical_unit:
+            with localcontext(Context(prec=60)):
+                gap_physical = (figures["gap_ktco2e"] * lever.ratio).quantize(
+                    PHYSICAL_PLACES, rounding=ROUND_HALF_EVEN
+                ) + 0
+        lever_reads.append(
+            RoadmapLever(
+                lever_id=lever.lever_id,
+                name=lever.name,
+                sector=lever.sector,
+                unit=lever.unit,
+                objective_source=source,
+                official_objective_ktco2e=official,
+                ratio=lever.ratio,
+                gap_physical=gap_physical,
+                other_version_impacts=sum(1 for item in impacts_read if item.other_version),
+                actions=impacts_read,
+                **figures,
+            )
+        )
+        sectors.setdefault(lever.sector, _Sums()).merge(sums)
+        total.merge(sums)
+    return RegionRoadmap(
+        region=region,
+        departement=departement,
+        version=version,
+        scope=scope,
+        rounding=ROUNDING,
+        levers=lever_reads,
+        sectors=[RoadmapSector(sector=name, **sums.figures()) for name, sums in sectors.items()],
+        total=Figures(**total.figures()),
+        unplaced=unplaced,
+    )
+
+
+async def _scope(principal: Principal, region: str, regions: frozenset[str] | None) -> RoadmapScope:
+    if principal.is_authenticated and (regions is None or region in regions):
+        return RoadmapScope.all
+    return RoadmapScope.published
+
+
+async def region_roadmap(
+    session: AsyncSession,
+    region: str,
+    *,
+    version: str,
+    principal: Principal,
+    regions: frozenset[str] | None,
+    levers: LeversClient,
+) -> RegionRoadmap:
+    """`regions`: what the caller may read (None: all); anonymous callers and those of other régions see
+    the roadmap of the published actions only."""
+    check = ReferenceCheck()
+    found = await check.exists(
+        levers.get_panorama_version(version), loc=["query", "version"], what=f"panorama version {version}"
+    )
+    check.raise_if_any()
+    assert found is not None
+    panorama = await levers.region_panorama(found.version, region)  # 404: no such région
+    scope = await _scope(principal, region, regions)
+    actions = await RoadmapRepository(session).region_actions(
+        region, published_only=scope is RoadmapScope.published
+    )
+    rows = [
+        (
+            lever,
+            lever.adjusted.objective_ktco2e if lever.adjusted else lever.objective_ktco2e,
+            ObjectiveSource.adjusted if lever.adjusted else ObjectiveSource.official,
+            lever.objective_ktco2e,
+        )
+        for lever in panorama.levers
+    ]
+    return build(region=region, version=panorama.version, scope=scope, levers=rows, actions=actions)

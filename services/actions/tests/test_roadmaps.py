@@ -1,0 +1,169 @@
+"""The région's roadmap against the levers service's real figures (the shipped SGPE panoramas): per lever
+the objective, the impact of the actions by status, the gap in ktCO2e and in the lever's unit, totals."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import httpx
+import pytest_asyncio
+from fastapi import FastAPI
+
+from planeco_shared.testing import identity_headers
+
+ADMIN = identity_headers("admin")
+CENTRE = identity_headers("coordinator", "24")
+OCCITANIE = identity_headers("coordinator", "76")
+ANONYMOUS = identity_headers("anonymous")
+CARS = "augm_voitelec"  # milliers de véhicules électriques dans le parc régional
+BIKES = "augm_vélotc"  # an intensive unit: ktCO2e only
+URL = "/api/v1/roadmaps/regions/24"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def levers(levers_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=levers_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://levers.test") as client:
+        yield client
+
+
+async def levers_get(levers: httpx.AsyncClient, path: str, **params: str) -> dict[str, Any]:
+    response = await levers.get(path, params=params, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def act(client: httpx.AsyncClient, impacts: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+    body = {
+        "title": "Bornes et aides à l'achat de véhicules électriques",
+        "territory": {"level": "departement", "code": "45"},
+        "lever_id": CARS,
+        "impacts": impacts,
+    } | fields
+    response = await client.post("/api/v1/actions", json=body, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def lever_of(roadmap: dict[str, Any], lever_id: str) -> dict[str, Any]:
+    (found,) = [lever for lever in roadmap["levers"] if lever["lever_id"] == lever_id]
+    return found
+
+
+async def test_the_roadmap_shows_objective_impact_and_gap_as_the_levers_service_counts_them(
+    client: httpx.AsyncClient, levers: httpx.AsyncClient
+) -> None:
+    cars = await act(client, [{"lever_id": CARS, "physical": "5"}], status="retenue", published=True)
+    await act(client, [{"lever_id": CARS, "ktco2e": "2.5"}], status="en_cours")
+    await act(
+        client,
+        [{"lever_id": CARS, "ktco2e": "1"}, {"lever_id": BIKES, "ktco2e": "0.75"}],
+        status="realisee",
+        other_lever_ids=[BIKES],
+    )
+    await act(client, [{"lever_id": CARS, "ktco2e": "4"}], status="proposee")
+    await act(client, [{"lever_id": CARS, "ktco2e": "100"}], status="abandonnee")
+    await act(
+        client,
+        [{"lever_id": CARS, "ktco2e": "7"}],
+        status="retenue",
+        territory={"level": "region", "code": "76"},
+    )
+
+    response = await client.get(URL, headers=CENTRE)
+    assert response.status_code == 200, response.text
+    roadmap = response.json()
+    panorama = await levers_get(levers, "/api/v1/panoramas/latest/regions/24")
+    assert (roadmap["version"], roadmap["scope"]) == (panorama["version"], "all")
+    official = {lever["lever_id"]: lever for lever in panorama["levers"]}
+    assert [lever["lever_id"] for lever in roadmap["levers"]] == list(official)
+
+    # 5 thousand electric vehicles: the ktCO2e the levers service's own conversion gives.
+    factors = await levers_get(levers, f"/api/v1/levers/{CARS}/convert", region="24", ktco2e="0")
+    start, ratio = Decimal(factors["start_2019"]), Decimal(factors["ratio"])
+    conversion = await levers_get(
+        levers, f"/api/v1/levers/{CARS}/convert", region="24", physical=str(start + 5)
+    )
+    five_thousand = Decimal(conversion["ktco2e"]).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+    assert Decimal(cars["impacts"][0]["ktco2e"]) == five_thousand
+
+    line = lever_of(roadmap, CARS)
+    objective = Decimal(official[CARS]["objective_ktco2e"])
+    committed = five_thousand + Decimal("2.5") + Decimal("1")
+    assert (line["objective_source"], Decimal(line["objective_ktco2e"])) == ("official", objective)
+    assert Decimal(line["retenue_ktco2e"]) == five_thousand
+    assert (Decimal(line["en_cours_ktco2e"]), Decimal(line["realisee_ktco2e"])) == (Decimal("2.5"), 1)
+    assert Decimal(line["proposee_ktco2e"]) == 4  # apart: not in the gap
+    assert Decimal(line["committed_ktco2e"]) == committed
+    assert Decimal(line["gap_ktco2e"]) == objective - committed
+    assert Decimal(line["gap_physical"]) == ((objective - committed) * ratio).quantize(
+        Decimal("0.001"), rounding=ROUND_HALF_EVEN
+    )
+    assert Decimal(line["covered_share"]) == (committed / objective).quantize(
+        Decimal("0.0001"), rounding=ROUND_HALF_EVEN
+    )
+    assert line["unit"] == factors["unit"]
+    assert len(line["actions"]) == 4  # the abandoned one and Occitanie's are not in it
+    assert not any(item["other_version"] for item in line["actions"])
+    bikes = lever_of(roadmap, BIKES)
+    assert (Decimal(bikes["realisee_ktco2e"]), Decimal(bikes["committed_ktco2e"])) == (
+        Decimal("0.75"),
+        Decimal("0.75"),
+    )
+
+    # Exact: the levers add up to their sectors, the sectors to the région, whose objective is the
+    # panorama's (no adjustment set).
+    keys = ["objective_ktco2e", "committed_ktco2e", "proposee_ktco2e", "gap_ktco2e", "retenue_ktco2e"]
+    for sector in roadmap["sectors"]:
+        members = [lever for lever in roadmap["levers"] if lever["sector"] == sector["sector"]]
+        for key in keys:
+            assert Decimal(sector[key]) == sum(Decimal(lever[key]) for lever in members), key
+    for key in keys:
+        assert Decimal(roadmap["total"][key]) == sum(Decimal(sector[key]) for sector in roadmap["sectors"])
+    assert Decimal(roadmap["total"]["objective_ktco2e"]) == Decimal(panorama["adjusted_total_ktco2e"])
+    assert Decimal(roadmap["total"]["committed_ktco2e"]) == committed + Decimal("0.75")
+
+
+async def test_anonymous_callers_and_other_regions_count_the_published_actions_only(
+    client: httpx.AsyncClient,
+) -> None:
+    await act(client, [{"lever_id": CARS, "ktco2e": "3"}], status="retenue", published=True)
+    await act(client, [{"lever_id": CARS, "ktco2e": "2"}], status="retenue")
+    for headers, scope, retenue in [
+        (ANONYMOUS, "published", "3"),
+        (OCCITANIE, "published", "3"),
+        (CENTRE, "all", "5"),
+        (ADMIN, "all", "5"),
+    ]:
+        response = await client.get(URL, headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["scope"] == scope
+        assert Decimal(lever_of(response.json(), CARS)["retenue_ktco2e"]) == Decimal(retenue)
+
+
+async def test_impacts_stored_at_another_version_are_shown_as_stored_and_flagged(
+    client: httpx.AsyncClient,
+) -> None:
+    old = await act(client, [{"lever_id": CARS, "physical": "5", "version": "2023-11-14"}], status="retenue")
+    latest = (await client.get(URL, params={"version": "2024-07-24"}, headers=CENTRE)).json()
+    line = lever_of(latest, CARS)
+    (item,) = line["actions"]
+    assert (item["version"], item["other_version"], line["other_version_impacts"]) == ("2023-11-14", True, 1)
+    assert item["ktco2e"] == old["impacts"][0]["ktco2e"] == line["retenue_ktco2e"]
+    at_its_version = (await client.get(URL, params={"version": "2023-11-14"}, headers=CENTRE)).json()
+    assert at_its_version["version"] == "2023-11-14"
+    assert lever_of(at_its_version, CARS)["actions"][0]["other_version"] is False
+
+
+async def test_bad_inputs_are_problems(client: httpx.AsyncClient) -> None:
+    unknown = await client.get(URL, params={"version": "2020-01-01"}, headers=CENTRE)
+    assert unknown.status_code == 422, unknown.text
+    assert [e["loc"] for e in unknown.json()["errors"]] == [["query", "version"]]
+    malformed = await client.get(URL, params={"version": "hier"}, headers=CENTRE)
+    assert malformed.status_code == 422
+    assert (await client.get("/api/v1/roadmaps/regions/99", headers=CENTRE)).status_code == 404
+    assert (await client.get(URL, params={"page": "1"}, headers=CENTRE)).status_code == 422
