@@ -6,6 +6,7 @@ from planeco_actions.actions.router import public_router as published_actions_ro
 from planeco_actions.actions.router import router as actions_router
 from planeco_actions.aids.router import funding_router
 from planeco_actions.aids.router import router as aids_router
+from planeco_actions.followups.router import router as followups_router
 from planeco_actions.jobs import JOBS
 from planeco_actions.roadmaps.router import router as roadmaps_router
 from planeco_actions.settings import ActionsSettings
@@ -24,6 +25,8 @@ def create_app(settings: ActionsSettings | None = None) -> FastAPI:
         tags={
             "actions": "The COP actions of the roadmaps: who carries them, when, for which lever, with "
             "what expected impact, and their history.",
+            "follow-up": "Dated progress updates of the actions (the latest counts in the roadmap), and "
+            "the actions overdue for one.",
             "roadmaps": "The roadmap of a territory: lever by lever, the objective, how far the actions go "
             "toward it (« la marche à franchir ») and the remaining gap.",
             "aids": "The catalogue of aids for collectivités, synced daily from Aides-territoires (Licence "
@@ -34,6 +37,7 @@ def create_app(settings: ActionsSettings | None = None) -> FastAPI:
         },
         jobs=JOBS,
         routers=[
+            followups_router,  # before actions_router: /actions/overdue is not an action id
             actions_router,
             published_actions_router,
             roadmaps_router,

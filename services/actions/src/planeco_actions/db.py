@@ -40,4 +40,5 @@ def load_all_models() -> None:
     """Import every module's models so that Base.metadata is complete (Alembic autogenerate/check)."""
     from planeco_actions.actions import models as _actions  # noqa: F401
     from planeco_actions.aids import models as _aids  # noqa: F401
+    from planeco_actions.followups import models as _followups  # noqa: F401
     from planeco_actions.support import models as _support  # noqa: F401
