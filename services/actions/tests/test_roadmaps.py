@@ -167,3 +167,126 @@ async def test_bad_inputs_are_problems(client: httpx.AsyncClient) -> None:
     assert malformed.status_code == 422
     assert (await client.get("/api/v1/roadmaps/regions/99", headers=CENTRE)).status_code == 404
     assert (await client.get(URL, params={"page": "1"}, headers=CENTRE)).status_code == 422
+
+
+async def test_a_departement_roadmap_counts_its_actions_against_its_declined_objectives(
+    client: httpx.AsyncClient, levers: httpx.AsyncClient
+) -> None:
+    await act(client, [{"lever_id": CARS, "physical": "5"}], status="retenue")  # the Loiret itself
+    await act(
+        client,
+        [{"lever_id": CARS, "ktco2e": "1.5"}],
+        status="en_cours",
+        territory={"level": "commune", "code": "45234"},
+    )
+    await act(
+        client,
+        [{"lever_id": CARS, "ktco2e": "2"}],
+        status="retenue",
+        territory={"level": "departement", "code": "18"},
+    )
+    await act(
+        client,
+        [{"lever_id": CARS, "ktco2e": "3"}],
+        status="retenue",
+        territory={"level": "region", "code": "24"},
+    )
+
+    region = (await client.get(URL, headers=CENTRE)).json()
+    response = await client.get(f"{URL}/departements/45", headers=CENTRE)
+    assert response.status_code == 200, response.text
+    loiret = response.json()
+    assert (loiret["region"], loiret["departement"], loiret["version"]) == ("24", "45", region["version"])
+    declination = await levers_get(
+        levers, f"/api/v1/panoramas/{region['version']}/regions/24/departements", precision="0.001"
+    )
+    declined = {
+        lever["lever_id"]: {child["code"]: Decimal(child["objective_ktco2e"]) for child in lever["children"]}
+        for lever in declination["levers"]
+    }
+    line = lever_of(loiret, CARS)
+    assert Decimal(line["objective_ktco2e"]) == declined[CARS]["45"]
+    region_line = lever_of(region, CARS)
+    assert Decimal(line["committed_ktco2e"]) == Decimal(region_line["retenue_ktco2e"]) - 5 + Decimal("1.5")
+    assert {item["territory_code"] for item in line["actions"]} == {"45", "45234"}
+    ratio = Decimal(region_line["ratio"])
+    assert Decimal(line["gap_physical"]) == (Decimal(line["gap_ktco2e"]) * ratio).quantize(
+        Decimal("0.001"), rounding=ROUND_HALF_EVEN
+    )
+    assert lever_of(loiret, BIKES)["gap_physical"] is None  # an intensity is not declined
+    # Every département together: their objectives are the région's declined, their actions all those
+    # located in one (the région-wide action is in none).
+    committed = Decimal(0)
+    for code in sorted(declined[CARS]):
+        part = (await client.get(f"{URL}/departements/{code}", headers=CENTRE)).json()
+        committed += Decimal(lever_of(part, CARS)["committed_ktco2e"])
+        assert Decimal(part["total"]["objective_ktco2e"]) == sum(
+            (figures[code] for figures in declined.values()), Decimal(0)
+        )
+    assert committed == Decimal(region_line["committed_ktco2e"]) - 3
+
+    assert (await client.get(f"{URL}/departements/34", headers=CENTRE)).status_code == 404
+    assert (await client.get(f"{URL}/departements/2A", headers=CENTRE)).status_code == 404
+    anonymous = (await client.get(f"{URL}/departements/45", headers=ANONYMOUS)).json()
+    assert (anonymous["scope"], lever_of(anonymous, CARS)["actions"]) == ("published", [])
+
+
+async def test_a_regions_adjusted_objective_is_the_one_in_use_and_said_so(
+    client: httpx.AsyncClient, levers: httpx.AsyncClient
+) -> None:
+    # Hauts-de-France sets its own objective for electric cars (in the levers service, whose data the
+    # session shares: withdrawn at the end).
+    item = f"/api/v1/panoramas/2024-07-24/regions/32/adjustments/{CARS}"
+    put = await levers.put(
+        item,
+        json={"objective_ktco2e": "900.5", "comment": "SRADDET"},
+        headers=identity_headers("coordinator", "32"),
+    )
+    assert put.status_code == 201, put.text
+    try:
+        await act(
+            client,
+            [{"lever_id": CARS, "ktco2e": "10"}],
+            status="retenue",
+            territory={"level": "departement", "code": "59"},
+        )
+        roadmap = (
+            await client.get("/api/v1/roadmaps/regions/32", params={"version": "2024-07-24"}, headers=ADMIN)
+        ).json()
+        panorama = await levers_get(levers, "/api/v1/panoramas/2024-07-24/regions/32")
+        official = {lever["lever_id"]: lever for lever in panorama["levers"]}
+        line = lever_of(roadmap, CARS)
+        assert (line["objective_source"], line["objective_ktco2e"]) == ("adjusted", "900.5")
+        assert Decimal(line["official_objective_ktco2e"]) == Decimal(official[CARS]["objective_ktco2e"])
+        assert Decimal(line["gap_ktco2e"]) == Decimal("890.5")
+        assert {lever["objective_source"] for lever in roadmap["levers"] if lever["lever_id"] != CARS} == {
+            "official"
+        }
+        assert Decimal(roadmap["total"]["objective_ktco2e"]) == Decimal(panorama["adjusted_total_ktco2e"])
+
+        nord = (
+            await client.get(
+                "/api/v1/roadmaps/regions/32/departements/59", params={"version": "2024-07-24"}, headers=ADMIN
+            )
+        ).json()
+        declined = await levers_get(
+            levers,
+            "/api/v1/panoramas/2024-07-24/regions/32/departements",
+            precision="0.001",
+            basis="adjusted",
+            lever_id=CARS,
+        )
+        (cars,) = declined["levers"]
+        (share,) = [child for child in cars["children"] if child["code"] == "59"]
+        nord_line = lever_of(nord, CARS)
+        assert (nord_line["objective_source"], Decimal(nord_line["objective_ktco2e"])) == (
+            "adjusted",
+            Decimal(share["objective_ktco2e"]),
+        )
+        assert Decimal(nord_line["committed_ktco2e"]) == 10
+    finally:
+        etag = (await levers.get(item, headers=ADMIN)).json()["etag"]
+        withdrawn = await levers.delete(
+            item, headers=identity_headers("coordinator", "32") | {"if-match": etag}
+        )
+        assert withdrawn.status_code == 204, withdrawn.text

@@ -11,7 +11,7 @@ from planeco_actions.actions import service as actions
 from planeco_actions.db import IdempotencyKey
 from planeco_actions.followups import service
 from planeco_actions.followups.schemas import (
-    OverdueAction,
+    OverdueActionRead,
     OverdueFilters,
     ProgressUpdateCreate,
     ProgressUpdateRead,
@@ -37,7 +37,7 @@ Writer = Annotated[Principal, Depends(RequireRole(Role.coordinator, Role.contrib
 
 @router.get(
     "/overdue",
-    response_model=Page[OverdueAction],
+    response_model=Page[OverdueActionRead],
     summary="The actions past a deadline with no progress update since, for reminders",
     description="Actions `retenue` or `en_cours` (not archived) whose latest deadline on or before `as_of` "
     "(today, UTC, when omitted): their end date, a phase's end or a milestone, has no progress update dated "
@@ -50,7 +50,7 @@ async def list_overdue_actions(
     regions: VisibleRegions,
     page: PageDep,
     filters: Annotated[OverdueFilters, Query()],
-) -> Page[OverdueAction]:
+) -> Page[OverdueActionRead]:
     return await service.overdue(session, filters, regions=regions, params=page, today=utcnow().date())
 
 

@@ -72,7 +72,7 @@ class OverdueFilters(BaseModel):
     departement: DepartementFilter | None = None
 
 
-class OverdueAction(BaseModel):
+class OverdueActionRead(BaseModel):
     action_id: uuid.UUID
     title: str
     status: ActionStatus

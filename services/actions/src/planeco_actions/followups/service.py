@@ -22,7 +22,7 @@ from planeco_actions.db import AuditEntry
 from planeco_actions.followups.models import ProgressUpdate
 from planeco_actions.followups.repository import ProgressRepository
 from planeco_actions.followups.schemas import (
-    OverdueAction,
+    OverdueActionRead,
     OverdueFilters,
     ProgressUpdateCreate,
     ProgressUpdateRead,
@@ -147,10 +147,10 @@ async def overdue(
     regions: frozenset[str] | None,
     params: PageParams,
     today: dt.date,
-) -> Page[OverdueAction]:
+) -> Page[OverdueActionRead]:
     """Sorted by the date due (oldest first), the action id breaking ties."""
     as_of = filters.as_of or today
-    found: list[OverdueAction] = []
+    found: list[OverdueActionRead] = []
     for action, last in await ProgressRepository(session).followed_actions(filters, regions=regions):
         past = [deadline for deadline in _deadlines(action) if deadline[0] <= as_of]
         if not past:
@@ -159,7 +159,7 @@ async def overdue(
         if last is not None and last >= due_on:
             continue
         found.append(
-            OverdueAction(
+            OverdueActionRead(
                 action_id=action.id,
                 title=action.title,
                 status=action.status,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from planeco_actions.roadmaps import service
-from planeco_actions.roadmaps.schemas import RegionRoadmap, VersionQuery
-from planeco_shared.codes import RegionPath
+from planeco_actions.roadmaps.schemas import RoadmapRead, VersionQuery
+from planeco_shared.codes import DepartementPath, RegionPath
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller
 from planeco_shared.problems import problem_responses
@@ -15,11 +15,12 @@ from planeco_shared.runtime import LeversDep, ScopesDep
 # Public: a caller of the région (its coordinators, contributors, national readers and admins) counts
 # every action; anyone else, anonymous included, the published actions only (`scope` says which).
 router = APIRouter(prefix="/roadmaps", tags=["roadmaps"])
+RESPONSES = problem_responses(404, 422, 502, 503, 504)
 
 
 @router.get(
     "/regions/{code}",
-    response_model=RegionRoadmap,
+    response_model=RoadmapRead,
     summary="The roadmap of a région: per lever, objective, impact of the actions and remaining gap",
     description="Per lever of the région's panorama at `version` (the latest when omitted): the objective "
     "in use (the région's adjusted one where it set one, else the official one: `objective_source`), the "
@@ -29,7 +30,7 @@ router = APIRouter(prefix="/roadmaps", tags=["roadmaps"])
     "the région). Impacts stored at another panorama version are counted as stored and flagged "
     "`other_version`. Callers of the région count all its actions, others (anonymous included) the "
     "published ones (`scope`). 422 for an unknown version, 404 for an unknown région.",
-    responses=problem_responses(404, 422, 502, 503, 504),
+    responses=RESPONSES,
     openapi_extra=PUBLIC,
 )
 async def get_region_roadmap(
@@ -39,8 +40,35 @@ async def get_region_roadmap(
     levers: LeversDep,
     scopes: ScopesDep,
     version: VersionQuery = "latest",
-) -> RegionRoadmap:
+) -> RoadmapRead:
     regions = await scopes.visible_regions(caller) if caller.is_authenticated else frozenset()
     return await service.region_roadmap(
         session, code, version=version, principal=caller, regions=regions, levers=levers
+    )
+
+
+@router.get(
+    "/regions/{code}/departements/{departement}",
+    response_model=RoadmapRead,
+    summary="The roadmap of a département: its declined objectives against the actions located in it",
+    description="As the région's roadmap, per lever, against the département's share of the région's "
+    "objectives (the levers service's declination, at 0.001 ktCO2e by largest remainders: the départements "
+    "add up to the région; the adjusted objective where the région set one), counting the actions located "
+    "in the département (on it, its EPCI or its communes). `gap_physical` uses the région's ratio, for "
+    "levers whose physical figures decline (null for intensities). 404 for a département not in the région.",
+    responses=RESPONSES,
+    openapi_extra=PUBLIC,
+)
+async def get_departement_roadmap(
+    code: RegionPath,
+    departement: DepartementPath,
+    session: SessionDep,
+    caller: AnyCaller,
+    levers: LeversDep,
+    scopes: ScopesDep,
+    version: VersionQuery = "latest",
+) -> RoadmapRead:
+    regions = await scopes.visible_regions(caller) if caller.is_authenticated else frozenset()
+    return await service.departement_roadmap(
+        session, code, departement, version=version, principal=caller, regions=regions, levers=levers
     )

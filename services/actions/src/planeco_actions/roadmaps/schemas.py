@@ -91,7 +91,7 @@ class RoadmapSector(Figures):
     sector: str
 
 
-class RegionRoadmap(BaseModel):
+class RoadmapRead(BaseModel):
     region: str = Field(examples=["24"])
     departement: str | None = Field(
         default=None, description="For a département's roadmap: its code; null for the région's"

@@ -2,11 +2,12 @@
 where it set one, else the official one), what its actions reach by status, the remaining gap in ktCO2e
 and in the lever's unit, the share covered; totals per sector and for the région.
 
-Rounding: the ktCO2e figures are never rounded. Objectives come as the levers service gives them, impacts
-as stored (4 places), so sums and differences are exact Decimals and the levers add up to their sector and
-the sectors to the région, to the last digit. Only the derived figures are rounded, each once, from exact
-values: `gap_physical` (gap × ratio) to 0.001 and `covered_share` (committed / objective) to 0.0001, both
-ROUND_HALF_EVEN; they are never summed.
+Rounding: the ktCO2e figures are never rounded. Objectives come as the levers service gives them (a
+département's: its declination at 0.001 ktCO2e by largest remainders, adding up to the région's rounded to
+0.001), impacts as stored (4 places), so sums and differences are exact Decimals and the levers add up to
+their sector and the sectors to the région, to the last digit. Only the derived figures are rounded, each
+once, from exact values: `gap_physical` (gap × ratio) to 0.001 and `covered_share` (committed / objective)
+to 0.0001, both ROUND_HALF_EVEN; they are never summed.
 
 An impact stored at another panorama version than the roadmap's is counted as stored (a figure never
 changes silently) and flagged `other_version`; one on a lever the version does not have is `unplaced`.
@@ -26,15 +27,22 @@ from planeco_actions.roadmaps.repository import RoadmapRepository
 from planeco_actions.roadmaps.schemas import (
     Figures,
     ObjectiveSource,
-    RegionRoadmap,
     RoadmapActionImpact,
     RoadmapLever,
+    RoadmapRead,
     RoadmapScope,
     RoadmapSector,
 )
 from planeco_shared.clients.base import ReferenceCheck
-from planeco_shared.clients.levers import LeversClient, PanoramaLever
+from planeco_shared.clients.levers import (
+    Declination,
+    DeclinationLevel,
+    LeversClient,
+    PanoramaLever,
+    RegionPanorama,
+)
 from planeco_shared.identity import Principal
+from planeco_shared.problems import NotFound
 
 ZERO = Decimal(0)
 PHYSICAL_PLACES = Decimal("0.001")
@@ -43,7 +51,20 @@ ROUNDING = (
     "ktCO2e exact (sums of the stored 4-place impacts and of the objectives as the levers service gives "
     "them); gap_physical to 0.001 and covered_share to 0.0001, ROUND_HALF_EVEN, each from exact values"
 )
+PRECISION = "0.001"  # the département's declined objectives, ktCO2e
 COUNTED = (ActionStatus.realisee, ActionStatus.en_cours, ActionStatus.retenue)
+
+
+@dataclass(frozen=True, slots=True)
+class LeverObjective:
+    """A lever of the roadmap: its panorama figures, the objective in use, which it is, the official one,
+    and whether its gap reads in its physical unit (not for an intensity declined to a département)."""
+
+    lever: PanoramaLever
+    objective: Decimal
+    source: ObjectiveSource
+    official: Decimal
+    physical: bool
 
 
 @dataclass(slots=True)
@@ -109,14 +130,13 @@ def build(
     region: str,
     version: str,
     scope: RoadmapScope,
-    levers: Iterable[tuple[PanoramaLever, Decimal, ObjectiveSource, Decimal]],
+    levers: Iterable[LeverObjective],
     actions: Sequence[Action],
     departement: str | None = None,
-) -> RegionRoadmap:
-    """The roadmap from its levers (each with the objective in use, which it is, the official one) and
-    the actions counted."""
+) -> RoadmapRead:
+    """The roadmap from its levers and the actions counted."""
     rows = list(levers)
-    known = {lever.lever_id for lever, *_ in rows}
+    known = {row.lever.lever_id for row in rows}
     entries: dict[str, list[tuple[Action, dict[str, Any] | None]]] = {lever_id: [] for lever_id in known}
     unplaced: list[RoadmapActionImpact] = []
     for action in actions:
@@ -131,15 +151,16 @@ def build(
     lever_reads: list[RoadmapLever] = []
     sectors: dict[str, _Sums] = {}
     total = _Sums()
-    for lever, objective, source, official in rows:
-        sums = _Sums(objective=objective)
+    for row in rows:
+        lever = row.lever
+        sums = _Sums(objective=row.objective)
         impacts_read = [_impact_entry(action, impact, version) for action, impact in entries[lever.lever_id]]
         for item in impacts_read:
             if item.ktco2e is not None:
                 sums.add(item.status, item.ktco2e)
         figures = sums.figures()
         gap_physical: Decimal | None = None
-        if lever.has_physical_unit:
+        if lever.has_physical_unit and row.physical:
             with localcontext(Context(prec=60)):
                 gap_physical = (figures["gap_ktco2e"] * lever.ratio).quantize(
                     PHYSICAL_PLACES, rounding=ROUND_HALF_EVEN
@@ -150,8 +171,8 @@ def build(
                 name=lever.name,
                 sector=lever.sector,
                 unit=lever.unit,
-                objective_source=source,
-                official_objective_ktco2e=official,
+                objective_source=row.source,
+                official_objective_ktco2e=row.official,
                 ratio=lever.ratio,
                 gap_physical=gap_physical,
                 other_version_impacts=sum(1 for item in impacts_read if item.other_version),
@@ -161,7 +182,7 @@ def build(
         )
         sectors.setdefault(lever.sector, _Sums()).merge(sums)
         total.merge(sums)
-    return RegionRoadmap(
+    return RoadmapRead(
         region=region,
         departement=departement,
         version=version,
@@ -180,6 +201,16 @@ async def _scope(principal: Principal, region: str, regions: frozenset[str] | No
     return RoadmapScope.published
 
 
+async def _panorama(levers: LeversClient, version: str, region: str) -> RegionPanorama:
+    check = ReferenceCheck()
+    found = await check.exists(
+        levers.get_panorama_version(version), loc=["query", "version"], what=f"panorama version {version}"
+    )
+    check.raise_if_any()
+    assert found is not None
+    return await levers.region_panorama(found.version, region)  # 404: no such région
+
+
 async def region_roadmap(
     session: AsyncSession,
     region: str,
@@ -188,27 +219,86 @@ async def region_roadmap(
     principal: Principal,
     regions: frozenset[str] | None,
     levers: LeversClient,
-) -> RegionRoadmap:
+) -> RoadmapRead:
     """`regions`: what the caller may read (None: all); anonymous callers and those of other régions see
     the roadmap of the published actions only."""
-    check = ReferenceCheck()
-    found = await check.exists(
-        levers.get_panorama_version(version), loc=["query", "version"], what=f"panorama version {version}"
-    )
-    check.raise_if_any()
-    assert found is not None
-    panorama = await levers.region_panorama(found.version, region)  # 404: no such région
+    panorama = await _panorama(levers, version, region)
     scope = await _scope(principal, region, regions)
     actions = await RoadmapRepository(session).region_actions(
         region, published_only=scope is RoadmapScope.published
     )
     rows = [
-        (
+        LeverObjective(
             lever,
             lever.adjusted.objective_ktco2e if lever.adjusted else lever.objective_ktco2e,
             ObjectiveSource.adjusted if lever.adjusted else ObjectiveSource.official,
             lever.objective_ktco2e,
+            physical=True,
         )
         for lever in panorama.levers
     ]
     return build(region=region, version=panorama.version, scope=scope, levers=rows, actions=actions)
+
+
+def _declined(declination: Declination, departement: str) -> dict[str, tuple[Decimal, str]]:
+    """Per lever: the département's declined objective and how its physical figures decline."""
+    out: dict[str, tuple[Decimal, str]] = {}
+    for lever in declination.levers:
+        for child in lever.children:
+            if child.code == departement:
+                out[lever.lever_id] = (child.objective_ktco2e, lever.physical_method)
+    return out
+
+
+async def departement_roadmap(
+    session: AsyncSession,
+    region: str,
+    departement: str,
+    *,
+    version: str,
+    principal: Principal,
+    regions: frozenset[str] | None,
+    levers: LeversClient,
+) -> RoadmapRead:
+    """The roadmap of one département of the région: its declined objectives (the levers service's
+    declination by population or the région's keys, at 0.001 ktCO2e by largest remainders, so that the
+    départements add up to the région's objective rounded to 0.001), the official one, or the adjusted one
+    where the région set one; the actions located in it. The gap in physical units uses the région's ratio,
+    for levers whose physical figures decline (not intensities)."""
+    panorama = await _panorama(levers, version, region)
+    found = await levers.get_departement(departement)  # 404: no such département
+    if found.region != region:
+        raise NotFound(f"Département {departement} is not in région {region}")
+    level = DeclinationLevel.departement
+    official = _declined(
+        await levers.declination(panorama.version, region, level, precision=PRECISION), departement
+    )
+    adjusted = official
+    if any(lever.adjusted for lever in panorama.levers):
+        adjusted = _declined(
+            await levers.declination(panorama.version, region, level, adjusted=True, precision=PRECISION),
+            departement,
+        )
+    scope = await _scope(principal, region, regions)
+    actions = await RoadmapRepository(session).region_actions(
+        region, published_only=scope is RoadmapScope.published, departement=departement
+    )
+    rows = [
+        LeverObjective(
+            lever,
+            adjusted[lever.lever_id][0] if lever.adjusted else official[lever.lever_id][0],
+            ObjectiveSource.adjusted if lever.adjusted else ObjectiveSource.official,
+            official[lever.lever_id][0],
+            physical=official[lever.lever_id][1] == "apportioned",
+        )
+        for lever in panorama.levers
+        if lever.lever_id in official
+    ]
+    return build(
+        region=region,
+        version=panorama.version,
+        scope=scope,
+        levers=rows,
+        actions=actions,
+        departement=departement,
+    )
