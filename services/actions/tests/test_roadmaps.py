@@ -290,3 +290,51 @@ async def test_a_regions_adjusted_objective_is_the_one_in_use_and_said_so(
             item, headers=identity_headers("coordinator", "32") | {"if-match": etag}
         )
         assert withdrawn.status_code == 204, withdrawn.text
+
+
+async def test_on_track_compares_a_straight_path_with_what_is_reached(client: httpx.AsyncClient) -> None:
+    async def report(action: dict[str, Any], **body: Any) -> None:
+        url = f"/api/v1/actions/{action['id']}/progress-updates"
+        response = await client.post(url, json=body, headers=CENTRE)
+        assert response.status_code == 201, response.text
+
+    done = await act(client, [{"lever_id": CARS, "ktco2e": "1"}], status="realisee")
+    cars = await act(client, [{"lever_id": CARS, "physical": "5"}], status="en_cours")
+    await report(cars, reported_on="2026-01-15", percent_done="90")  # older: not the one used
+    await report(cars, reported_on="2026-04-15", percent_done="30", indicator_value="2")
+    quarter = await act(client, [{"lever_id": CARS, "ktco2e": "4"}], status="retenue")
+    await report(quarter, reported_on="2026-04-01", percent_done="25")
+    await act(client, [{"lever_id": CARS, "ktco2e": "8"}], status="retenue")  # no update: nothing reached
+
+    roadmap = (await client.get(URL, params={"year": "2026"}, headers=CENTRE)).json()
+    assert roadmap["year"] == 2026 and "2019" in roadmap["path"]
+    line = lever_of(roadmap, CARS)
+    objective = Decimal(line["objective_ktco2e"])
+    assert Decimal(line["expected_ktco2e"]) == (objective * 7 / 11).quantize(
+        Decimal("0.0001"), rounding=ROUND_HALF_EVEN
+    )
+    ratio = Decimal(cars["impacts"][0]["ratio"])
+    by_cars = (Decimal(2) / ratio).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+    reached = {item["action_id"]: Decimal(item["reached_ktco2e"]) for item in line["actions"]}
+    assert reached[done["id"]] == 1 and reached[cars["id"]] == by_cars and reached[quarter["id"]] == 1
+    assert Decimal(line["reached_ktco2e"]) == 2 + by_cars
+    assert line["on_track"] is (Decimal(line["reached_ktco2e"]) >= Decimal(line["expected_ktco2e"]))
+    (latest,) = [item["latest_progress"] for item in line["actions"] if item["action_id"] == cars["id"]]
+    assert (latest["reported_on"], latest["indicator_value"]) == ("2026-04-15", "2.000")
+    for key in ("expected_ktco2e", "reached_ktco2e"):
+        assert Decimal(roadmap["total"][key]) == sum(Decimal(lever[key]) for lever in roadmap["levers"])
+        for sector in roadmap["sectors"]:
+            members = [lever for lever in roadmap["levers"] if lever["sector"] == sector["sector"]]
+            assert Decimal(sector[key]) == sum(Decimal(lever[key]) for lever in members)
+
+    # The path starts at 0 in 2019 and ends at the objective in 2030.
+    start = (await client.get(URL, params={"year": "2019"}, headers=CENTRE)).json()
+    assert Decimal(lever_of(start, CARS)["expected_ktco2e"]) == 0 and start["total"]["on_track"] is True
+    end = (await client.get(URL, params={"year": "2035"}, headers=CENTRE)).json()
+    assert Decimal(lever_of(end, CARS)["expected_ktco2e"]) == objective
+    # An update that says the action is done moves it: all its impact is reached.
+    await report(quarter, reported_on="2026-05-01", percent_done="100", status="realisee")
+    after = lever_of((await client.get(URL, params={"year": "2026"}, headers=CENTRE)).json(), CARS)
+    assert Decimal(after["reached_ktco2e"]) == 5 + by_cars
+    assert Decimal(after["realisee_ktco2e"]) == 5
+    assert (await client.get(URL, params={"year": "2018"}, headers=CENTRE)).status_code == 422

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from planeco_actions.roadmaps import service
-from planeco_actions.roadmaps.schemas import RoadmapRead, VersionQuery
+from planeco_actions.roadmaps.schemas import RoadmapRead, VersionQuery, YearQuery
 from planeco_shared.codes import DepartementPath, RegionPath
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller
+from planeco_shared.models import utcnow
 from planeco_shared.problems import problem_responses
 from planeco_shared.runtime import LeversDep, ScopesDep
 
@@ -28,7 +29,10 @@ RESPONSES = problem_responses(404, 422, 502, 503, 504)
     "`proposee`; the gap (objective − committed) in ktCO2e and in the lever's unit; the share covered; "
     "the actions; totals per sector and for the région (exact sums: the levers add up to the sectors and "
     "the région). Impacts stored at another panorama version are counted as stored and flagged "
-    "`other_version`. Callers of the région count all its actions, others (anonymous included) the "
+    "`other_version`. On track (`year`, the current one when omitted): per lever and in the totals, where "
+    "a straight path from 0 in 2019 to the 2030 objective stands that year (`expected_ktco2e`) against what "
+    "the `realisee` actions and the latest progress updates of the others reach (`reached_ktco2e`); `path` "
+    "says how. Callers of the région count all its actions, others (anonymous included) the "
     "published ones (`scope`). 422 for an unknown version, 404 for an unknown région.",
     responses=RESPONSES,
     openapi_extra=PUBLIC,
@@ -40,10 +44,17 @@ async def get_region_roadmap(
     levers: LeversDep,
     scopes: ScopesDep,
     version: VersionQuery = "latest",
+    year: YearQuery | None = None,
 ) -> RoadmapRead:
     regions = await scopes.visible_regions(caller) if caller.is_authenticated else frozenset()
     return await service.region_roadmap(
-        session, code, version=version, principal=caller, regions=regions, levers=levers
+        session,
+        code,
+        version=version,
+        year=year or utcnow().year,
+        principal=caller,
+        regions=regions,
+        levers=levers,
     )
 
 
@@ -67,8 +78,16 @@ async def get_departement_roadmap(
     levers: LeversDep,
     scopes: ScopesDep,
     version: VersionQuery = "latest",
+    year: YearQuery | None = None,
 ) -> RoadmapRead:
     regions = await scopes.visible_regions(caller) if caller.is_authenticated else frozenset()
     return await service.departement_roadmap(
-        session, code, departement, version=version, principal=caller, regions=regions, levers=levers
+        session,
+        code,
+        departement,
+        version=version,
+        year=year or utcnow().year,
+        principal=caller,
+        regions=regions,
+        levers=levers,
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from planeco_actions.actions.models import ActionStatus, TerritoryLevel
 
@@ -15,6 +16,14 @@ VersionQuery = Annotated[
     str,
     StringConstraints(pattern=r"^(\d{4}-\d{2}-\d{2}|latest)$"),
     Field(description="A panorama version (an SGPE release date) or `latest`", examples=["latest"]),
+]
+
+
+YearQuery = Annotated[
+    int,
+    Field(
+        ge=2019, le=2050, description="The year of the on-track figures; the current year (UTC) when omitted"
+    ),
 ]
 
 
@@ -50,6 +59,28 @@ class Figures(BaseModel):
         "objective is 0",
         examples=["0.1425"],
     )
+    expected_ktco2e: Decimal = Field(
+        description="Where the straight path 2019 → 2030 objective stands in `year` (see `path`)",
+        examples=["38.9773"],
+    )
+    reached_ktco2e: Decimal = Field(
+        description="What the `realisee` actions and the latest progress updates reach (see `path`)",
+        examples=["5.2500"],
+    )
+    on_track: bool = Field(description="reached_ktco2e ≥ expected_ktco2e")
+
+
+class ProgressSummary(BaseModel):
+    """The action's latest progress update (planeco_actions.followups)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    reported_on: dt.date
+    status: ActionStatus
+    percent_done: Decimal = Field(examples=["40.00"])
+    indicator_value: Decimal | None = Field(examples=["2.000"])
+    spent_eur: Decimal | None = Field(examples=["45000.00"])
 
 
 class RoadmapActionImpact(BaseModel):
@@ -69,6 +100,10 @@ class RoadmapActionImpact(BaseModel):
         description="The impact was stored at another panorama version than the roadmap's: shown as "
         "stored, not converted again (recompute the action to move it)"
     )
+    reached_ktco2e: Decimal = Field(
+        description="What it reaches so far on this lever (see the roadmap's `path`)"
+    )
+    latest_progress: ProgressSummary | None = Field(description="Its latest progress update; null: none")
 
 
 class RoadmapLever(Figures):
@@ -98,6 +133,8 @@ class RoadmapRead(BaseModel):
     )
     version: str = Field(description="The panorama version of the objectives", examples=["2024-07-24"])
     scope: RoadmapScope = Field(description="Which actions are counted: all, or the published ones only")
+    year: int = Field(description="The year the on-track figures are for", examples=[2026])
+    path: str = Field(description="How the path to the objective is drawn and what counts as reached")
     rounding: str = Field(
         description="How figures are rounded",
         examples=[

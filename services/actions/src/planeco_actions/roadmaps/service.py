@@ -9,13 +9,18 @@ their sector and the sectors to the région, to the last digit. Only the derived
 once, from exact values: `gap_physical` (gap × ratio) to 0.001 and `covered_share` (committed / objective)
 to 0.0001, both ROUND_HALF_EVEN; they are never summed.
 
+On track: per lever, where a straight path from 0 in 2019 to the objective in 2030 stands in the year
+asked, against what the `realisee` actions and the latest progress updates reach (`PATH` says it in full);
+sectors and totals sum their levers' figures.
+
 An impact stored at another panorama version than the roadmap's is counted as stored (a figure never
 changes silently) and flagged `other_version`; one on a lever the version does not have is `unplaced`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any
@@ -23,10 +28,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_actions.actions.models import Action, ActionStatus
+from planeco_actions.followups.models import ProgressUpdate
+from planeco_actions.followups.repository import ProgressRepository
 from planeco_actions.roadmaps.repository import RoadmapRepository
 from planeco_actions.roadmaps.schemas import (
     Figures,
     ObjectiveSource,
+    ProgressSummary,
     RoadmapActionImpact,
     RoadmapLever,
     RoadmapRead,
@@ -49,9 +57,20 @@ PHYSICAL_PLACES = Decimal("0.001")
 SHARE_PLACES = Decimal("0.0001")
 ROUNDING = (
     "ktCO2e exact (sums of the stored 4-place impacts and of the objectives as the levers service gives "
-    "them); gap_physical to 0.001 and covered_share to 0.0001, ROUND_HALF_EVEN, each from exact values"
+    "them), expected and reached to 0.0001 (see path); gap_physical to 0.001 and covered_share to "
+    "0.0001, ROUND_HALF_EVEN, each from exact values"
 )
 PRECISION = "0.001"  # the département's declined objectives, ktCO2e
+KTCO2E_PLACES = Decimal("0.0001")
+PATH_START, PATH_END = 2019, 2030
+PATH = (
+    "A straight line from 0 ktCO2e avoided in 2019 (the panorama's base year) to the objective in 2030: "
+    "expected in `year` = objective × (year − 2019) / 11 (2030 and after: the objective), per lever to "
+    "0.0001 ROUND_HALF_EVEN; sectors and totals sum their levers. Reached: the impact of the `realisee` "
+    "actions, plus for `retenue` and `en_cours` ones the part their latest progress update says (the "
+    "indicator value over the stored ratio on the main lever, else impact × percent_done / 100; at most "
+    "the impact), each to 0.0001. On track: reached ≥ expected."
+)
 COUNTED = (ActionStatus.realisee, ActionStatus.en_cours, ActionStatus.retenue)
 
 
@@ -70,6 +89,8 @@ class LeverObjective:
 @dataclass(slots=True)
 class _Sums:
     objective: Decimal = ZERO
+    expected: Decimal = ZERO
+    reached: Decimal = ZERO
     by_status: dict[ActionStatus, Decimal] = field(default_factory=dict)
 
     def add(self, status: ActionStatus, ktco2e: Decimal) -> None:
@@ -77,6 +98,8 @@ class _Sums:
 
     def merge(self, other: _Sums) -> None:
         self.objective += other.objective
+        self.expected += other.expected
+        self.reached += other.reached
         for status, value in other.by_status.items():
             self.add(status, value)
 
@@ -98,10 +121,52 @@ class _Sums:
             "proposee_ktco2e": of(ActionStatus.proposee),
             "gap_ktco2e": self.objective - committed,
             "covered_share": share,
+            "expected_ktco2e": self.expected,
+            "reached_ktco2e": self.reached,
+            "on_track": self.reached >= self.expected,
         }
 
 
-def _impact_entry(action: Action, impact: dict[str, Any] | None, version: str) -> RoadmapActionImpact:
+def expected_on_path(objective: Decimal, year: int) -> Decimal:
+    """Where a straight path from 0 avoided in 2019 to the objective in 2030 stands in `year` (2019: 0;
+    2030 and after: the objective), to 0.0001, ROUND_HALF_EVEN."""
+    elapsed = min(max(year - PATH_START, 0), PATH_END - PATH_START)
+    with localcontext(Context(prec=60)):
+        value = objective * elapsed / (PATH_END - PATH_START)
+        return value.quantize(KTCO2E_PLACES, rounding=ROUND_HALF_EVEN) + 0
+
+
+def reached(
+    action: Action, lever_id: str, impact: dict[str, Any] | None, latest: ProgressUpdate | None
+) -> Decimal:
+    """What the action reaches so far on the lever: all of its impact once `realisee`; before, the part
+    its latest progress update says: the indicator value (the main lever's physical change so far)
+    converted with the impact's stored ratio, else the impact × percent_done / 100; 0 without an update.
+    To 0.0001, ROUND_HALF_EVEN, at most the impact."""
+    if impact is None:
+        return ZERO
+    full = Decimal(impact["ktco2e"])
+    if action.status is ActionStatus.realisee:
+        return full
+    if latest is None or action.status not in COUNTED:
+        return ZERO
+    with localcontext(Context(prec=60)):
+        ratio = Decimal(impact["ratio"]) if impact.get("ratio") is not None else ZERO
+        if lever_id == action.lever_id and latest.indicator_value is not None and ratio:
+            part = latest.indicator_value / ratio
+        else:
+            part = full * latest.percent_done / 100
+        part = min(max(part, ZERO), full)
+        return part.quantize(KTCO2E_PLACES, rounding=ROUND_HALF_EVEN) + 0
+
+
+def _impact_entry(
+    action: Action,
+    lever_id: str,
+    impact: dict[str, Any] | None,
+    version: str,
+    latest: ProgressUpdate | None,
+) -> RoadmapActionImpact:
     stored_version = impact.get("version") if impact else None
     return RoadmapActionImpact(
         action_id=action.id,
@@ -115,6 +180,8 @@ def _impact_entry(action: Action, impact: dict[str, Any] | None, version: str) -
         physical=Decimal(impact["physical"]) if impact and impact.get("physical") is not None else None,
         version=stored_version,
         other_version=impact is not None and stored_version != version,
+        reached_ktco2e=reached(action, lever_id, impact, latest),
+        latest_progress=ProgressSummary.model_validate(latest) if latest is not None else None,
     )
 
 
@@ -132,6 +199,8 @@ def build(
     scope: RoadmapScope,
     levers: Iterable[LeverObjective],
     actions: Sequence[Action],
+    progress: Mapping[uuid.UUID, ProgressUpdate],
+    year: int,
     departement: str | None = None,
 ) -> RoadmapRead:
     """The roadmap from its levers and the actions counted."""
@@ -146,18 +215,22 @@ def build(
             if lever_id in known:
                 entries[lever_id].append((action, impact))
             elif impact is not None:
-                unplaced.append(_impact_entry(action, impact, version))
+                unplaced.append(_impact_entry(action, lever_id, impact, version, progress.get(action.id)))
 
     lever_reads: list[RoadmapLever] = []
     sectors: dict[str, _Sums] = {}
     total = _Sums()
     for row in rows:
         lever = row.lever
-        sums = _Sums(objective=row.objective)
-        impacts_read = [_impact_entry(action, impact, version) for action, impact in entries[lever.lever_id]]
+        sums = _Sums(objective=row.objective, expected=expected_on_path(row.objective, year))
+        impacts_read = [
+            _impact_entry(action, lever.lever_id, impact, version, progress.get(action.id))
+            for action, impact in entries[lever.lever_id]
+        ]
         for item in impacts_read:
             if item.ktco2e is not None:
                 sums.add(item.status, item.ktco2e)
+                sums.reached += item.reached_ktco2e
         figures = sums.figures()
         gap_physical: Decimal | None = None
         if lever.has_physical_unit and row.physical:
@@ -187,6 +260,8 @@ def build(
         departement=departement,
         version=version,
         scope=scope,
+        year=year,
+        path=PATH,
         rounding=ROUNDING,
         levers=lever_reads,
         sectors=[RoadmapSector(sector=name, **sums.figures()) for name, sums in sectors.items()],
@@ -216,6 +291,7 @@ async def region_roadmap(
     region: str,
     *,
     version: str,
+    year: int,
     principal: Principal,
     regions: frozenset[str] | None,
     levers: LeversClient,
@@ -237,7 +313,16 @@ async def region_roadmap(
         )
         for lever in panorama.levers
     ]
-    return build(region=region, version=panorama.version, scope=scope, levers=rows, actions=actions)
+    progress = await ProgressRepository(session).latest(action.id for action in actions)
+    return build(
+        region=region,
+        version=panorama.version,
+        scope=scope,
+        levers=rows,
+        actions=actions,
+        progress=progress,
+        year=year,
+    )
 
 
 def _declined(declination: Declination, departement: str) -> dict[str, tuple[Decimal, str]]:
@@ -256,6 +341,7 @@ async def departement_roadmap(
     departement: str,
     *,
     version: str,
+    year: int,
     principal: Principal,
     regions: frozenset[str] | None,
     levers: LeversClient,
@@ -300,5 +386,7 @@ async def departement_roadmap(
         scope=scope,
         levers=rows,
         actions=actions,
+        progress=await ProgressRepository(session).latest(action.id for action in actions),
+        year=year,
         departement=departement,
     )
