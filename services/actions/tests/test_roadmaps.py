@@ -338,3 +338,57 @@ async def test_on_track_compares_a_straight_path_with_what_is_reached(client: ht
     assert Decimal(after["reached_ktco2e"]) == 5 + by_cars
     assert Decimal(after["realisee_ktco2e"]) == 5
     assert (await client.get(URL, params={"year": "2018"}, headers=CENTRE)).status_code == 422
+
+
+async def test_the_financing_view_sums_budget_lines_per_year_lever_financer_and_status(
+    client: httpx.AsyncClient,
+) -> None:
+    def line(year: int, financer: str, amount: str, status: str) -> dict[str, Any]:
+        return {"year": year, "financer": financer, "amount_eur": amount, "status": status}
+
+    await act(
+        client,
+        [],
+        status="retenue",
+        published=True,
+        budget_lines=[
+            line(2026, "Région Centre-Val de Loire", "150000.10", "acquis"),
+            line(2026, "ADEME", "50000", "planifie"),
+            line(2027, "Région Centre-Val de Loire", "100000", "planifie"),
+        ],
+    )
+    await act(
+        client,
+        [],
+        lever_id=BIKES,
+        status="en_cours",
+        budget_lines=[line(2026, "Région  Centre-Val de Loire", "0.90", "acquis")],
+    )
+    await act(client, [], status="abandonnee", budget_lines=[line(2026, "ADEME", "999", "acquis")])
+
+    response = await client.get(f"{URL}/financing", headers=CENTRE)
+    assert response.status_code == 200, response.text
+    view = response.json()
+    cells = [
+        (c["year"], c["lever_id"], c["financer"], c["planifie_eur"], c["acquis_eur"]) for c in view["cells"]
+    ]
+    assert cells == [
+        (2026, CARS, "ADEME", "50000.00", "0.00"),
+        (2026, CARS, "Région Centre-Val de Loire", "0.00", "150000.10"),
+        (2026, BIKES, "Région Centre-Val de Loire", "0.00", "0.90"),
+        (2027, CARS, "Région Centre-Val de Loire", "100000.00", "0.00"),
+    ]
+    assert [(y["year"], y["total_eur"]) for y in view["by_year"]] == [
+        (2026, "200001.00"),
+        (2027, "100000.00"),
+    ]
+    assert [(f["financer"], f["acquis_eur"]) for f in view["by_financer"]] == [
+        ("ADEME", "0.00"),
+        ("Région Centre-Val de Loire", "150001.00"),
+    ]
+    assert view["total"] == {"planifie_eur": "150000.00", "acquis_eur": "150001.00", "total_eur": "300001.00"}
+    assert sum(Decimal(lever["total_eur"]) for lever in view["by_lever"]) == Decimal("300001.00")
+
+    published = (await client.get(f"{URL}/financing", headers=ANONYMOUS)).json()
+    assert (published["scope"], published["total"]["total_eur"]) == ("published", "300000.10")
+    assert (await client.get("/api/v1/roadmaps/regions/99/financing", headers=CENTRE)).status_code == 404

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from planeco_actions.roadmaps import service
-from planeco_actions.roadmaps.schemas import RoadmapRead, VersionQuery, YearQuery
+from planeco_actions.roadmaps.schemas import FinancingRead, RoadmapRead, VersionQuery, YearQuery
 from planeco_shared.codes import DepartementPath, RegionPath
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller
@@ -91,3 +91,22 @@ async def get_departement_roadmap(
         regions=regions,
         levers=levers,
     )
+
+
+@router.get(
+    "/regions/{code}/financing",
+    response_model=FinancingRead,
+    summary="The financing of a région's roadmap: cost per year, main lever, financer, planned or secured",
+    description="The budget lines of the région's actions (not archived, not abandoned; any territory in "
+    "it) summed per year, main lever (an action's lines all go to its main lever) and financer (by name, "
+    "spaces collapsed), planned (`planifie`) and secured (`acquis`); then per year, per lever, per financer "
+    "and in total. Exact euros: the cells add up to each view and to the total. Callers of the région count "
+    "all its actions, others (anonymous included) the published ones (`scope`). 404 for an unknown région.",
+    responses=RESPONSES,
+    openapi_extra=PUBLIC,
+)
+async def get_region_financing(
+    code: RegionPath, session: SessionDep, caller: AnyCaller, levers: LeversDep, scopes: ScopesDep
+) -> FinancingRead:
+    regions = await scopes.visible_regions(caller) if caller.is_authenticated else frozenset()
+    return await service.region_financing(session, code, principal=caller, regions=regions, levers=levers)

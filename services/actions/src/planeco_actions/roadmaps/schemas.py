@@ -148,3 +148,42 @@ class RoadmapRead(BaseModel):
     unplaced: list[RoadmapActionImpact] = Field(
         description="Impacts on levers the roadmap's panorama version does not have (stored at another one)"
     )
+
+
+class FinancingAmounts(BaseModel):
+    """Euros, exact sums of the budget lines (to the cent)."""
+
+    planifie_eur: Decimal = Field(description="Planned", examples=["150000.00"])
+    acquis_eur: Decimal = Field(description="Secured", examples=["50000.00"])
+    total_eur: Decimal = Field(examples=["200000.00"])
+
+
+class FinancingCell(FinancingAmounts):
+    year: int = Field(examples=[2026])
+    lever_id: str | None = Field(
+        description="The action's main lever (null: none)", examples=["augm_voitelec"]
+    )
+    financer: str = Field(examples=["ADEME Centre-Val de Loire"])
+    actions: int = Field(description="How many actions have a budget line in the cell")
+
+
+class FinancingByYear(FinancingAmounts):
+    year: int = Field(examples=[2026])
+
+
+class FinancingByLever(FinancingAmounts):
+    lever_id: str | None = Field(examples=["augm_voitelec"])
+
+
+class FinancingByFinancer(FinancingAmounts):
+    financer: str = Field(examples=["ADEME Centre-Val de Loire"])
+
+
+class FinancingRead(BaseModel):
+    region: str = Field(examples=["24"])
+    scope: RoadmapScope
+    cells: list[FinancingCell] = Field(description="Per year, main lever and financer; sorted by those")
+    by_year: list[FinancingByYear]
+    by_lever: list[FinancingByLever]
+    by_financer: list[FinancingByFinancer]
+    total: FinancingAmounts

@@ -30,9 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from planeco_actions.actions.models import Action, ActionStatus
 from planeco_actions.followups.models import ProgressUpdate
 from planeco_actions.followups.repository import ProgressRepository
+from planeco_actions.roadmaps import financing
 from planeco_actions.roadmaps.repository import RoadmapRepository
 from planeco_actions.roadmaps.schemas import (
     Figures,
+    FinancingRead,
     ObjectiveSource,
     ProgressSummary,
     RoadmapActionImpact,
@@ -390,3 +392,19 @@ async def departement_roadmap(
         year=year,
         departement=departement,
     )
+
+
+async def region_financing(
+    session: AsyncSession,
+    region: str,
+    *,
+    principal: Principal,
+    regions: frozenset[str] | None,
+    levers: LeversClient,
+) -> FinancingRead:
+    await levers.get_region(region)  # 404: no such région
+    scope = await _scope(principal, region, regions)
+    actions = await RoadmapRepository(session).region_actions(
+        region, published_only=scope is RoadmapScope.published
+    )
+    return financing.build(region, scope, actions)
