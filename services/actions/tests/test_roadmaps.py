@@ -392,3 +392,42 @@ async def test_the_financing_view_sums_budget_lines_per_year_lever_financer_and_
     published = (await client.get(f"{URL}/financing", headers=ANONYMOUS)).json()
     assert (published["scope"], published["total"]["total_eur"]) == ("published", "300000.10")
     assert (await client.get("/api/v1/roadmaps/regions/99/financing", headers=CENTRE)).status_code == 404
+
+
+async def test_the_calendar_lists_per_year_the_actions_running_and_their_phases(
+    client: httpx.AsyncClient,
+) -> None:
+    spanning = await act(
+        client,
+        [],
+        status="en_cours",
+        start_date="2025-09-01",
+        end_date="2027-06-30",
+        phases=[
+            {"kind": "phase", "label": "Études", "start_date": "2025-09-01", "end_date": "2026-02-28"},
+            {"kind": "jalon", "label": "Appel d'offres", "start_date": "2026-03-15"},
+        ],
+    )
+    milestones = await act(
+        client,
+        [],
+        status="retenue",
+        phases=[{"kind": "jalon", "label": "Lancement", "start_date": "2026-10-01"}],
+    )
+    undated = await act(client, [], status="retenue")
+    await act(client, [], status="abandonnee", start_date="2026-01-01", end_date="2026-12-31")
+
+    response = await client.get(f"{URL}/calendar", headers=CENTRE)
+    assert response.status_code == 200, response.text
+    view = response.json()
+    years = {year["year"]: year["actions"] for year in view["years"]}
+    assert sorted(years) == [2025, 2026, 2027]
+    assert [item["action_id"] for item in years[2025]] == [spanning["id"]]
+    assert [item["label"] for item in years[2025][0]["phases"]] == ["Études"]
+    in_2026 = {item["action_id"]: [phase["label"] for phase in item["phases"]] for item in years[2026]}
+    assert in_2026 == {spanning["id"]: ["Études", "Appel d'offres"], milestones["id"]: ["Lancement"]}
+    assert years[2027][0]["phases"] == []
+    assert [item["action_id"] for item in view["undated"]] == [undated["id"]]
+    anonymous = (await client.get(f"{URL}/calendar", headers=ANONYMOUS)).json()
+    assert (anonymous["scope"], anonymous["years"], anonymous["undated"]) == ("published", [], [])
+    assert (await client.get("/api/v1/roadmaps/regions/99/calendar", headers=CENTRE)).status_code == 404

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from planeco_actions.roadmaps import service
-from planeco_actions.roadmaps.schemas import FinancingRead, RoadmapRead, VersionQuery, YearQuery
+from planeco_actions.roadmaps.schemas import CalendarRead, FinancingRead, RoadmapRead, VersionQuery, YearQuery
 from planeco_shared.codes import DepartementPath, RegionPath
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller
@@ -110,3 +110,21 @@ async def get_region_financing(
 ) -> FinancingRead:
     regions = await scopes.visible_regions(caller) if caller.is_authenticated else frozenset()
     return await service.region_financing(session, code, principal=caller, regions=regions, levers=levers)
+
+
+@router.get(
+    "/regions/{code}/calendar",
+    response_model=CalendarRead,
+    summary="The calendar of a région's roadmap: per year, the actions running and their phases",
+    description="Per year, the région's actions (not archived, not abandoned) running that year, from their "
+    "start to their end date (or their phases' when they have no dates of their own), with the phases and "
+    "milestones that fall in the year; actions with no date apart (`undated`). Callers of the région see all "
+    "its actions, others (anonymous included) the published ones (`scope`). 404 for an unknown région.",
+    responses=RESPONSES,
+    openapi_extra=PUBLIC,
+)
+async def get_region_calendar(
+    code: RegionPath, session: SessionDep, caller: AnyCaller, levers: LeversDep, scopes: ScopesDep
+) -> CalendarRead:
+    regions = await scopes.visible_regions(caller) if caller.is_authenticated else frozenset()
+    return await service.region_calendar(session, code, principal=caller, regions=regions, levers=levers)

@@ -187,3 +187,34 @@ class FinancingRead(BaseModel):
     by_lever: list[FinancingByLever]
     by_financer: list[FinancingByFinancer]
     total: FinancingAmounts
+
+
+class CalendarPhase(BaseModel):
+    kind: str = Field(description="`phase` or `jalon` (a milestone)", examples=["jalon"])
+    label: str = Field(examples=["Appel d'offres"])
+    start_date: dt.date
+    end_date: dt.date | None = Field(description="A phase's end; null for a milestone")
+
+
+class CalendarAction(BaseModel):
+    action_id: uuid.UUID
+    title: str
+    status: ActionStatus
+    lever_id: str | None = Field(examples=["augm_voitelec"])
+    territory_level: TerritoryLevel
+    territory_code: str = Field(examples=["45"])
+    start_date: dt.date | None
+    end_date: dt.date | None
+    phases: list[CalendarPhase] = Field(description="Its phases and milestones that fall in the year")
+
+
+class CalendarYear(BaseModel):
+    year: int = Field(examples=[2026])
+    actions: list[CalendarAction]
+
+
+class CalendarRead(BaseModel):
+    region: str = Field(examples=["24"])
+    scope: RoadmapScope
+    years: list[CalendarYear] = Field(description="Every year from the first action's start to the last end")
+    undated: list[CalendarAction] = Field(description="Actions with no date nor phase")

@@ -30,9 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from planeco_actions.actions.models import Action, ActionStatus
 from planeco_actions.followups.models import ProgressUpdate
 from planeco_actions.followups.repository import ProgressRepository
-from planeco_actions.roadmaps import financing
+from planeco_actions.roadmaps import calendar_view, financing
 from planeco_actions.roadmaps.repository import RoadmapRepository
 from planeco_actions.roadmaps.schemas import (
+    CalendarRead,
     Figures,
     FinancingRead,
     ObjectiveSource,
@@ -408,3 +409,19 @@ async def region_financing(
         region, published_only=scope is RoadmapScope.published
     )
     return financing.build(region, scope, actions)
+
+
+async def region_calendar(
+    session: AsyncSession,
+    region: str,
+    *,
+    principal: Principal,
+    regions: frozenset[str] | None,
+    levers: LeversClient,
+) -> CalendarRead:
+    await levers.get_region(region)  # 404: no such région
+    scope = await _scope(principal, region, regions)
+    actions = await RoadmapRepository(session).region_actions(
+        region, published_only=scope is RoadmapScope.published
+    )
+    return calendar_view.build(region, scope, actions)
