@@ -110,9 +110,10 @@ def test_decimal_strings_are_documented_with_their_pattern() -> None:
         return found
 
     strings = number_or_string(contract()["components"]["schemas"])
-    assert len(strings) == 9  # costs, budget amounts and impacts of actions, the adjustment's four figures
+    # costs, budget amounts and impacts of actions, the adjustment's four figures, a progress update's three
+    assert len(strings) == 12
     strings += number_or_string(contract()["paths"])
-    assert len(strings) == 11  # and the two query parameters of the conversion
+    assert len(strings) == 14  # and the two query parameters of the conversion
     assert {s.get("pattern") for s in strings} == {r"^[+-]?(\d+(\.\d*)?|\.\d+)$"}
 
 

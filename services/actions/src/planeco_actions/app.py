@@ -7,7 +7,9 @@ from planeco_actions.actions.router import router as actions_router
 from planeco_actions.aids.router import funding_router
 from planeco_actions.aids.router import router as aids_router
 from planeco_actions.debate.router import router as debate_router
+from planeco_actions.followups.router import router as followups_router
 from planeco_actions.jobs import JOBS
+from planeco_actions.roadmaps.router import router as roadmaps_router
 from planeco_actions.settings import ActionsSettings
 from planeco_actions.support.router import router as support_router
 from planeco_shared.app_factory import create_service_app
@@ -24,6 +26,10 @@ def create_app(settings: ActionsSettings | None = None) -> FastAPI:
         tags={
             "actions": "The COP actions of the roadmaps: who carries them, when, for which lever, with "
             "what expected impact, and their history.",
+            "follow-up": "Dated progress updates of the actions (the latest counts in the roadmap), and "
+            "the actions overdue for one.",
+            "roadmaps": "The roadmap of a territory: lever by lever, the objective, how far the actions go "
+            "toward it (« la marche à franchir ») and the remaining gap.",
             "aids": "The catalogue of aids for collectivités, synced daily from Aides-territoires (Licence "
             "Ouverte; source: Aides-territoires), and the runs of that sync.",
             "debates": "The debate of a COP (seed 002): working groups by theme and levers, owned by a "
@@ -35,8 +41,10 @@ def create_app(settings: ActionsSettings | None = None) -> FastAPI:
         },
         jobs=JOBS,
         routers=[
+            followups_router,  # before actions_router: /actions/overdue is not an action id
             actions_router,
             published_actions_router,
+            roadmaps_router,
             aids_router,
             funding_router,
             support_router,

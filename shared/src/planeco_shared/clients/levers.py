@@ -134,6 +134,7 @@ class LeverDeclination(ClientModel):
     lever_id: str
     name: str
     sector: str
+    physical_method: str  # apportioned | not_additive (an intensity) | none (no physical unit)
     children: list[ChildFigures]
 
 
