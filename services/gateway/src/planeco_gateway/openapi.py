@@ -72,7 +72,7 @@ def _document_gateway_failures(operation: dict[str, Any]) -> None:
 
 
 # The public contract's version: bumped with every change a client sees, listed in contract/CHANGES.md.
-CONTRACT_VERSION = "0.3.0"
+CONTRACT_VERSION = "0.4.0"
 
 
 def merge(documents: dict[str, dict[str, Any]], *, version: str = CONTRACT_VERSION) -> dict[str, Any]:
