@@ -23,6 +23,8 @@ from planeco_api_client.models import (
     RegionLeverRead,
     RegionPanoramaRead,
     RegionReadPage,
+    TerritoryLevel,
+    TerritoryRef,
 )
 from planeco_api_client.models.tabular_format import TabularFormat
 from planeco_api_client.types import File
@@ -63,7 +65,11 @@ def main_reads(public: Client) -> None:
 def one_write(key: str) -> ActionRead:
     client = AuthenticatedClient(base_url=BASE_URL, token=key, prefix="", auth_header_name="X-API-Key")
     created = create_action.sync(
-        client=client, body=ActionCreate(title="Plan régional de plantation de haies", region="24")
+        client=client,
+        body=ActionCreate(
+            title="Plan régional de plantation de haies",
+            territory=TerritoryRef(level=TerritoryLevel.REGION, code="24"),
+        ),
     )
     if isinstance(created, Problem):
         raise RuntimeError(created.detail)

@@ -39,7 +39,10 @@ export async function mainReads(): Promise<void> {
 }
 
 export async function oneWrite(key: string): Promise<string> {
-  const body: ActionCreate = { title: "Plan régional de plantation de haies", region: "24" };
+  const body: ActionCreate = {
+    title: "Plan régional de plantation de haies",
+    territory: { level: "region", code: "24" },
+  };
   const { data, error, response } = await api.POST("/api/v1/actions", {
     body,
     headers: { "X-API-Key": key },
@@ -48,7 +51,7 @@ export async function oneWrite(key: string): Promise<string> {
   const etag = response.headers.get("etag");
   const updated = await api.PATCH("/api/v1/actions/{action_id}", {
     params: { path: { action_id: data.id }, header: { "If-Match": etag ?? "*" } },
-    body: { status: "planned" },
+    body: { status: "retenue" },
     headers: { "X-API-Key": key },
   });
   return updated.data?.status ?? "unchanged";

@@ -117,6 +117,12 @@ async def test_an_xlsx_file_imports_as_the_csv_does(client: httpx.AsyncClient) -
     assert imported.status_code == 200, imported.text
     assert imported.json()["created"] == 2
     assert (await upload(client, NATIONAL)).json()["unchanged"] == 2  # the same catalogue as the CSV's
+    # The format is in the bytes: the same workbook sent as generated clients send a file is the same import.
+    as_bytes = await upload(client, buffer.getvalue(), media_type="application/octet-stream")
+    assert as_bytes.status_code == 200, as_bytes.text
+    assert as_bytes.json()["unchanged"] == 2
+    mislabelled = await upload(client, buffer.getvalue(), media_type="text/csv")
+    assert mislabelled.json()["unchanged"] == 2
 
 
 async def test_a_bad_file_changes_nothing_and_lists_every_error(client: httpx.AsyncClient) -> None:

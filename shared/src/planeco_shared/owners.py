@@ -16,7 +16,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Enum, String
@@ -40,12 +39,19 @@ class OwnerLevel(StrEnum):
     departement = "departement"
 
 
+class OwningLevel(StrEnum):
+    """The levels that own things below the nation (the nation itself owns through a null owner)."""
+
+    region = "region"
+    departement = "departement"
+
+
 class Owner(BaseModel):
     """The owning région or département (null where an owner is optional: national)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    level: Literal["region", "departement"] = Field(examples=["region"])
+    level: OwningLevel = Field(examples=["region"])
     code: str = Field(
         description="INSEE code of the région (2 digits) or of the département (`45`, `2A`, `974`)",
         examples=["24"],

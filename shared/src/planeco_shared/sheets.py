@@ -4,6 +4,9 @@ every error reported by row and column, and nothing applied unless every row is 
 The one way every bulk import reads its file (support measures, roadmaps, contacts), so that a regional
 IT team sees the same rules everywhere:
 
+- The format is recognised from the bytes (an XLSX is a ZIP archive), whatever the `Content-Type` says among
+  those accepted (`text/csv`, the XLSX type, `application/octet-stream`): generated clients send a file as
+  bytes under one media type, and a browser's guess of a type is not always right.
 - **CSV**: UTF-8 (a byte-order mark is accepted), separator `;` or `,` detected on the header line, a
   decimal comma accepted with `;` (`12,5`); **XLSX**: the first sheet (or the one named `data`, as our
   exports write it), numbers read exactly as Excel shows them (a float's shortest repr), dates as ISO dates.
@@ -37,7 +40,9 @@ from planeco_shared.uploads import CSV_MEDIA_TYPES
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-SHEET_MEDIA_TYPES = CSV_MEDIA_TYPES | {XLSX_MEDIA_TYPE}
+BINARY_MEDIA_TYPE = "application/octet-stream"
+SHEET_MEDIA_TYPES = CSV_MEDIA_TYPES | {XLSX_MEDIA_TYPE, BINARY_MEDIA_TYPE}
+ZIP_SIGNATURE = b"PK\x03\x04"  # every XLSX file starts with it (Office Open XML is a ZIP archive)
 MAX_ERRORS = 200
 LIST_SEPARATOR = re.compile(r"\s*[|,]\s*")
 _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
@@ -94,7 +99,8 @@ def read_sheet(
     errors: RowErrors,
 ) -> list[SheetRow]:
     """The rows of the file, keyed by the known `columns`; header errors are raised at once (422)."""
-    raw_rows = _xlsx_rows(content, errors) if media_type == XLSX_MEDIA_TYPE else _csv_rows(content, errors)
+    is_xlsx = content.startswith(ZIP_SIGNATURE) or media_type == XLSX_MEDIA_TYPE
+    raw_rows = _xlsx_rows(content, errors) if is_xlsx else _csv_rows(content, errors)
     errors.raise_if_any()
     header_row = next(raw_rows, None)
     if header_row is None:
@@ -200,12 +206,17 @@ def _cell_text(value: object) -> str:
 
 
 def sheet_request_body(example_csv: str, *, description: str | None = None) -> dict[str, Any]:
-    """`openapi_extra` of an import that takes a CSV or an XLSX file as its body (bytes, as is)."""
-    binary = {"schema": {"type": "string", "format": "binary"}}
+    """`openapi_extra` of an import that takes a CSV or an XLSX file as its body: one binary media type, so
+    that generated clients send the file's bytes as they are (two would give them two bodies of one type);
+    the service recognises the format from the bytes and also accepts `text/csv` and the XLSX type."""
+    text = (
+        "The file, as its bytes: CSV (UTF-8) or XLSX, recognised from its content. `Content-Type` "
+        f"`{BINARY_MEDIA_TYPE}`, `{CSV_MEDIA_TYPE}` or `{XLSX_MEDIA_TYPE}`. A CSV looks like:\n\n"
+        + "\n".join(f"    {line}" for line in example_csv.splitlines())
+    )
     body: dict[str, Any] = {
         "required": True,
-        "content": {CSV_MEDIA_TYPE: {**binary, "example": example_csv}, XLSX_MEDIA_TYPE: binary},
+        "description": text if description is None else f"{description}\n\n{text}",
+        "content": {BINARY_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
     }
-    if description is not None:
-        body["description"] = description
     return {"requestBody": body}

@@ -181,6 +181,16 @@ class BudgetLine(BaseModel):
     )
 
 
+class BudgetLineRead(BaseModel):
+    """A budget line as read (its own schema: a read gives decimals as strings, a write takes numbers too)."""
+
+    year: int
+    financer: str
+    amount_eur: Decimal = Field(description="Euros, to the cent", examples=["150000.00"])
+    status: BudgetStatus
+    aid_id: int | None = Field(default=None, description="The aid of the catalogue it is financed by, if any")
+
+
 class Document(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -441,7 +451,7 @@ class ActionRead(BaseModel):
     end_date: dt.date | None
     phases: list[Phase]
     estimated_cost_eur: Decimal | None
-    budget_lines: list[BudgetLine]
+    budget_lines: list[BudgetLineRead]
     documents: list[Document]
     external_id: str | None
     impacts: list[ImpactRead]
