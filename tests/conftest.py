@@ -127,6 +127,8 @@ async def upstreams(databases: dict[str, str], fake_aides_territoires: str) -> A
             aides_territoires_url=fake_aides_territoires,
             aides_territoires_api_key=SecretStr(DEFAULT_API_KEY),
             aides_territoires_pause=0,
+            aides_territoires_attempts=3,
+            aides_territoires_backoff=0.001,
         )
         async with (
             running_server(
