@@ -7,6 +7,7 @@ from planeco_diagnostic.contacts.router import router as contacts_router
 from planeco_diagnostic.invitations.router import answer_router
 from planeco_diagnostic.invitations.router import router as invitations_router
 from planeco_diagnostic.jobs import JOBS
+from planeco_diagnostic.mailings.router import router as mailings_router
 from planeco_diagnostic.outbox.router import router as outbox_router
 from planeco_diagnostic.questionnaires.router import router as questionnaires_router
 from planeco_diagnostic.responses.router import answer_router as answer_responses_router
@@ -41,6 +42,7 @@ def create_app(settings: DiagnosticSettings | None = None) -> FastAPI:
             campaigns_router,
             invitations_router,
             answer_router,
+            mailings_router,
             responses_router,
             answer_responses_router,
             contacts_router,

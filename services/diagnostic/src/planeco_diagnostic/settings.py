@@ -34,4 +34,7 @@ class DiagnosticSettings(ServiceSettings):
     # A message not accepted after this many attempts is `failed`; between attempts the wait doubles.
     mail_max_attempts: int = Field(default=6, ge=1, le=50)
     mail_retry_seconds: int = Field(default=60, ge=1)
+    # The front end's answer page: an invitation's link is this, then `#jeton=<token>` (the token in the
+    # fragment, which no browser sends to a server: it is never in an access log).
+    answer_url: str = "http://localhost:8000/repondre"
     mail_batch: int = Field(default=200, ge=1, le=10_000)  # messages per run of the job

@@ -23,7 +23,7 @@ from planeco_shared import audit
 from planeco_shared.identity import Principal, Role
 from planeco_shared.models import utcnow
 from planeco_shared.owners import OwnerLevel
-from planeco_shared.problems import Conflict, NotFound
+from planeco_shared.problems import Conflict, Forbidden, NotFound
 from planeco_shared.scopes import Territory, ensure_may_act_on
 
 ENTITY = "invitation"
@@ -56,6 +56,24 @@ class Invitation:
         return Principal(subject=f"invitation:{self.invitee.id}", role=Role.anonymous)
 
 
+async def managed_campaign(
+    session: AsyncSession,
+    campaign_id: uuid.UUID,
+    *,
+    principal: Principal,
+    regions: frozenset[str] | None,
+) -> Campaign:
+    """The campaign (404 outside the caller's régions), the caller allowed to manage it (403: a coordinator
+    of its owner, or an admin)."""
+    campaign = await CampaignRepository(session).get(campaign_id)
+    if campaign is None or (regions is not None and campaign.owner_region not in regions):
+        raise NotFound(f"No campaign {campaign_id}")
+    if principal.role not in (Role.admin, Role.coordinator):
+        raise Forbidden("Only the campaign's coordinators (and admins) manage its invitations")
+    ensure_may_act_on(principal, owner_territory(campaign))
+    return campaign
+
+
 async def managed_invitee(
     session: AsyncSession,
     campaign_id: uuid.UUID,
@@ -65,10 +83,7 @@ async def managed_invitee(
     regions: frozenset[str] | None,
 ) -> tuple[Campaign, Invitee]:
     """The campaign (404 outside the caller's régions), the caller allowed to manage it (403), the invitee."""
-    campaign = await CampaignRepository(session).get(campaign_id)
-    if campaign is None or (regions is not None and campaign.owner_region not in regions):
-        raise NotFound(f"No campaign {campaign_id}")
-    ensure_may_act_on(principal, owner_territory(campaign))
+    campaign = await managed_campaign(session, campaign_id, principal=principal, regions=regions)
     invitee = await InvitationRepository(session).invitee(campaign.id, code)
     if invitee is None:
         raise NotFound(f"No invitee {code} in campaign {campaign_id}")
@@ -90,6 +105,17 @@ async def issue_token(
     )
     if today > campaign.closing_date:
         raise Conflict(f"The campaign closed on {campaign.closing_date.isoformat()}: no token to issue")
+    token, now = await issue_for(session, campaign, invitee, principal=principal)
+    return TokenIssued(
+        campaign_id=campaign.id, code=invitee.code, name=invitee.name, token=token, issued_at=now
+    )
+
+
+async def issue_for(
+    session: AsyncSession, campaign: Campaign, invitee: Invitee, *, principal: Principal
+) -> tuple[str, dt.datetime]:
+    """A new token for the invitee (audited `issue`, or `rotate` when it replaces a valid one): the token
+    and when it was issued. The caller has checked the campaign is managed by `principal` and not closed."""
     token = secrets.token_urlsafe(32)
     repository = InvitationRepository(session)
     existing = await repository.token_of(invitee.id)
@@ -120,9 +146,7 @@ async def issue_token(
         entity_id=str(invitee.id),
         changes={"campaign_id": str(campaign.id), "code": invitee.code},
     )
-    return TokenIssued(
-        campaign_id=campaign.id, code=invitee.code, name=invitee.name, token=token, issued_at=now
-    )
+    return token, now
 
 
 async def revoke_token(
