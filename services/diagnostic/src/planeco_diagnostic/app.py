@@ -10,6 +10,7 @@ from planeco_diagnostic.jobs import JOBS
 from planeco_diagnostic.mailings.router import router as mailings_router
 from planeco_diagnostic.outbox.router import router as outbox_router
 from planeco_diagnostic.questionnaires.router import router as questionnaires_router
+from planeco_diagnostic.response_imports.router import router as response_imports_router
 from planeco_diagnostic.responses.router import answer_router as answer_responses_router
 from planeco_diagnostic.responses.router import router as responses_router
 from planeco_diagnostic.settings import DiagnosticSettings
@@ -43,6 +44,7 @@ def create_app(settings: DiagnosticSettings | None = None) -> FastAPI:
             invitations_router,
             answer_router,
             mailings_router,
+            response_imports_router,
             responses_router,
             answer_responses_router,
             contacts_router,
