@@ -384,3 +384,46 @@ async def test_who_may_send_issue_and_read_non_respondents(
             if status != 200:
                 assert_problem(answered, status)
     assert_problem(await client.post(f"/api/v1/campaigns/{uuid.uuid4()}/invitations", headers=ADMIN), 404)
+
+
+async def test_the_daily_job_reminds_campaigns_closing_in_seven_days_once(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    mail_server: MailServer,  # noqa: F811
+) -> None:
+    addresses = await contacts_for_centre(client)
+    created = await client.post(
+        "/api/v1/questionnaires/imports",
+        content=SMALL.read_text(encoding="utf-8"),
+        headers=ADMIN | {"content-type": "application/json"},
+    )
+    day = today()
+    campaigns = {}
+    for days in (7, 8):
+        body = {
+            "questionnaire_id": created.json()["id"],
+            "owner": {"level": "region", "code": "24"},
+            "title": f"Diagnostic, clôture dans {days} jours",
+            "opening_date": (day - dt.timedelta(days=10)).isoformat(),
+            "closing_date": (day + dt.timedelta(days=days)).isoformat(),
+            "panorama_version": "2024-07-24",
+        }
+        campaign = await client.post("/api/v1/campaigns", json=body, headers=CENTRE)
+        assert campaign.status_code == 201, campaign.text
+        campaigns[days] = campaign.json()["id"]
+    run = await run_job(
+        runtime_of(app), JOBS, "campaign-reminders", trigger=JobTrigger.cli, started_by="test"
+    )
+    assert run.outcome is JobOutcome.succeeded, run
+    assert run.counts["campaigns"] >= 1 and run.counts["messages"] >= 3
+    assert await send_mail(app) >= 3
+    [reminder] = mail_server.received(addresses["loiret"])
+    assert "clôture dans 7 jours" in reminder["Subject"]  # the 8 days' campaign is not due
+    opened = await client.get("/api/v1/answer", headers=holder(token_in(reminder)))
+    assert opened.json()["campaign_id"] == campaigns[7]
+    again = await run_job(
+        runtime_of(app), JOBS, "campaign-reminders", trigger=JobTrigger.cli, started_by="test"
+    )
+    assert again.counts["campaigns"] == 0 and again.counts["already_reminded"] >= 1
+    await send_mail(app)
+    assert len(mail_server.received(addresses["loiret"])) == 1

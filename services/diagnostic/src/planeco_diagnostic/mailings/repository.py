@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -9,7 +10,8 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from planeco_diagnostic.campaigns.models import Invitee
+from planeco_diagnostic.campaigns.models import Campaign, Invitee
+from planeco_diagnostic.db import AuditEntry
 from planeco_diagnostic.invitations.models import InvitationToken
 from planeco_diagnostic.mailings.schemas import NonRespondentFilters
 from planeco_diagnostic.responses.models import Response, ResponseStatus
@@ -69,3 +71,30 @@ class MailingRepository:
 
     async def all(self, statement: Select[Any], *, limit: int) -> Sequence[Invitee]:
         return (await self.session.scalars(statement.limit(limit))).all()
+
+    async def closing_on(self, days: Sequence[dt.date], *, today: dt.date) -> Sequence[Campaign]:
+        """The campaigns open today that close on one of `days`."""
+        if not days:
+            return []
+        statement = (
+            select(Campaign)
+            .where(Campaign.closing_date.in_(list(days)), Campaign.opening_date <= today)
+            .order_by(Campaign.closing_date, Campaign.id)
+        )
+        return (await self.session.scalars(statement)).all()
+
+    async def reminded_since(
+        self, campaign_id: uuid.UUID, action: str, actor: str, since: dt.datetime
+    ) -> bool:
+        statement = (
+            select(AuditEntry.id)
+            .where(
+                AuditEntry.entity_type == "campaign",
+                AuditEntry.entity_id == str(campaign_id),
+                AuditEntry.action == action,
+                AuditEntry.actor == actor,
+                AuditEntry.occurred_at >= since,
+            )
+            .limit(1)
+        )
+        return (await self.session.scalar(statement)) is not None
