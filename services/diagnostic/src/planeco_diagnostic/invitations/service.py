@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -112,13 +113,21 @@ async def issue_token(
 
 
 async def issue_for(
-    session: AsyncSession, campaign: Campaign, invitee: Invitee, *, principal: Principal
+    session: AsyncSession,
+    campaign: Campaign,
+    invitee: Invitee,
+    *,
+    principal: Principal,
+    known: Mapping[uuid.UUID, InvitationToken] | None = None,
+    flush: bool = True,
 ) -> tuple[str, dt.datetime]:
     """A new token for the invitee (audited `issue`, or `rotate` when it replaces a valid one): the token
-    and when it was issued. The caller has checked the campaign is managed by `principal` and not closed."""
+    and when it was issued. The caller has checked the campaign is managed by `principal` and not closed.
+    Many at once (a mailing): `known`, the campaign's token rows by invitee (none read one by one), and
+    `flush=False` (the rows go at the transaction's end, in batches)."""
     token = secrets.token_urlsafe(32)
     repository = InvitationRepository(session)
-    existing = await repository.token_of(invitee.id)
+    existing = known.get(invitee.id) if known is not None else await repository.token_of(invitee.id)
     now = utcnow()
     action = "issue" if existing is None or existing.token_hash is None else "rotate"
     if existing is None:
@@ -129,14 +138,16 @@ async def issue_for(
                 token_hash=hash_token(token),
                 issued_at=now,
                 issued_by=principal.subject,
-            )
+            ),
+            flush=flush,
         )
     else:
         existing.token_hash = hash_token(token)
         existing.issued_at = now
         existing.issued_by = principal.subject
         existing.revoked_at = None
-        await session.flush()
+        if flush:
+            await session.flush()
     audit.record(
         session,
         AuditEntry,

@@ -29,13 +29,10 @@ class MailingRepository:
         )
         return (await self.session.scalars(statement)).all()
 
-    async def load_tokens(self, campaign_id: uuid.UUID) -> None:
-        """Every token row of the campaign into the session (one query: `token_of` then reads the session)."""
-        (
-            await self.session.scalars(
-                select(InvitationToken).where(InvitationToken.campaign_id == campaign_id)
-            )
-        ).all()
+    async def tokens(self, campaign_id: uuid.UUID) -> dict[uuid.UUID, InvitationToken]:
+        """The campaign's token rows by invitee, in one query."""
+        statement = select(InvitationToken).where(InvitationToken.campaign_id == campaign_id)
+        return {token.invitee_id: token for token in (await self.session.scalars(statement)).all()}
 
     async def statuses(self, invitee_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, ResponseStatus]:
         found: dict[uuid.UUID, ResponseStatus] = {}

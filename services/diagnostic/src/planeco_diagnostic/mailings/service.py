@@ -166,7 +166,7 @@ async def send_mailing(
         already_submitted = sum(1 for invitee in selected if invitee.id in submitted)
         selected = [invitee for invitee in selected if invitee.id not in submitted]
     contacts = await contacts_of(session, selected)
-    await repository.load_tokens(campaign.id)
+    known = await repository.tokens(campaign.id)
     owner_name, owner_contact = await _owner(session, campaign, levers)
     reply_to = principal.email or (owner_contact.email if owner_contact is not None else None)
     if principal.email:
@@ -182,7 +182,9 @@ async def send_mailing(
         if not recipients:
             without_contact.append(invitee.code)
             continue
-        token, _issued_at = await invitations.issue_for(session, campaign, invitee, principal=principal)
+        token, _issued_at = await invitations.issue_for(
+            session, campaign, invitee, principal=principal, known=known, flush=False
+        )
         reached += 1
         for contact in recipients if data.all_contacts else recipients[:1]:
             await enqueue(
@@ -204,6 +206,7 @@ async def send_mailing(
                 reply_to=reply_to,
                 territory=invitee_territory(campaign, invitee),
                 created_by=principal.subject,
+                flush=False,
             )
             messages += 1
     result = MailingResult(
@@ -260,10 +263,12 @@ async def issue_tokens(
     repository = MailingRepository(session)
     selected = choose(await repository.invitees(campaign.id), data)
     contacts = await contacts_of(session, selected)
-    await repository.load_tokens(campaign.id)
+    known = await repository.tokens(campaign.id)
     records: list[dict[str, Any]] = []
     for invitee in selected:
-        token, _issued_at = await invitations.issue_for(session, campaign, invitee, principal=principal)
+        token, _issued_at = await invitations.issue_for(
+            session, campaign, invitee, principal=principal, known=known, flush=False
+        )
         found = contacts.get(invitee.code)
         contact = found[0] if found else None
         records.append(

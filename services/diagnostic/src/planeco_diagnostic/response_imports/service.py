@@ -31,6 +31,7 @@ from planeco_diagnostic.campaigns.models import Invitee
 from planeco_diagnostic.invitations import service as invitations
 from planeco_diagnostic.mailings.repository import MailingRepository
 from planeco_diagnostic.questionnaires.document import ActionItem, MultipleChoiceItem
+from planeco_diagnostic.response_imports.repository import ResponseImportRepository
 from planeco_diagnostic.response_imports.schemas import AnswerRow, ResponseImportResult
 from planeco_diagnostic.responses import service as responses
 from planeco_diagnostic.responses.models import ResponseStatus
@@ -176,11 +177,12 @@ async def import_responses(
     errors.raise_if_any()
 
     repository = ResponseRepository(session)
+    existing = await ResponseImportRepository(session).responses(campaign.id)
     plans: list[tuple[Invitee, bool, bool]] = []  # (invitee, changes answers, is new)
     for code, answers in by_invitee.items():
         invitee = invitees[code]
         clean = responses.validate_answers(document, invitee, answers)
-        response = await repository.get(invitee.id)
+        response = existing.get(invitee.id)
         before = response.answers if response is not None else {}
         changed = [key for key, value in clean.items() if before.get(key) != value]
         if response is not None and response.status is ResponseStatus.submitted and changed:
