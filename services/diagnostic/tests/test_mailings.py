@@ -427,3 +427,19 @@ async def test_the_daily_job_reminds_campaigns_closing_in_seven_days_once(
     assert again.counts["campaigns"] == 0 and again.counts["already_reminded"] >= 1
     await send_mail(app)
     assert len(mail_server.received(addresses["loiret"])) == 1
+
+
+async def test_odd_choices_are_clear_422s(
+    client: httpx.AsyncClient,
+    centre: str,  # noqa: F811
+) -> None:
+    url = f"/api/v1/campaigns/{centre}/invitations"
+    for body in ([], {"codes": []}, {"codes": ["x" * 20]}, {"types": ["canton"]}, {"departements": ["9Z"]},
+                 {"all_contacts": "sometimes"}, {"unknown": 1}):  # fmt: skip
+        assert_problem(await client.post(url, json=body, headers=CENTRE), 422)
+    listed = f"/api/v1/campaigns/{centre}/non-respondents"
+    for params in ({"type": "canton"}, {"departement": "999"}, {"page_size": "0"}, {"colour": "red"}):
+        assert_problem(await client.get(listed, params=params, headers=CENTRE), 422)
+    tokens = f"/api/v1/campaigns/{centre}/invitation-tokens"
+    assert_problem(await client.post(tokens, headers=CENTRE), 422)  # the format is required
+    assert_problem(await client.post(tokens, params={"format": "pdf"}, headers=CENTRE), 422)

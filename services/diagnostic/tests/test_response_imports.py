@@ -240,3 +240,28 @@ async def test_who_may_import_and_when(
         await client.post(url(centre), content=one, headers=CENTRE | {"content-type": "application/json"}),
         415,
     )
+
+
+async def test_odd_files_are_clear_422s(
+    client: httpx.AsyncClient,
+    centre: str,  # noqa: F811
+) -> None:
+    odd = [
+        b"",  # empty
+        b"code;item\n",  # a header and nothing: fine, nothing to do
+        b"code;pertinence\n45;pertinent\n",  # no item column
+        f"{HEADER}\n45;;bus-decarbones;;;;;;\n".encode(),  # an action row with no answer: an empty answer
+        f"{HEADER}\n45;;q-budget;;;;;;{'9' * 80}\n".encode(),  # too many digits
+        f"{HEADER}\n45;;q-budget;;;;;;1e5\n".encode(),
+        f"{HEADER}\n{'1' * 12};;q-budget;;;;;;1\n".encode(),  # a code too long
+        f"{HEADER}\n45;;q-freins;;;;;;{'x' * 3000}\n".encode(),  # a text too long
+        b"PK\x03\x04not really a workbook",
+    ]
+    statuses = []
+    for content in odd:
+        answered = await client.post(url(centre), content=content, headers=CENTRE | CSV)
+        assert answered.status_code in (200, 422), answered.text
+        if answered.status_code == 422:
+            assert_problem(answered, 422)
+        statuses.append(answered.status_code)
+    assert statuses == [422, 200, 422, 200, 422, 422, 422, 422, 422]
