@@ -265,3 +265,16 @@ async def test_odd_files_are_clear_422s(
             assert_problem(answered, 422)
         statuses.append(answered.status_code)
     assert statuses == [422, 200, 422, 200, 422, 422, 422, 422, 422]
+
+
+async def test_a_file_with_an_export_s_metadata_lines_imports_and_rows_keep_their_numbers(
+    client: httpx.AsyncClient,
+    centre: str,  # noqa: F811
+) -> None:
+    metadata = "\ufeff# format: CSV, UTF-8, separator ';', decimal comma\r\n# title: Réponses\r\n"
+    good = metadata + f"{HEADER}\r\n45;;q-budget;;;;;;12,5\r\n"
+    imported = await client.post(url(centre), content=good.encode(), headers=CENTRE | CSV)
+    assert imported.status_code == 200 and imported.json()["created"] == 1, imported.text
+    bad = metadata + f"{HEADER}\r\n45;;q-budget;;;;;;douze\r\n"
+    problem = assert_problem(await client.post(url(centre), content=bad.encode(), headers=CENTRE | CSV), 422)
+    assert problem["errors"][0]["loc"] == ["row", 4, "value"]

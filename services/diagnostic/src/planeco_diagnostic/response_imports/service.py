@@ -129,6 +129,7 @@ async def import_responses(
         required=REQUIRED_COLUMNS,
         max_rows=MAX_IMPORT_ROWS,
         errors=errors,
+        skip_metadata=True,
     )
     valid = validate_rows(rows, AnswerRow, errors, prepare=_prepare)
     document = await responses._document(session, campaign)
