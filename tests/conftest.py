@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from planeco.devstack import load_reference_data
+from planeco.mailserver import MailServer, running_mail_server
 from planeco_actions.aids.fake.process import running_fake
 from planeco_actions.aids.fake.server import DEFAULT_API_KEY
 from planeco_actions.app import create_app as create_actions
@@ -114,8 +115,17 @@ def fake_aides_territoires() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def mail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServer]:
+    """A real SMTP server on loopback, its own process: where the diagnostic's outbox delivers."""
+    with running_mail_server(unused_port(), tmp_path_factory.mktemp("mail")) as server:
+        yield server
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def upstreams(databases: dict[str, str], fake_aides_territoires: str) -> AsyncIterator[dict[str, str]]:
+async def upstreams(
+    databases: dict[str, str], fake_aides_territoires: str, mail_server: MailServer
+) -> AsyncIterator[dict[str, str]]:
     """The three services on loopback; the levers service with the real reference data, which actions
     checks what it stores against; actions syncing its aids from the fake Aides-territoires."""
     await load_reference_data(databases["levers"])
@@ -127,10 +137,19 @@ async def upstreams(databases: dict[str, str], fake_aides_territoires: str) -> A
             aides_territoires_url=fake_aides_territoires,
             aides_territoires_api_key=SecretStr(DEFAULT_API_KEY),
             aides_territoires_pause=0,
+            aides_territoires_attempts=3,
+            aides_territoires_backoff=0.001,
         )
         async with (
             running_server(
-                create_diagnostic(_settings(DiagnosticSettings, databases["diagnostic"], levers_url=levers))
+                create_diagnostic(
+                    _settings(
+                        DiagnosticSettings,
+                        databases["diagnostic"],
+                        levers_url=levers,
+                        smtp_port=mail_server.port,
+                    )
+                )
             ) as diagnostic,
             running_server(create_actions(actions_settings)) as actions,
         ):

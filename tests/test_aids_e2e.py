@@ -26,6 +26,16 @@ async def sync(http: httpx.AsyncClient, admin: dict[str, str]) -> dict[str, Any]
     raise AssertionError(f"the run at {location} did not end")
 
 
+async def catalogue(http: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, tuple[str, bool]]:
+    """Every aid of the local catalogue: id → (its upstream `date_updated`, live or not)."""
+    found: dict[str, tuple[str, bool]] = {}
+    for live in ("true", "false"):
+        listed = await http.get("/api/v1/aids", params={"page_size": 500, "live": live}, headers=headers)
+        assert listed.status_code == 200, listed.text
+        found |= {aid["id"]: (aid["date_updated"], aid["is_live"]) for aid in listed.json()["items"]}
+    return found
+
+
 @pytest.mark.asyncio(loop_scope="session")
 async def test_the_catalogue_syncs_and_serves_searches_and_funding_through_the_gateway(
     gateway: str, make_key: Any, fake_aides_territoires: str
@@ -52,6 +62,36 @@ async def test_the_catalogue_syncs_and_serves_searches_and_funding_through_the_g
         assert (third["updated"], third["expired"], third["unchanged"]) == (1, 1, 118)
         gone = await http.get(f"/api/v1/aids/{removed}", headers=centre)
         assert gone.json()["is_live"] is False
+        async with httpx.AsyncClient(base_url=fake_aides_territoires) as fake:
+            (await fake.post("/_fake/reset", json={})).raise_for_status()
+
+        # A run that fails halfway (every page from the second on answers 500) leaves the catalogue as it was;
+        # the next run completes and applies what changed meanwhile.
+        before = await catalogue(http, centre)
+        async with httpx.AsyncClient(base_url=fake_aides_territoires) as fake:
+            (await fake.post("/_fake/changes", json={"update": [changed], "add": 1})).raise_for_status()
+            (await fake.post("/_fake/quirks", json={"fail_from_page": 2})).raise_for_status()
+        broken = await sync(http, admin)
+        assert broken["outcome"] == "failed", broken
+        assert "catalogue is unchanged" in broken["message"]
+        assert await catalogue(http, centre) == before
+        async with httpx.AsyncClient(base_url=fake_aides_territoires) as fake:
+            (await fake.post("/_fake/quirks", json={"fail_from_page": None})).raise_for_status()
+        completed = await sync(http, admin)
+        assert completed["outcome"] == "succeeded", completed
+        # What changed meanwhile: a new aid (on the first page, which the failed run read), and the removed
+        # aid listed again (the reset); `changed` is as the third run saw it.
+        assert (completed["inserted"], completed["updated"], completed["unchanged"]) == (1, 1, 119), completed
+        assert completed["expired"] == 0
+        assert (await http.get(f"/api/v1/aids/{removed}", headers=centre)).json()["is_live"] is True
+
+        # Tokens that expire mid-run are renewed (one fresh token, one retry of the refused call).
+        async with httpx.AsyncClient(base_url=fake_aides_territoires) as fake:
+            (await fake.post("/_fake/quirks", json={"token_uses": 1})).raise_for_status()
+        renewed = await sync(http, admin)
+        assert renewed["outcome"] == "succeeded", renewed
+        assert renewed["counts"]["token_refreshes"] >= 1, renewed
+        assert (renewed["inserted"], renewed["updated"], renewed["unchanged"]) == (0, 0, 121), renewed
         async with httpx.AsyncClient(base_url=fake_aides_territoires) as fake:
             (await fake.post("/_fake/reset", json={})).raise_for_status()
 

@@ -9,8 +9,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import email
+import email.policy
+import os
 import signal
+import socket
+import subprocess
+import sys
+import time
 import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +75,52 @@ def serve(port: int, folder: Path, refuse_domains: frozenset[str], host: str = "
     finally:
         controller.stop()
         loop.close()
+
+
+class MailServer:
+    """A running server as the tests see it: its port, and the messages it kept."""
+
+    def __init__(self, port: int, folder: Path) -> None:
+        self.port = port
+        self.folder = folder
+
+    def received(self, address: str | None = None) -> list[EmailMessage]:
+        """The messages accepted (for `address` only, when given), oldest first."""
+        found = []
+        for path in sorted(self.folder.glob("*.eml")):
+            raw = path.read_bytes()
+            envelope = raw.split(b"\r\n", 1)[0].decode()
+            if address is None or address in envelope:
+                message = email.message_from_bytes(raw, policy=email.policy.default)
+                assert isinstance(message, EmailMessage)
+                found.append(message)
+        return found
+
+
+@contextmanager
+def running_mail_server(
+    port: int, folder: Path, *, refuse_domains: Iterable[str] = (), startup_seconds: float = 20
+) -> Iterator[MailServer]:
+    """This server as its own process on loopback while the block runs, stopped by its PID."""
+    command = [sys.executable, "-m", "planeco.mailserver", "--port", str(port), "--dir", str(folder)]
+    for domain in refuse_domains:
+        command += ["--refuse-domain", domain]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603 (our own interpreter)
+    try:
+        deadline = time.monotonic() + startup_seconds
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the SMTP server did not start") from None
+                time.sleep(0.05)
+        yield MailServer(port, folder)
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
 
 
 def main() -> None:

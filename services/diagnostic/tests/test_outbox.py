@@ -4,18 +4,8 @@ retries of refused and undeliverable messages, never twice, the daily cap, the o
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from email.message import EmailMessage
-from pathlib import Path
 
 import httpx
 import pytest
@@ -24,6 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from planeco.mailserver import MailServer, running_mail_server
 from planeco_diagnostic.app import create_app
 from planeco_diagnostic.db import JobRun
 from planeco_diagnostic.jobs import JOBS
@@ -52,45 +43,12 @@ CONTEXT = {
 LOIRET = Territory.departement("45", region="24")
 
 
-class MailServer:
-    def __init__(self, port: int, folder: Path) -> None:
-        self.port = port
-        self.folder = folder
-
-    def received(self, address: str) -> list[EmailMessage]:
-        """The messages the server accepted for `address`."""
-        found = []
-        for path in sorted(self.folder.glob("*.eml")):
-            raw = path.read_bytes()
-            envelope = raw.split(b"\r\n", 1)[0].decode()
-            if address in envelope:
-                message = email.message_from_bytes(raw, policy=email.policy.default)
-                assert isinstance(message, EmailMessage)
-                found.append(message)
-        return found
-
-
 @pytest.fixture(scope="session")
 def mail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServer]:
     """`python -m planeco.mailserver` on a free loopback port, stopped by its PID."""
-    port = unused_port()
     folder = tmp_path_factory.mktemp("mail")
-    command = [sys.executable, "-m", "planeco.mailserver", "--port", str(port), "--dir", str(folder)]
-    process = subprocess.Popen([*command, "--refuse-domain", REFUSED_DOMAIN], stdout=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the SMTP server did not start") from None
-                time.sleep(0.05)
-        yield MailServer(port, folder)
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
+    with running_mail_server(unused_port(), folder, refuse_domains=[REFUSED_DOMAIN]) as server:
+        yield server
 
 
 @pytest_asyncio.fixture(name="app", loop_scope="session")

@@ -1,0 +1,346 @@
+"""A diagnostic campaign at the scale of Occitanie, every collectivité including the communes, through the
+gateway on PostgreSQL (issue 11).
+
+    .venv/bin/python bench/diagnostic.py [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432]
+                                         [--concurrency 16] [--limit N]
+
+1. Fresh databases (planeco_bench_levers / _diagnostic / _gateway), migrated; the levers reference data
+   (COG 2026, the SGPE panoramas) and the default questionnaire loaded by their jobs, as `dev.py up` does.
+2. Starts the levers and diagnostic services and the gateway (`planeco <service> serve`, one process each,
+   stopped by PID), a coordinator key of Occitanie (76) and an admin key.
+3. Creates the campaign: the région, its 13 départements, every EPCI and every commune (4,600+ invitees).
+4. Ingests every response through the gateway as respondents do: the coordinator issues each invitee's
+   token, the respondent saves all its answers (the default questionnaire's items for its type, generated
+   from a fixed seed: pertinence, mobilisation, needs, quantities) and submits. `--concurrency`
+   respondents at a time.
+5. Times, through the gateway: the stats (live), and, where the service has them, the full synthesis and the
+   exports (all answers as CSV), sampling the diagnostic process's RSS during the exports.
+Prints a table and writes bench/results/diagnostic-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import random
+import secrets
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from gateway import (
+    DEFAULT_POSTGRES,
+    RESULTS,
+    Stack,
+    free_port,
+    machine,
+    recreate_databases,
+    run_cli,
+    wait_ready,
+)
+
+REGION = "76"  # Occitanie: 13 départements, the most communes of any mainland région after Grand Est
+SEED = 2026
+EPCI_TYPES = {"metropole", "cu", "ca", "cc"}
+PERTINENCES = ["pertinent"] * 6 + ["non_pertinent"] * 2 + ["a_discuter"] * 2
+MOBILISATIONS = ["realise", "en_cours", "planifie", "envisage", "non_engage"]
+NEEDS = ["ingenierie", "financement", "donnees", "formation", "reglementation", "autre"]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL server URL")
+    parser.add_argument("--concurrency", type=int, default=16, help="Respondents answering at once")
+    parser.add_argument("--limit", type=int, default=None, help="Answer for the first N invitees only")
+    parser.add_argument("--repeat", type=int, default=20, help="Timed reads of each kind")
+    return parser.parse_args()
+
+
+def respondent_type(invitee_type: str) -> str:
+    return "epci" if invitee_type in EPCI_TYPES else invitee_type
+
+
+def answers_for(document: dict[str, Any], kind: str, rng: random.Random) -> dict[str, Any]:
+    """Every item the questionnaire asks this type of respondent, answered."""
+    answers: dict[str, Any] = {}
+    for section in document["sections"]:
+        for item in section["items"]:
+            if kind not in (item.get("respondent_types") or [kind]):
+                continue
+            if item["kind"] == "action":
+                answer: dict[str, Any] = {
+                    "pertinence": rng.choice(PERTINENCES),
+                    "mobilisation": rng.choice(MOBILISATIONS),
+                    "needs": rng.sample(NEEDS, rng.randint(0, 2)),
+                }
+                if item.get("quantity") and answer["mobilisation"] in ("realise", "en_cours", "planifie"):
+                    answer["quantity"] = str(rng.randint(0, 40))
+                answers[item["key"]] = answer
+            elif item["kind"] == "number":
+                answers[item["key"]] = str(rng.randint(0, 5))
+            elif item["kind"] == "single_choice":
+                answers[item["key"]] = rng.choice(item["options"])["key"]
+            elif item["kind"] == "multiple_choice":
+                options = [option["key"] for option in item["options"]]
+                answers[item["key"]] = rng.sample(options, rng.randint(1, min(3, len(options))))
+            elif item["kind"] == "text":
+                answers[item["key"]] = "Réponse générée pour le banc d'essai."
+    return answers
+
+
+async def checked(response: httpx.Response, *expected: int) -> httpx.Response:
+    if response.status_code not in (expected or (200,)):
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url} → {response.status_code}: {response.text}"
+        )
+    return response
+
+
+async def all_invitees(
+    http: httpx.AsyncClient, campaign: str, headers: dict[str, str]
+) -> list[dict[str, Any]]:
+    invitees: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        listed = await checked(
+            await http.get(
+                f"/api/v1/campaigns/{campaign}/invitees",
+                params={"page": page, "page_size": 500},
+                headers=headers,
+            )
+        )
+        body = listed.json()
+        invitees += body["items"]
+        if len(invitees) >= body["total"] or not body["items"]:
+            return invitees
+        page += 1
+
+
+async def answer_one(
+    http: httpx.AsyncClient,
+    campaign: str,
+    invitee: dict[str, Any],
+    document: dict[str, Any],
+    coordinator: dict[str, str],
+) -> int:
+    """Issue the token, save every answer, submit: the requests one respondent costs (3)."""
+    issued = await checked(
+        await http.post(f"/api/v1/campaigns/{campaign}/invitees/{invitee['code']}/token", headers=coordinator)
+    )
+    token = {"X-Invitation-Token": issued.json()["token"]}
+    rng = random.Random(f"{SEED}:{invitee['code']}")
+    body = {"answers": answers_for(document, respondent_type(invitee["type"]), rng)}
+    await checked(await http.patch("/api/v1/answer/response", json=body, headers=token | {"If-Match": "*"}))
+    await checked(await http.post("/api/v1/answer/response/submission", headers=token))
+    return 3
+
+
+async def ingest(
+    gateway: str,
+    campaign: str,
+    invitees: list[dict[str, Any]],
+    document: dict[str, Any],
+    coordinator: dict[str, str],
+    concurrency: int,
+) -> dict[str, float]:
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    for invitee in invitees:
+        queue.put_nowait(invitee)
+    requests = 0
+    latencies: list[float] = []
+
+    async def worker(http: httpx.AsyncClient) -> None:
+        nonlocal requests
+        while not queue.empty():
+            invitee = queue.get_nowait()
+            started = time.perf_counter()
+            made = await answer_one(http, campaign, invitee, document, coordinator)
+            requests += made
+            latencies.append(time.perf_counter() - started)
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=gateway, timeout=120, limits=limits) as http:
+        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
+    seconds = time.perf_counter() - started
+    return {
+        "respondents": len(invitees),
+        "requests": requests,
+        "seconds": round(seconds, 2),
+        "respondents_per_s": round(len(invitees) / seconds, 1),
+        "respondent_p50_ms": round(statistics.median(latencies) * 1000, 1),
+    }
+
+
+class RssSampler:
+    """Peak and samples of one process's resident memory (/proc), every 20 ms, while it runs."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def rss_kib(self) -> int:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append(self.rss_kib())
+            time.sleep(0.02)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+async def timed_reads(
+    gateway: str, paths: dict[str, str], headers: dict[str, str], repeat: int, pid: int
+) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    async with httpx.AsyncClient(base_url=gateway, timeout=300) as http:
+        for name, path in paths.items():
+            first = await http.get(path, headers=headers)
+            if first.status_code in (404, 405):  # a read this build does not have yet
+                results[name] = {"status": first.status_code, "note": "not in this build"}
+                continue
+            await checked(first)
+            times: list[float] = []
+            before = RssSampler(pid).rss_kib()
+            with RssSampler(pid) as sampler:
+                for _ in range(repeat):
+                    started = time.perf_counter()
+                    response = await http.get(path, headers=headers)
+                    times.append(time.perf_counter() - started)
+                    await checked(response)
+            results[name] = {
+                "p50_ms": round(statistics.median(times) * 1000, 1),
+                "max_ms": round(max(times) * 1000, 1),
+                "bytes": len(response.content),
+                "rss_before_mib": round(before / 1024, 1),
+                "rss_peak_mib": round(max(sampler.samples or [before]) / 1024, 1),
+            }
+    return results
+
+
+def main() -> int:
+    args = parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    urls = asyncio.run(recreate_databases(args.postgres, ["levers", "diagnostic", "gateway"]))
+    secret = secrets.token_urlsafe(32)
+    ports = {name: free_port() for name in ("levers", "diagnostic", "gateway")}
+    env = dict(os.environ) | {
+        "PLANECO_LEVERS_DATABASE_URL": urls["levers"],
+        "PLANECO_DIAGNOSTIC_DATABASE_URL": urls["diagnostic"],
+        "PLANECO_GATEWAY_DATABASE_URL": urls["gateway"],
+        "PLANECO_DIAGNOSTIC_LEVERS_URL": f"http://127.0.0.1:{ports['levers']}",
+        "PLANECO_GATEWAY_LEVERS_URL": f"http://127.0.0.1:{ports['levers']}",
+        "PLANECO_GATEWAY_DIAGNOSTIC_URL": f"http://127.0.0.1:{ports['diagnostic']}",
+        # One client on loopback: measure the work, not the limiter.
+        "PLANECO_GATEWAY_RATE_LIMIT_ENABLED": "false",
+    }
+    env |= {f"PLANECO_{name.upper()}_INTERNAL_SECRET": secret for name in ports}
+    env |= {f"PLANECO_{name.upper()}_LOG_LEVEL": "WARNING" for name in ports}
+    for service in ("levers", "diagnostic", "gateway"):
+        run_cli([service, "migrate"], env)
+    started = time.perf_counter()
+    run_cli(["levers", "run-job", "reference-data"], env)
+    print(f"reference data loaded in {time.perf_counter() - started:.1f} s", flush=True)
+    coordinator = {
+        "X-API-Key": run_cli(
+            ["auth", "create-key", "--role", "coordinator", "--territory", REGION, "--label", "bench"], env
+        ).splitlines()[-1]
+    }
+
+    stack = Stack()
+    info = machine()
+    document_out: dict[str, Any] = {"machine": info}
+    try:
+        servers = {name: stack.serve(name, name, port, env, 1) for name, port in ports.items()}
+        for server in servers.values():
+            wait_ready(server, "/readyz")
+        run_cli(["diagnostic", "run-job", "import-default-questionnaire"], env)
+        gateway = servers["gateway"].url
+        with httpx.Client(base_url=gateway, timeout=120, headers=coordinator) as http:
+            questionnaires = http.get("/api/v1/questionnaires", params={"page_size": 10}).json()["items"]
+            questionnaire = questionnaires[0]["id"]
+            document = http.get(f"/api/v1/questionnaires/{questionnaire}/document").json()
+            today = dt.datetime.now(dt.UTC).date()
+            created = http.post(
+                "/api/v1/campaigns",
+                json={
+                    "questionnaire_id": questionnaire,
+                    "owner": {"level": "region", "code": REGION},
+                    "title": "Banc d'essai : diagnostic COP Occitanie, toutes les collectivités",
+                    "opening_date": str(today - dt.timedelta(days=1)),
+                    "closing_date": str(today + dt.timedelta(days=60)),
+                    "panorama_version": "latest",
+                    "invitees": {"communes": True},
+                },
+            )
+            if created.status_code != 201:
+                raise RuntimeError(f"campaign not created: {created.status_code} {created.text}")
+            campaign = created.json()["id"]
+            print(f"campaign {campaign}: {created.json()['invitee_counts']}", flush=True)
+        invitees = asyncio.run(_invitees(gateway, campaign, coordinator))
+        if args.limit:
+            invitees = invitees[: args.limit]
+        print(f"ingesting {len(invitees)} responses, {args.concurrency} at a time …", flush=True)
+        ingestion = asyncio.run(ingest(gateway, campaign, invitees, document, coordinator, args.concurrency))
+        print(f"ingested: {ingestion}", flush=True)
+        base = f"/api/v1/campaigns/{campaign}"
+        reads = {
+            "stats": f"{base}/stats",
+            "synthesis": f"{base}/synthesis",
+            "answers export (CSV)": f"{base}/answers/export?format=csv",
+            "synthesis export (XLSX)": f"{base}/synthesis/export?format=xlsx",
+        }
+        timed = asyncio.run(
+            timed_reads(gateway, reads, coordinator, args.repeat, servers["diagnostic"].process.pid)
+        )
+        document_out |= {
+            "campaign": campaign,
+            "invitees": len(invitees),
+            "ingestion": ingestion,
+            "reads": timed,
+        }
+    finally:
+        stack.stop()
+
+    print(f"\n{'read':<28}{'p50 ms':>10}{'max ms':>10}{'bytes':>12}{'RSS before → peak MiB':>26}")
+    for name, figures in document_out.get("reads", {}).items():
+        if "p50_ms" not in figures:
+            print(f"{name:<28}{figures['note']:>20}")
+            continue
+        rss = f"{figures['rss_before_mib']} → {figures['rss_peak_mib']}"
+        print(f"{name:<28}{figures['p50_ms']:>10}{figures['max_ms']:>10}{figures['bytes']:>12}{rss:>26}")
+    print(f"\nmachine: {info['nproc']} cores, {info['cpu']}, {info['memory_gib']} GiB RAM")
+    out = RESULTS / f"diagnostic-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(document_out | {"loadavg_after": os.getloadavg()}, indent=2))
+    print(f"written {out}")
+    return 0
+
+
+async def _invitees(gateway: str, campaign: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=gateway, timeout=120) as http:
+        return await all_invitees(http, campaign, headers)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
