@@ -8,30 +8,31 @@ import datetime as dt
 import io
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from email.message import EmailMessage
 from typing import Any
 
 import httpx
 import openpyxl
+import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from planeco.mailserver import MailServer, running_mail_server
 from planeco_diagnostic.app import create_app
 from planeco_diagnostic.db import AuditEntry
 from planeco_diagnostic.invitations.models import InvitationToken
 from planeco_diagnostic.invitations.router import today
-from planeco_diagnostic.invitations.service import hash_token
+from planeco_diagnostic.invitations.service import hash_token, new_token
 from planeco_diagnostic.jobs import JOBS
 from planeco_diagnostic.outbox.models import OutboxMessage
 from planeco_shared.jobs import JobOutcome, JobTrigger, run_job
 from planeco_shared.runtime import runtime_of
-from planeco_shared.testing import assert_problem, identity_headers, isolated
+from planeco_shared.testing import assert_problem, identity_headers, isolated, unused_port
 
 from .conftest import DATA, LEVERS_URL, diagnostic_settings
-from .test_outbox import MailServer, mail_server  # noqa: F401 (the SMTP server fixture)
 from .test_responses import SMALL, centre  # noqa: F401 (the campaign fixture)
 
 ADMIN = identity_headers("admin")
@@ -47,12 +48,19 @@ ANSWER_URL = "https://cop.example.fr/repondre"
 LINK = re.compile(re.escape(ANSWER_URL) + r"#jeton=([A-Za-z0-9_-]{43})")
 
 
+@pytest.fixture(scope="module")
+def mail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServer]:
+    """`python -m planeco.mailserver` on a free loopback port, stopped by its PID."""
+    with running_mail_server(unused_port(), tmp_path_factory.mktemp("mail")) as server:
+        yield server
+
+
 @pytest_asyncio.fixture(name="app", loop_scope="session")
 async def app_with_levers_and_mail(
     engine: AsyncEngine,
     database_url: str,
     levers_app: FastAPI,
-    mail_server: MailServer,  # noqa: F811 (the fixture imported above)
+    mail_server: MailServer,
 ) -> AsyncIterator[FastAPI]:
     settings = diagnostic_settings(
         database_url,
@@ -134,7 +142,7 @@ async def test_invitations_reach_the_smtp_server_with_a_link_that_opens_the_resp
     app: FastAPI,
     client: httpx.AsyncClient,
     centre: str,  # noqa: F811
-    mail_server: MailServer,  # noqa: F811
+    mail_server: MailServer,
 ) -> None:
     addresses = await contacts_for_centre(client)
     sent = await client.post(
@@ -188,7 +196,7 @@ async def test_selection_by_type_and_departement_and_idempotent_retries(
     app: FastAPI,
     client: httpx.AsyncClient,
     centre: str,  # noqa: F811
-    mail_server: MailServer,  # noqa: F811
+    mail_server: MailServer,
 ) -> None:
     addresses = await contacts_for_centre(client)
     url = f"/api/v1/campaigns/{centre}/invitations"
@@ -216,7 +224,7 @@ async def test_reminders_go_to_non_respondents_only(
     app: FastAPI,
     client: httpx.AsyncClient,
     centre: str,  # noqa: F811
-    mail_server: MailServer,  # noqa: F811
+    mail_server: MailServer,
 ) -> None:
     addresses = await contacts_for_centre(client)
     invited = await client.post(f"/api/v1/campaigns/{centre}/invitations", headers=CENTRE)
@@ -389,7 +397,7 @@ async def test_who_may_send_issue_and_read_non_respondents(
 async def test_the_daily_job_reminds_campaigns_closing_in_seven_days_once(
     app: FastAPI,
     client: httpx.AsyncClient,
-    mail_server: MailServer,  # noqa: F811
+    mail_server: MailServer,
 ) -> None:
     addresses = await contacts_for_centre(client)
     created = await client.post(
@@ -443,3 +451,10 @@ async def test_odd_choices_are_clear_422s(
     tokens = f"/api/v1/campaigns/{centre}/invitation-tokens"
     assert_problem(await client.post(tokens, headers=CENTRE), 422)  # the format is required
     assert_problem(await client.post(tokens, params={"format": "pdf"}, headers=CENTRE), 422)
+
+
+def test_no_token_starts_like_a_spreadsheet_formula() -> None:
+    """A token starting with `-` would be written `'-…` in a CSV file (planeco_shared.tabular)."""
+    tokens = {new_token() for _ in range(3000)}
+    assert len(tokens) == 3000 and not any(token.startswith("-") for token in tokens)
+    assert all(len(token) == 43 for token in tokens)

@@ -26,9 +26,20 @@ from planeco_shared.models import utcnow
 from planeco_shared.owners import OwnerLevel
 from planeco_shared.problems import Conflict, Forbidden, NotFound
 from planeco_shared.scopes import Territory, ensure_may_act_on
+from planeco_shared.tabular import FORMULA_TRIGGERS
 
 ENTITY = "invitation"
 UNKNOWN_TOKEN = "No open invitation for this token"  # noqa: S105 (a message)
+
+
+def new_token() -> str:
+    """256 random bits, URL-safe base64; never starting with `-`, which a spreadsheet would take for a
+    formula (our CSV files write such a cell with a leading `'`, and the mail-merge file's token would then be
+    wrong): drawn again in that case (1 in 64), which costs less than a hundredth of a bit."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith(FORMULA_TRIGGERS):
+            return token
 
 
 def hash_token(token: str) -> str:
@@ -125,7 +136,7 @@ async def issue_for(
     and when it was issued. The caller has checked the campaign is managed by `principal` and not closed.
     Many at once (a mailing): `known`, the campaign's token rows by invitee (none read one by one), and
     `flush=False` (the rows go at the transaction's end, in batches)."""
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     repository = InvitationRepository(session)
     existing = known.get(invitee.id) if known is not None else await repository.token_of(invitee.id)
     now = utcnow()
