@@ -20,7 +20,7 @@ def test_the_services_with_scheduled_jobs_get_a_scheduler() -> None:
         "diagnostic",
         "actions",
     ]
-    no_diagnostic = '{"purge-idempotency-keys": "", "send-mail": ""}'
+    no_diagnostic = '{"purge-idempotency-keys": "", "send-mail": "", "campaign-reminders": ""}'
     assert scheduled_services(
         {
             "PLANECO_DIAGNOSTIC_JOB_SCHEDULES": no_diagnostic,

@@ -254,6 +254,7 @@ async def test_the_jobs_area_is_routed_by_its_second_segment(gateway: str, make_
             "import-default-questionnaire",
             "purge-idempotency-keys",
             "send-mail",
+            "campaign-reminders",
         ]
         jobs = {
             "diagnostic": {job["name"] for job in diagnostic},

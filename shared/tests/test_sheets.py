@@ -128,3 +128,30 @@ def test_the_data_sheet_is_read_when_there_is_one() -> None:
 def test_column_names_compare_without_case_accents_or_separators() -> None:
     assert {column_key(name) for name in ("Lever id", "lever-id", " LEVER_ID ", "Lévèr Id")} == {"lever_id"}
     assert split_list(" a | b ,c,, ") == ["a", "b", "c"]
+
+
+def test_an_export_s_metadata_lines_are_skipped_when_asked_and_rows_keep_their_numbers() -> None:
+    exported = (
+        "\ufeff# format: CSV, UTF-8, separator ';', decimal comma\r\n"
+        '"# note: a; b"\r\n'
+        "key;amount\r\nhaies;12,5\r\n\r\nbus;1\r\n"
+    ).encode()
+    errors = RowErrors("the file", code="invalid-file")
+    rows = read_sheet(
+        exported,
+        "text/csv",
+        columns=COLUMNS,
+        required=("key",),
+        max_rows=10,
+        errors=errors,
+        skip_metadata=True,
+    )
+    assert [(row.number, row.values["key"], row.values["amount"]) for row in rows] == [
+        (4, "haies", "12.5"),
+        (6, "bus", "1"),
+    ]
+    not_asked = errors_of(exported)  # the first metadata line is taken for the header
+    assert (["header", 1], "unknown_column") in not_asked and (
+        ["header", "key"],
+        "missing_column",
+    ) in not_asked

@@ -97,9 +97,15 @@ def read_sheet(
     required: Collection[str],
     max_rows: int,
     errors: RowErrors,
+    skip_metadata: bool = False,
 ) -> list[SheetRow]:
-    """The rows of the file, keyed by the known `columns`; header errors are raised at once (422)."""
+    """The rows of the file, keyed by the known `columns`; header errors are raised at once (422).
+    `skip_metadata`: a CSV may start with the `#` lines our exports write (planeco_shared.tabular), skipped
+    (rows keep their numbers in the file), so that an export re-imports."""
     is_xlsx = content.startswith(ZIP_SIGNATURE) or media_type == XLSX_MEDIA_TYPE
+    skipped = 0
+    if skip_metadata and not is_xlsx:
+        content, skipped = without_metadata(content)
     raw_rows = _xlsx_rows(content, errors) if is_xlsx else _csv_rows(content, errors)
     errors.raise_if_any()
     header_row = next(raw_rows, None)
@@ -120,7 +126,7 @@ def read_sheet(
         errors.add(["header", name], f"the column {name!r} is required", "missing_column")
     errors.raise_if_any()
     rows: list[SheetRow] = []
-    for number, cells in enumerate(raw_rows, start=2):
+    for number, cells in enumerate(raw_rows, start=2 + skipped):
         if not any(cell.strip() for cell in cells):
             continue
         if len(rows) == max_rows:
@@ -131,6 +137,20 @@ def read_sheet(
         values = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header) if name}
         rows.append(SheetRow(number=number, values=values))
     return rows
+
+
+def without_metadata(content: bytes) -> tuple[bytes, int]:
+    """A CSV without the `#` lines it starts with (an export's metadata), and how many there were."""
+    skipped = 0
+    start = 3 if content.startswith(b"\xef\xbb\xbf") else 0
+    while True:
+        end = content.find(b"\n", start)
+        line = content[start : end if end >= 0 else len(content)]
+        if not (line.startswith(b"#") or line.startswith(b'"#')) or end < 0:
+            break
+        skipped += 1
+        start = end + 1
+    return content[start:], skipped
 
 
 def validate_rows(

@@ -7,8 +7,10 @@ from planeco_diagnostic.contacts.router import router as contacts_router
 from planeco_diagnostic.invitations.router import answer_router
 from planeco_diagnostic.invitations.router import router as invitations_router
 from planeco_diagnostic.jobs import JOBS
+from planeco_diagnostic.mailings.router import router as mailings_router
 from planeco_diagnostic.outbox.router import router as outbox_router
 from planeco_diagnostic.questionnaires.router import router as questionnaires_router
+from planeco_diagnostic.response_imports.router import router as response_imports_router
 from planeco_diagnostic.responses.router import answer_router as answer_responses_router
 from planeco_diagnostic.responses.router import router as responses_router
 from planeco_diagnostic.settings import DiagnosticSettings
@@ -41,6 +43,8 @@ def create_app(settings: DiagnosticSettings | None = None) -> FastAPI:
             campaigns_router,
             invitations_router,
             answer_router,
+            mailings_router,
+            response_imports_router,
             responses_router,
             answer_responses_router,
             contacts_router,

@@ -339,28 +339,6 @@ class ContactImportResult(BaseModel):
     collectivites: int = Field(description="Distinct collectivités in the file", examples=[79])
 
 
-def _without_metadata(content: bytes) -> tuple[bytes, int]:
-    """A CSV export starts with `#` metadata lines (planeco_shared.tabular): skip them, and say how many,
-    so that rows keep their numbers in the file."""
-    skipped = 0
-    start = 0
-    bom = content.startswith(b"\xef\xbb\xbf")
-    if bom:
-        start = 3
-    while True:
-        end = content.find(b"\n", start)
-        line = content[start : end if end >= 0 else len(content)]
-        if not (line.startswith(b"#") or line.startswith(b'"#')) or end < 0:
-            break
-        skipped += 1
-        start = end + 1
-    return content[start:], skipped
-
-
-def _renumber(rows: Sequence[SheetRow], skipped: int) -> list[SheetRow]:
-    return [SheetRow(number=row.number + skipped, values=row.values) for row in rows]
-
-
 async def import_contacts(
     session: AsyncSession,
     content: bytes,
@@ -375,19 +353,14 @@ async def import_contacts(
     is primary when the file marks none; an empty `primary` cell keeps a known contact's flag. Each distinct
     collectivité is resolved once through levers."""
     errors = RowErrors("the contacts file", code="invalid_contacts")
-    skipped = 0
-    if media_type != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
-        content, skipped = _without_metadata(content)
-    rows = _renumber(
-        read_sheet(
-            content,
-            media_type,
-            columns=COLUMN_NAMES,
-            required=REQUIRED_COLUMNS,
-            max_rows=MAX_IMPORT_ROWS,
-            errors=errors,
-        ),
-        skipped,
+    rows = read_sheet(
+        content,
+        media_type,
+        columns=COLUMN_NAMES,
+        required=REQUIRED_COLUMNS,
+        max_rows=MAX_IMPORT_ROWS,
+        errors=errors,
+        skip_metadata=True,
     )
     valid = validate_rows(rows, ContactRow, errors, prepare=_prepare)
     valid = _check_file(valid, errors)

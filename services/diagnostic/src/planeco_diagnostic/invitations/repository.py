@@ -32,6 +32,7 @@ class InvitationRepository:
         row = (await self.session.execute(statement)).first()
         return None if row is None else (row[0], row[1], row[2])
 
-    async def add(self, token: InvitationToken) -> None:
+    async def add(self, token: InvitationToken, *, flush: bool = True) -> None:
         self.session.add(token)
-        await self.session.flush()
+        if flush:
+            await self.session.flush()

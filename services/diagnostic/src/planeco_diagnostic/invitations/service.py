@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,11 +24,22 @@ from planeco_shared import audit
 from planeco_shared.identity import Principal, Role
 from planeco_shared.models import utcnow
 from planeco_shared.owners import OwnerLevel
-from planeco_shared.problems import Conflict, NotFound
+from planeco_shared.problems import Conflict, Forbidden, NotFound
 from planeco_shared.scopes import Territory, ensure_may_act_on
+from planeco_shared.tabular import FORMULA_TRIGGERS
 
 ENTITY = "invitation"
 UNKNOWN_TOKEN = "No open invitation for this token"  # noqa: S105 (a message)
+
+
+def new_token() -> str:
+    """256 random bits, URL-safe base64; never starting with `-`, which a spreadsheet would take for a
+    formula (our CSV files write such a cell with a leading `'`, and the mail-merge file's token would then be
+    wrong): drawn again in that case (1 in 64), which costs less than a hundredth of a bit."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith(FORMULA_TRIGGERS):
+            return token
 
 
 def hash_token(token: str) -> str:
@@ -56,6 +68,24 @@ class Invitation:
         return Principal(subject=f"invitation:{self.invitee.id}", role=Role.anonymous)
 
 
+async def managed_campaign(
+    session: AsyncSession,
+    campaign_id: uuid.UUID,
+    *,
+    principal: Principal,
+    regions: frozenset[str] | None,
+) -> Campaign:
+    """The campaign (404 outside the caller's régions), the caller allowed to manage it (403: a coordinator
+    of its owner, or an admin)."""
+    campaign = await CampaignRepository(session).get(campaign_id)
+    if campaign is None or (regions is not None and campaign.owner_region not in regions):
+        raise NotFound(f"No campaign {campaign_id}")
+    if principal.role not in (Role.admin, Role.coordinator):
+        raise Forbidden("Only the campaign's coordinators (and admins) manage its invitations")
+    ensure_may_act_on(principal, owner_territory(campaign))
+    return campaign
+
+
 async def managed_invitee(
     session: AsyncSession,
     campaign_id: uuid.UUID,
@@ -65,10 +95,7 @@ async def managed_invitee(
     regions: frozenset[str] | None,
 ) -> tuple[Campaign, Invitee]:
     """The campaign (404 outside the caller's régions), the caller allowed to manage it (403), the invitee."""
-    campaign = await CampaignRepository(session).get(campaign_id)
-    if campaign is None or (regions is not None and campaign.owner_region not in regions):
-        raise NotFound(f"No campaign {campaign_id}")
-    ensure_may_act_on(principal, owner_territory(campaign))
+    campaign = await managed_campaign(session, campaign_id, principal=principal, regions=regions)
     invitee = await InvitationRepository(session).invitee(campaign.id, code)
     if invitee is None:
         raise NotFound(f"No invitee {code} in campaign {campaign_id}")
@@ -90,9 +117,28 @@ async def issue_token(
     )
     if today > campaign.closing_date:
         raise Conflict(f"The campaign closed on {campaign.closing_date.isoformat()}: no token to issue")
-    token = secrets.token_urlsafe(32)
+    token, now = await issue_for(session, campaign, invitee, principal=principal)
+    return TokenIssued(
+        campaign_id=campaign.id, code=invitee.code, name=invitee.name, token=token, issued_at=now
+    )
+
+
+async def issue_for(
+    session: AsyncSession,
+    campaign: Campaign,
+    invitee: Invitee,
+    *,
+    principal: Principal,
+    known: Mapping[uuid.UUID, InvitationToken] | None = None,
+    flush: bool = True,
+) -> tuple[str, dt.datetime]:
+    """A new token for the invitee (audited `issue`, or `rotate` when it replaces a valid one): the token
+    and when it was issued. The caller has checked the campaign is managed by `principal` and not closed.
+    Many at once (a mailing): `known`, the campaign's token rows by invitee (none read one by one), and
+    `flush=False` (the rows go at the transaction's end, in batches)."""
+    token = new_token()
     repository = InvitationRepository(session)
-    existing = await repository.token_of(invitee.id)
+    existing = known.get(invitee.id) if known is not None else await repository.token_of(invitee.id)
     now = utcnow()
     action = "issue" if existing is None or existing.token_hash is None else "rotate"
     if existing is None:
@@ -103,14 +149,16 @@ async def issue_token(
                 token_hash=hash_token(token),
                 issued_at=now,
                 issued_by=principal.subject,
-            )
+            ),
+            flush=flush,
         )
     else:
         existing.token_hash = hash_token(token)
         existing.issued_at = now
         existing.issued_by = principal.subject
         existing.revoked_at = None
-        await session.flush()
+        if flush:
+            await session.flush()
     audit.record(
         session,
         AuditEntry,
@@ -120,9 +168,7 @@ async def issue_token(
         entity_id=str(invitee.id),
         changes={"campaign_id": str(campaign.id), "code": invitee.code},
     )
-    return TokenIssued(
-        campaign_id=campaign.id, code=invitee.code, name=invitee.name, token=token, issued_at=now
-    )
+    return token, now
 
 
 async def revoke_token(

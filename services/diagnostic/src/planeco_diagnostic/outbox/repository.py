@@ -18,9 +18,10 @@ class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, message: OutboxMessage) -> OutboxMessage:
+    async def add(self, message: OutboxMessage, *, flush: bool = True) -> OutboxMessage:
         self.session.add(message)
-        await self.session.flush()
+        if flush:
+            await self.session.flush()
         return message
 
     async def get(self, message_id: uuid.UUID) -> OutboxMessage | None:

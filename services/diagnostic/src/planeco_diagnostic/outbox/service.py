@@ -63,11 +63,13 @@ async def enqueue(
     reply_to: str | None = None,
     territory: Territory,
     created_by: str = "system",
+    flush: bool = True,
 ) -> OutboxMessage:
     """Queue one e-mail in `session`'s transaction: it goes out (within a minute, by the `send-mail` job) only
     if that transaction commits. `template` names `templates/<template>.txt.j2` and `.html.j2`, rendered now
     with `context` (a missing variable or an unknown template: `TemplateError`, a ValueError); `reply_to`: the
-    campaign's coordinator; `territory`: what the message is about (who reads it in the outbox)."""
+    campaign's coordinator; `territory`: what the message is about (who reads it in the outbox); `flush=False`
+    for many messages at once (written at the transaction's end, in batches)."""
     text_body, html_body = render(template, context)
     regions = sorted(territory.regions)
     departements = sorted(territory.departements)
@@ -88,7 +90,7 @@ async def enqueue(
         next_attempt_at=utcnow(),
         created_by=created_by,
     )
-    return await OutboxRepository(session).add(message)
+    return await OutboxRepository(session).add(message, flush=flush)
 
 
 @dataclass(slots=True)

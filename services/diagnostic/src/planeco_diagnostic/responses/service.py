@@ -218,16 +218,19 @@ def validate_answers(
 
 async def _save(
     session: AsyncSession,
-    request: Request,
+    request: Request | None,
     campaign: Campaign,
     invitee: Invitee,
     data: AnswersUpdate,
     *,
     principal: Principal,
 ) -> tuple[ResponseRead, str]:
+    """The one way answers are written. `request`: its If-Match is checked; None for the bulk import
+    (planeco_diagnostic.response_imports), which has no ETag to send."""
     repository = ResponseRepository(session)
     response = await repository.get(invitee.id)
-    check_if_match(request, response_etag(invitee, response))
+    if request is not None:
+        check_if_match(request, response_etag(invitee, response))
     if response is not None and response.status is ResponseStatus.submitted:
         raise Conflict("The response is submitted: read only until a coordinator reopens it")
     clean = validate_answers(await _document(session, campaign), invitee, data.answers)
