@@ -8,11 +8,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import re
+import uuid
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from planeco.mailserver import MailServer
 
 CAMPAIGNS = "/api/v1/campaigns"
 CENTRE_EPCI_ORLEANS = "244500468"  # Orléans Métropole
@@ -46,6 +51,15 @@ async def default_questionnaire(
     return found[0]["id"], document.json()
 
 
+def token_in(message: EmailMessage) -> str:
+    """The invitation token an e-mail's answer link carries (in its fragment, never sent to a server)."""
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    found = re.search(r"#jeton=([A-Za-z0-9_-]{43})", body.get_content())
+    assert found, body.get_content()
+    return found.group(1)
+
+
 def action_items(document: dict[str, Any], respondent: str) -> list[dict[str, Any]]:
     return [
         item
@@ -57,7 +71,7 @@ def action_items(document: dict[str, Any], respondent: str) -> list[dict[str, An
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_a_regional_diagnostic_from_questionnaire_to_stats_through_the_gateway(
-    gateway: str, make_key: Any
+    gateway: str, make_key: Any, mail_server: MailServer
 ) -> None:
     admin = {"X-API-Key": await make_key("admin")}
     centre = {"X-API-Key": await make_key("coordinator", "24")}
@@ -92,10 +106,13 @@ async def test_a_regional_diagnostic_from_questionnaire_to_stats_through_the_gat
         url = f"{CAMPAIGNS}/{campaign['id']}"
         assert (await http.get(url, headers=occitanie)).status_code == 404  # another région's: not found
 
-        # Contacts of the Loiret and of Orléans Métropole.
+        # Contacts of the Loiret and Orléans Métropole; invitations e-mailed, seen on the SMTP server.
+        suffix = uuid.uuid4().hex[:8]
+        loiret_mail = f"transition.{suffix}@loiret.example.fr"
+        orleans_mail = f"climat.{suffix}@orleans-metropole.example.fr"
         for level, code, email in (
-            ("departement", "45", "transition@loiret.example.fr"),
-            ("epci", CENTRE_EPCI_ORLEANS, "climat@orleans-metropole.example.fr"),
+            ("departement", "45", loiret_mail),
+            ("epci", CENTRE_EPCI_ORLEANS, orleans_mail),
         ):
             contact = await http.post(
                 "/api/v1/contacts",
@@ -108,11 +125,16 @@ async def test_a_regional_diagnostic_from_questionnaire_to_stats_through_the_gat
                 headers=centre,
             )
             assert contact.status_code == 201, contact.text
-
-        # The Loiret answers by invitation token (no account): a draft, then a submission.
-        issued = await http.post(f"{url}/invitees/45/token", headers=centre)
-        assert issued.status_code == 200, issued.text
-        token = {"X-Invitation-Token": issued.json()["token"]}
+        choice = {"codes": ["45", CENTRE_EPCI_ORLEANS], "all_contacts": True}
+        assert (await http.post(f"{url}/invitations", json=choice, headers=occitanie)).status_code == 404
+        assert (await http.post(f"{url}/invitations", json=choice, headers=orleans)).status_code == 403
+        sent = await http.post(f"{url}/invitations", json=choice, headers=centre)
+        assert sent.status_code == 200, sent.text
+        assert (sent.json()["reached"], sent.json()["without_contact"]) == (2, [])
+        await run_job(http, admin, "diagnostic", "send-mail")
+        (invitation,) = mail_server.received(loiret_mail)
+        assert len(mail_server.received(orleans_mail)) == 1
+        token = {"X-Invitation-Token": token_in(invitation)}
         assert (await http.post(f"{url}/invitees/45/token", headers=occitanie)).status_code == 404
         opened = await http.get("/api/v1/answer", headers=token)
         assert opened.status_code == 200, opened.text
@@ -151,6 +173,17 @@ async def test_a_regional_diagnostic_from_questionnaire_to_stats_through_the_gat
         assert (await http.post("/api/v1/answer/response/submission", headers=token)).status_code == 200
         # The token answers for the Loiret only; a wrong one is the same 404 as none.
         assert (await http.get("/api/v1/answer", headers={"X-Invitation-Token": "x" * 43})).status_code == 404
+
+        # Reminders go to those who have not submitted: Orléans Métropole, not the Loiret.
+        reminded = await http.post(f"{url}/reminders", json=choice, headers=centre)
+        assert reminded.status_code == 200, reminded.text
+        assert (reminded.json()["reached"], reminded.json()["already_submitted"]) == (1, 1)
+        await run_job(http, admin, "diagnostic", "send-mail")
+        assert len(mail_server.received(loiret_mail)) == 1
+        assert len(mail_server.received(orleans_mail)) == 2
+        non_respondents = await http.get(f"{url}/non-respondents", params={"page_size": 500}, headers=centre)
+        assert non_respondents.status_code == 200, non_respondents.text
+        assert non_respondents.json()["total"] == 85  # every invitee but the Loiret
 
         # Orléans Métropole answers with its agent's account (a contributor), no token; not for another.
         epci_item = action_items(document, "epci")[0]["key"]
