@@ -451,3 +451,35 @@ def test_if_none_match_parsing(header: bytes, matches: bool) -> None:
 )
 def test_accept_encoding_parsing(header: bytes, accepted: bool) -> None:
     assert accepts_gzip(header) is accepted
+
+
+async def test_an_immutable_response_keeps_its_tag_gzips_with_its_own_and_answers_304() -> None:
+    from starlette.middleware.gzip import GZipMiddleware
+
+    from planeco_shared.caching import GZIP_MINIMUM_BYTES, immutable_response, strong_etag
+
+    content = ("figure;" * 400).encode()
+    tag = strong_etag(content).decode()
+    app = FastAPI()
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
+
+    @app.get("/frozen")
+    async def frozen(request: Request) -> Response:
+        return immutable_response(request, content, media_type="text/csv", etag=tag)
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        plain = await http.get("/frozen", headers={"accept-encoding": "identity"})
+        assert (plain.status_code, plain.content, plain.headers["etag"]) == (200, content, tag)
+        assert "content-encoding" not in plain.headers
+        assert plain.headers["cache-control"] == "public, max-age=31536000, immutable"
+        zipped = await http.get("/frozen", headers={"accept-encoding": "gzip"})
+        assert zipped.headers["content-encoding"] == "gzip"
+        assert zipped.headers["etag"] == tag[:-1] + '-gzip"'
+        assert zipped.content == content
+        again = await http.get("/frozen", headers={"accept-encoding": "gzip"})
+        assert again.headers["content-length"] == zipped.headers["content-length"]  # mtime 0: same bytes
+        for sent in (tag, zipped.headers["etag"], f'"other", {tag}', "*"):
+            revalidated = await http.get("/frozen", headers={"if-none-match": sent})
+            assert revalidated.status_code == 304, sent
+        assert (await http.get("/frozen", headers={"if-none-match": '"other"'})).status_code == 200

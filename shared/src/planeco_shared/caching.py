@@ -32,13 +32,14 @@ import asyncio
 import gzip
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from cachetools import LRUCache
 from fastapi import Depends, FastAPI, Request
 from fastapi.params import Depends as DependsParam
+from starlette.responses import Response
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -107,6 +108,43 @@ def public_cache(max_age: int = DEFAULT_MAX_AGE) -> DependsParam:
 
 def strong_etag(content: bytes, *, prefix: bytes = b"") -> bytes:
     return b'"' + prefix + hashlib.blake2b(content, digest_size=16).hexdigest().encode() + b'"'
+
+
+IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+
+def immutable_response(
+    request: Request,
+    content: bytes,
+    *,
+    media_type: str,
+    etag: str,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The answer of a read whose bytes never change (a published snapshot, stored once): `etag` is its
+    strong ETag (`strong_etag` of the bytes, kept with them), `Cache-Control: public, max-age=31536000,
+    immutable`; a matching `If-None-Match` is a 304. Not for `public_cache()` routes (whose ETags follow
+    the data version): this one holds across data versions. Gzipped here when the client accepts it (1 KiB
+    or more; `mtime` 0, so the same bytes each time) with its own tag `"…-gzip"`, so that the app's gzip
+    middleware, which leaves an encoded answer alone, never sends other bytes under the identity's tag."""
+    identity = etag.encode()
+    gzip_tag = identity[:-1] + b'-gzip"'
+    sent = {"Cache-Control": IMMUTABLE_CACHE_CONTROL, "Vary": "Accept-Encoding", **(headers or {})}
+    wanted = request.headers.get("if-none-match")
+    if wanted is not None:
+        matched = _matching(wanted.encode(), (identity, gzip_tag))
+        if matched is not None:
+            return Response(status_code=304, headers=sent | {"ETag": matched.decode()})
+    if len(content) >= GZIP_MINIMUM_BYTES and accepts_gzip(
+        request.headers.get("accept-encoding", "").encode()
+    ):
+        body = gzip.compress(content, compresslevel=GZIP_LEVEL, mtime=0)
+        return Response(
+            body,
+            media_type=media_type,
+            headers=sent | {"ETag": gzip_tag.decode(), "Content-Encoding": "gzip"},
+        )
+    return Response(content, media_type=media_type, headers=sent | {"ETag": etag})
 
 
 def if_none_match_matches(header: bytes, etag: bytes) -> bool:

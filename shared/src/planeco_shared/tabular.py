@@ -97,6 +97,9 @@ class Column:
     unit: str | None = None  # shown in brackets: "ktCO2e", "unit: see column unit"
     kind: Kind = Kind.text
     description: str = ""
+    title: str = (
+        ""  # a human label (French where the data is), for data packages (planeco_shared.datapackage)
+    )
 
     @property
     def header(self) -> str:
@@ -227,6 +230,30 @@ def to_csv(table: Table, *, decimal_mark: DecimalMark = DecimalMark.comma) -> by
                 cells.append(_csv_text(value))
         writer.writerow(cells)
     return out.getvalue().encode("utf-8-sig")
+
+
+def to_data_csv(table: Table) -> bytes:
+    """The rows as a plain data file, for programs and data packages (`planeco_shared.datapackage`):
+    UTF-8 without byte-order mark, `,` separator, decimal point, CRLF, the header naming the columns
+    (no units: a data package's Table Schema describes them), no metadata lines (the package holds them).
+    Text cells get the same CSV-injection guard as `to_csv`; numbers are exact plain decimals."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=",", lineterminator="\r\n")
+    writer.writerow([_csv_text(column.name) for column in table.columns])
+    for row in table.rows:
+        writer.writerow(
+            [
+                ""
+                if value is None
+                else plain_decimal(value)
+                if isinstance(value, Decimal)
+                else str(value)
+                if isinstance(value, int)
+                else _csv_text(value)
+                for value in row
+            ]
+        )
+    return out.getvalue().encode("utf-8")
 
 
 # XLSX

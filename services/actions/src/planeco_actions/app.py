@@ -9,6 +9,7 @@ from planeco_actions.aids.router import router as aids_router
 from planeco_actions.debate.router import router as debate_router
 from planeco_actions.followups.router import router as followups_router
 from planeco_actions.jobs import JOBS
+from planeco_actions.publications.router import router as publications_router
 from planeco_actions.roadmaps.router import router as roadmaps_router
 from planeco_actions.settings import ActionsSettings
 from planeco_actions.support.router import router as support_router
@@ -30,6 +31,9 @@ def create_app(settings: ActionsSettings | None = None) -> FastAPI:
             "the actions overdue for one.",
             "roadmaps": "The roadmap of a territory: lever by lever, the objective, how far the actions go "
             "toward it (« la marche à franchir ») and the remaining gap.",
+            "roadmap-publications": "Published roadmaps: dated, numbered, immutable snapshots of a "
+            "région's or a département's roadmap, readable by anyone forever, with their CSV and XLSX "
+            "exports and a Frictionless data package (Licence Ouverte 2.0), ready for an open-data portal.",
             "aids": "The catalogue of aids for collectivités, synced daily from Aides-territoires (Licence "
             "Ouverte; source: Aides-territoires), and the runs of that sync.",
             "debates": "The debate of a COP (seed 002): working groups by theme and levers, owned by a "
@@ -45,6 +49,7 @@ def create_app(settings: ActionsSettings | None = None) -> FastAPI:
             actions_router,
             published_actions_router,
             roadmaps_router,
+            publications_router,
             aids_router,
             funding_router,
             support_router,

@@ -42,4 +42,5 @@ def load_all_models() -> None:
     from planeco_actions.aids import models as _aids  # noqa: F401
     from planeco_actions.debate import models as _debate  # noqa: F401
     from planeco_actions.followups import models as _followups  # noqa: F401
+    from planeco_actions.publications import models as _publications  # noqa: F401
     from planeco_actions.support import models as _support  # noqa: F401

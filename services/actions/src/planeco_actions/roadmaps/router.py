@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from planeco_actions.roadmaps import service
-from planeco_actions.roadmaps.schemas import CalendarRead, FinancingRead, RoadmapRead, VersionQuery, YearQuery
+from fastapi import APIRouter, Query
+
+from planeco_actions.roadmaps import exports, service
+from planeco_actions.roadmaps.schemas import (
+    CalendarRead,
+    FinancingRead,
+    RoadmapRead,
+    RoadmapTable,
+    VersionQuery,
+    YearQuery,
+)
 from planeco_shared.codes import DepartementPath, RegionPath
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller
 from planeco_shared.models import utcnow
 from planeco_shared.problems import problem_responses
 from planeco_shared.runtime import LeversDep, ScopesDep
+from planeco_shared.tabular import add_export_route
 
 # Public: a caller of the région (its coordinators, contributors, national readers and admins) counts
 # every action; anyone else, anonymous included, the published actions only (`scope` says which).
@@ -91,6 +101,82 @@ async def get_departement_roadmap(
         regions=regions,
         levers=levers,
     )
+
+
+TableQuery = Annotated[
+    RoadmapTable,
+    Query(
+        alias="table",
+        description="`levers` (default: one row per lever), `sectors` (one row per sector and a `total` "
+        "row) or `actions` (one row per action and lever: the levers' figures are their sums by status)",
+    ),
+]
+EXPORT_TEXT = (
+    "\n\nThe figures of the JSON read exactly, one table per file (`table`). The CSV is UTF-8 with a "
+    "byte-order mark, `;`-separated, with a decimal comma (`decimal=point` for a decimal point); it starts "
+    "with metadata lines beginning with `#` (title, sources: the SGPE panorama version and the actions "
+    "service, licence: Licence Ouverte 2.0, generated_at, notes), then the header, with units in it "
+    "(`[ktCO2e]`; `[unit: see column unit]` where levers of different units share a column). The XLSX has a "
+    "`data` sheet with numeric cells and a `metadata` sheet. Like the JSON read, callers of the région "
+    "count all its actions, others the published ones (`scope` in the metadata)."
+)
+
+
+async def _region_roadmap_table(
+    code: RegionPath,
+    session: SessionDep,
+    caller: AnyCaller,
+    levers: LeversDep,
+    scopes: ScopesDep,
+    version: VersionQuery = "latest",
+    year: YearQuery | None = None,
+    table: TableQuery = RoadmapTable.levers,
+) -> tuple[RoadmapRead, RoadmapTable]:
+    view = await get_region_roadmap(code, session, caller, levers, scopes, version, year)
+    return view, table
+
+
+async def _departement_roadmap_table(
+    code: RegionPath,
+    departement: DepartementPath,
+    session: SessionDep,
+    caller: AnyCaller,
+    levers: LeversDep,
+    scopes: ScopesDep,
+    version: VersionQuery = "latest",
+    year: YearQuery | None = None,
+    table: TableQuery = RoadmapTable.levers,
+) -> tuple[RoadmapRead, RoadmapTable]:
+    view = await get_departement_roadmap(code, departement, session, caller, levers, scopes, version, year)
+    return view, table
+
+
+add_export_route(
+    router,
+    "/regions/{code}",
+    _region_roadmap_table,
+    name="export_region_roadmap",
+    summary="The roadmap of a région as a CSV or XLSX file: its levers, sectors or actions",
+    description="The figures of `getRegionRoadmap`, as a file (`planeco-feuille-de-route-region-24-"
+    "2024-07-24-levers.csv`)." + EXPORT_TEXT,
+    filename=lambda view, _arguments: exports.live_filename(*view),
+    table=lambda view: exports.live_table(*view),
+    responses=RESPONSES,
+    openapi_extra=PUBLIC,
+)
+add_export_route(
+    router,
+    "/regions/{code}/departements/{departement}",
+    _departement_roadmap_table,
+    name="export_departement_roadmap",
+    summary="The roadmap of a département as a CSV or XLSX file: its levers, sectors or actions",
+    description="The figures of `getDepartementRoadmap`, as a file (`planeco-feuille-de-route-departement-"
+    "45-2024-07-24-levers.csv`)." + EXPORT_TEXT,
+    filename=lambda view, _arguments: exports.live_filename(*view),
+    table=lambda view: exports.live_table(*view),
+    responses=RESPONSES,
+    openapi_extra=PUBLIC,
+)
 
 
 @router.get(

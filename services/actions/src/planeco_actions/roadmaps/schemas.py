@@ -27,6 +27,14 @@ YearQuery = Annotated[
 ]
 
 
+class RoadmapTable(StrEnum):
+    """A table of a roadmap (one CSV or XLSX file each): its levers, its sectors and total, its actions."""
+
+    levers = "levers"
+    sectors = "sectors"
+    actions = "actions"
+
+
 class ObjectiveSource(StrEnum):
     official = "official"  # the SGPE panorama's objective
     adjusted = "adjusted"  # the région's own objective (levers service: PUT …/adjustments/{lever_id})
