@@ -69,6 +69,7 @@ async def test_a_regional_roadmap_through_the_gateway(gateway: str, make_key: An
             "territory": {"level": "departement", "code": "45"},
             "lever_id": CARS,
             "status": "retenue",
+            "published": True,
             "impacts": [{"lever_id": CARS, "physical": "12", "version": "2024-07-24"}],
         }
         refused = await http.post("/api/v1/actions", json=action, headers=occitanie)
@@ -140,3 +141,40 @@ async def test_a_regional_roadmap_through_the_gateway(gateway: str, make_key: An
             TENTH_THOUSANDTH, rounding=ROUND_HALF_EVEN
         )
         assert figure(moved, "en_cours_ktco2e") - figure(retained, "en_cours_ktco2e") == expected
+
+        # Publishing freezes the public roadmap: later edits change the live read, never the publication.
+        publications = "/api/v1/roadmaps/regions/24/publications"
+        body = {"version": "2024-07-24", "year": 2026}
+        assert (await http.post(publications, json=body, headers=occitanie)).status_code == 404
+        assert (await http.post(publications, json=body, headers=orleans)).status_code == 403
+        published = await http.post(publications, json=body, headers=centre)
+        assert published.status_code == 201, published.text
+        number = published.json()["number"]
+        snapshot = await http.get(f"{publications}/{number}/snapshot")  # public: no credentials
+        assert snapshot.status_code == 200, snapshot.text
+        (frozen,) = [a for a in lever_of(snapshot.json(), CARS)["actions"] if a["action_id"] == cars["id"]]
+        assert Decimal(frozen["ktco2e"]) == expected
+        exported = await http.get(
+            f"{publications}/{number}/export", params={"resource": "levers", "format": "csv"}
+        )
+        assert exported.status_code == 200, exported.text
+        assert "Licence Ouverte" in exported.content.decode("utf-8-sig")
+        package = await http.get(f"{publications}/{number}/datapackage.json")
+        assert package.status_code == 200, package.text
+        assert package.json()["licenses"][0]["name"] == "etalab-2.0"
+
+        current = await http.get(f"/api/v1/actions/{cars['id']}", headers=centre)
+        edited = await http.patch(
+            f"/api/v1/actions/{cars['id']}",
+            json={"impacts": [{"lever_id": CARS, "physical": "20", "version": "2024-07-24"}]},
+            headers=centre | {"If-Match": current.headers["etag"]},
+        )
+        assert edited.status_code == 200, edited.text
+        live = await read(http, ROADMAP, centre, version="2024-07-24")
+        assert figure(live, "en_cours_ktco2e") > figure(moved, "en_cours_ktco2e")
+        again = await http.get(f"{publications}/{number}/snapshot")
+        assert again.content == snapshot.content
+        assert again.headers["etag"] == snapshot.headers["etag"]
+        assert (
+            await http.get(f"{publications}/{number}/export", params={"resource": "levers", "format": "csv"})
+        ).content == exported.content
