@@ -128,3 +128,32 @@ def test_the_data_sheet_is_read_when_there_is_one() -> None:
 def test_column_names_compare_without_case_accents_or_separators() -> None:
     assert {column_key(name) for name in ("Lever id", "lever-id", " LEVER_ID ", "Lévèr Id")} == {"lever_id"}
     assert split_list(" a | b ,c,, ") == ["a", "b", "c"]
+
+
+def test_a_file_our_exports_wrote_reads_back_as_it_is() -> None:
+    from planeco_shared.tabular import Column, Kind, Metadata, Table, to_csv, to_xlsx
+
+    table = Table(
+        Metadata(title="t", source="s; with a semicolon", version="1", licence="l"),
+        [Column("key"), Column("amount", kind=Kind.decimal), Column("tags")],
+        [["a-1", Decimal("12.50"), "-moins|=plus"], ["b-2", Decimal("3"), "@x"]],
+    )
+    errors = RowErrors("the file", code="invalid-file")
+    for content in (to_csv(table), to_xlsx(table)):
+        rows = read_sheet(
+            content,
+            "text/csv",
+            columns=("key", "amount", "tags"),
+            required=("key",),
+            max_rows=10,
+            errors=errors,
+        )
+        assert [row.values for row in rows] == [
+            {"key": "a-1", "amount": "12.5", "tags": "-moins|=plus"},
+            {"key": "b-2", "amount": "3", "tags": "@x"},
+        ]
+    csv_rows = read_sheet(
+        to_csv(table), "text/csv", columns=("key", "amount", "tags"), required=(), max_rows=10, errors=errors
+    )
+    # Numbered as in the file: 6 metadata lines, then the header (line 7), then the rows.
+    assert [row.number for row in csv_rows] == [8, 9]
