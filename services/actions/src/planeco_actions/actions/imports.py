@@ -9,6 +9,7 @@ a changed one updates its action (audited `update`), a new one creates it (audit
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -252,7 +253,7 @@ async def import_actions(
     counts = dict.fromkeys(("created", "updated", "unchanged", "restored"), 0)
     for row, place, action, values, sectors in planned:
         if action is None:
-            await _create(session, row.data, place, values, sectors, principal=principal)
+            _create(session, row.data, place, values, sectors, principal=principal)
             counts["created"] += 1
             continue
         restored = action.archived_at is not None
@@ -323,7 +324,7 @@ class _Values:
         self.__dict__.update(values)
 
 
-async def _create(
+def _create(
     session: AsyncSession,
     data: ActionCreate,
     place: service.Place,
@@ -340,6 +341,7 @@ async def _create(
     attributes = defaults | {"carriers": [], "partners": []} | values
     attributes["expected_impact_ktco2e"] = impact_rules.total(impacts)
     action = Action(
+        id=uuid.uuid4(),  # now, so that the audit entry needs no flush per row (one for the file)
         **attributes,
         territory_level=place.level,
         territory_code=place.code,
@@ -351,7 +353,6 @@ async def _create(
     )
     service._derive(action, sectors)
     session.add(action)
-    await session.flush()
     audit.record(
         session,
         AuditEntry,
