@@ -169,3 +169,14 @@ class _DriverError(Exception):
 )
 def test_which_sqlstates_say_not_now(sqlstate: str, transient: bool) -> None:
     assert is_transient_sqlstate(_DriverError(sqlstate)) is transient
+
+
+def test_json_columns_read_the_values_json_loads_gives() -> None:
+    import json
+
+    from planeco_shared.database import read_json
+
+    for cell in ('{"a": [1, 2.5, "x", null, true]}', '"\\u00e9t\\u00e9"', "[]", '"\\ud800"', "NaN"):
+        value, expected = read_json(cell), json.loads(cell)
+        assert value == expected or (value != value and expected != expected), cell  # NaN is not NaN
+        assert type(value) is type(expected)

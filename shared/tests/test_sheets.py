@@ -150,8 +150,35 @@ def test_an_export_s_metadata_lines_are_skipped_when_asked_and_rows_keep_their_n
         (4, "haies", "12.5"),
         (6, "bus", "1"),
     ]
-    not_asked = errors_of(exported)  # the first metadata line is taken for the header
-    assert (["header", 1], "unknown_column") in not_asked and (
-        ["header", "key"],
-        "missing_column",
-    ) in not_asked
+    # Not asked: the `#` rows before the header are skipped all the same, the numbers kept.
+    again = read_sheet(exported, "text/csv", columns=COLUMNS, required=("key",), max_rows=10, errors=errors)
+    assert [row.number for row in again] == [4, 6]
+
+
+def test_a_file_our_exports_wrote_reads_back_as_it_is() -> None:
+    from planeco_shared.tabular import Column, Kind, Metadata, Table, to_csv, to_xlsx
+
+    table = Table(
+        Metadata(title="t", source="s; with a semicolon", version="1", licence="l"),
+        [Column("key"), Column("amount", kind=Kind.decimal), Column("tags")],
+        [["a-1", Decimal("12.50"), "-moins|=plus"], ["b-2", Decimal("3"), "@x"]],
+    )
+    errors = RowErrors("the file", code="invalid-file")
+    for content in (to_csv(table), to_xlsx(table)):
+        rows = read_sheet(
+            content,
+            "text/csv",
+            columns=("key", "amount", "tags"),
+            required=("key",),
+            max_rows=10,
+            errors=errors,
+        )
+        assert [row.values for row in rows] == [
+            {"key": "a-1", "amount": "12.5", "tags": "-moins|=plus"},
+            {"key": "b-2", "amount": "3", "tags": "@x"},
+        ]
+    csv_rows = read_sheet(
+        to_csv(table), "text/csv", columns=("key", "amount", "tags"), required=(), max_rows=10, errors=errors
+    )
+    # Numbered as in the file: 6 metadata lines, then the header (line 7), then the rows.
+    assert [row.number for row in csv_rows] == [8, 9]

@@ -163,3 +163,25 @@ async def test_a_figure_keeps_its_version_until_an_explicit_recompute(
     assert history["action"] == "recompute"
     assert {c["field"] for c in history["changes"]} <= {"impacts", "expected_impact_ktco2e"}
     assert next(c for c in history["changes"] if c["field"] == "impacts")["old"] == [old]
+
+
+async def test_a_lever_without_a_conversion_in_the_region_takes_ktco2e_only(
+    client: httpx.AsyncClient,
+) -> None:
+    # Agricultural energy has a physical unit, but Île-de-France's panorama gives it in ktCO2e only.
+    body = {"title": "Serres chauffées par géothermie", "territory": {"level": "region", "code": "11"}}
+    body |= {"lever_id": "reduc_eneragri"}
+    created = await client.post(
+        "/api/v1/actions",
+        json=body | {"impacts": [{"lever_id": "reduc_eneragri", "ktco2e": "2"}]},
+        headers=ADMIN,
+    )
+    assert created.status_code == 201, created.text
+    (impact,) = created.json()["impacts"]
+    assert (impact["ktco2e"], impact["physical"], impact["ratio"]) == ("2.0000", None, None)
+    refused = await client.post(
+        "/api/v1/actions",
+        json=body | {"impacts": [{"lever_id": "reduc_eneragri", "physical": "2"}]},
+        headers=ADMIN,
+    )
+    assert errors(refused) == [(["body", "impacts", 0, "physical"], "ktco2e-only")]

@@ -13,7 +13,11 @@ IT team sees the same rules everywhere:
 - The first row is the header: column names compared without case, accents, spaces or dashes
   (`Lever id`, `lever-id` and `lever_id` are one column); unknown columns are an error, so that a misspelt
   column is not silently dropped; required columns must be there.
-- Blank rows are skipped; rows are numbered as in a spreadsheet (the header is row 1).
+- Blank rows are skipped; rows are numbered as in a spreadsheet (the header is row 1, or the first row
+  after the leading metadata rows).
+- A file our exports wrote reads back as it is (`planeco_shared.tabular`): its leading metadata rows (the
+  first cell begins with `#`) are skipped, and a CSV text cell the export guarded against formulas (`'`
+  before `=`, `+`, `-`, `@`, a tab or a CR) loses that `'`.
 - Each row is validated by the import's pydantic model: an error is `loc: ["row", <n>, <column>]`; up to
   `MAX_ERRORS` are listed, with the total in `detail`. A list column holds values separated by `|` or `,`.
 """
@@ -35,7 +39,7 @@ from openpyxl import load_workbook
 from pydantic import BaseModel, ValidationError
 
 from planeco_shared.problems import FieldError, UnprocessableEntity
-from planeco_shared.tabular import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
+from planeco_shared.tabular import CSV_MEDIA_TYPE, FORMULA_TRIGGERS, XLSX_MEDIA_TYPE
 from planeco_shared.uploads import CSV_MEDIA_TYPES
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -109,6 +113,10 @@ def read_sheet(
     raw_rows = _xlsx_rows(content, errors) if is_xlsx else _csv_rows(content, errors)
     errors.raise_if_any()
     header_row = next(raw_rows, None)
+    metadata_rows = 0
+    while header_row is not None and header_row and header_row[0].lstrip().startswith("#"):
+        metadata_rows += 1  # an export's `# source: …` lines
+        header_row = next(raw_rows, None)
     if header_row is None:
         errors.add(["body"], "the file is empty: it needs a header row", "empty")
         errors.raise_if_any()
@@ -126,7 +134,7 @@ def read_sheet(
         errors.add(["header", name], f"the column {name!r} is required", "missing_column")
     errors.raise_if_any()
     rows: list[SheetRow] = []
-    for number, cells in enumerate(raw_rows, start=2 + skipped):
+    for number, cells in enumerate(raw_rows, start=2 + skipped + metadata_rows):
         if not any(cell.strip() for cell in cells):
             continue
         if len(rows) == max_rows:
@@ -187,12 +195,18 @@ def _csv_rows(content: bytes, errors: RowErrors) -> Iterator[list[str]]:
             ["body"], f"the file is not UTF-8 text (byte {exc.start}); save it as CSV UTF-8", "encoding"
         )
         return iter(())
-    first_line = text.split("\n", 1)[0]
+    lines = text.split("\n")
+    first_line = next((line for line in lines if not line.lstrip('"').startswith("#")), "")
     delimiter = ";" if first_line.count(";") >= first_line.count(",") and ";" in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     if delimiter == ",":
-        return (list(row) for row in reader)
-    return ([_decimal_point(cell) for cell in row] for row in reader)
+        return ([_unguarded(cell) for cell in row] for row in reader)
+    return ([_decimal_point(_unguarded(cell)) for cell in row] for row in reader)
+
+
+def _unguarded(cell: str) -> str:
+    """`'=x` → `=x`: the `'` that `planeco_shared.tabular` writes before a formula trigger."""
+    return cell[1:] if cell.startswith("'") and cell[1:2] in FORMULA_TRIGGERS and cell[1:2] else cell
 
 
 def _decimal_point(cell: str) -> str:

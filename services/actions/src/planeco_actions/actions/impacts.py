@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any
 
 from planeco_actions.actions.schemas import ImpactInput, ImpactRead, ImpactUnit
-from planeco_shared.clients.base import ReferenceCheck
+from planeco_shared.clients.base import ReferenceCheck, UpstreamRejected
 from planeco_shared.clients.levers import LeversClient
 from planeco_shared.problems import FieldError
 
@@ -93,14 +93,32 @@ async def derive(
             continue
         ratio: Decimal | None = None
         if convertible:
-            factors = await check.exists(
-                levers.to_physical(impact.lever_id, region=region, version=lever.version, ktco2e=Decimal(0)),
-                loc=[*at, "lever_id"],
-                what=f"lever {impact.lever_id!r} in région {region} (panorama {lever.version})",
-            )
-            if factors is None:
-                continue
-            ratio = factors.ratio
+            try:
+                factors = await check.exists(
+                    levers.to_physical(
+                        impact.lever_id, region=region, version=lever.version, ktco2e=Decimal(0)
+                    ),
+                    loc=[*at, "lever_id"],
+                    what=f"lever {impact.lever_id!r} in région {region} (panorama {lever.version})",
+                )
+            except UpstreamRejected as refusal:
+                # The lever has a physical unit, but no conversion for this région (its panorama gives
+                # the région's objective in ktCO2e only): ktCO2e only here.
+                if impact.physical is not None:
+                    errors.append(
+                        FieldError(
+                            loc=[*at, "physical"],
+                            msg=f"no conversion for lever {impact.lever_id!r} in région {region} "
+                            f"({refusal.detail}): enter its impact in ktco2e",
+                            type="ktco2e-only",
+                        )
+                    )
+                    continue
+                factors = None
+            else:
+                if factors is None:
+                    continue
+            ratio = factors.ratio if factors is not None else None
         with localcontext(Context(prec=60)):
             if impact.ktco2e is not None:
                 ktco2e = impact.ktco2e

@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from planeco_actions.actions import service
+from planeco_actions.actions import imports, service, sheet
 from planeco_actions.actions.schemas import (
     ActionCreate,
     ActionFilters,
+    ActionImportReport,
     ActionRead,
     ActionUpdate,
     ImpactRecompute,
@@ -26,6 +27,9 @@ from planeco_shared.identity import PUBLIC, AnyCaller, Principal, RequireRole, R
 from planeco_shared.pagination import Page, PageDep
 from planeco_shared.problems import problem_responses
 from planeco_shared.runtime import LeversDep, VisibleRegions
+from planeco_shared.sheets import SHEET_MEDIA_TYPES, sheet_request_body
+from planeco_shared.tabular import RepresentationDep, file_responses, tabular_response
+from planeco_shared.uploads import media_type, read_upload
 
 router = APIRouter(
     prefix="/actions",
@@ -92,6 +96,65 @@ async def list_actions(
 ) -> Page[ActionRead]:
     return await service.list_actions(
         session, filters=filters, regions=regions, params=page, include_archived=include_archived
+    )
+
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+
+@router.post(
+    "/imports",
+    response_model=ActionImportReport,
+    summary="Import a roadmap file: one row per action (CSV or XLSX)",
+    description="Coordinators import the actions of their territory (and what lies in it), admins any; "
+    "a row on a territory outside the caller's is a 403 listing those rows, and nothing changes. "
+    "Idempotent by the row's territory and `external_id`: the same file again changes nothing (no audit "
+    "entry, no new revision); a changed row updates its action (audited `update`); a new one creates it "
+    "(audited `create`, with the status the row gives); a row naming an archived action restores it. "
+    "Actions the file leaves out are left as they are. All or nothing: any invalid row and nothing "
+    "changes; the 422 `invalid-roadmap-file` lists every error (up to 200) as "
+    '`errors: [{loc: ["row", <n>, <column>], msg, type}]`, rows numbered as in the spreadsheet. Each '
+    "row is checked as `createAction` checks a body (territory, levers and collectivités in the levers "
+    "service, calendar, budget lines, cited aids, impacts converted the same way). "
+    "`GET /actions/export` writes the same columns.\n\n" + sheet.IMPORT_FORMAT,
+    responses=problem_responses(409, 413, 415, 422, 502, 503, 504),
+    openapi_extra=sheet_request_body(sheet.EXAMPLE),
+)
+async def import_actions(
+    request: Request, session: SessionDep, principal: Manager, levers: LeversDep
+) -> ActionImportReport:
+    content = await read_upload(
+        request, media_types=SHEET_MEDIA_TYPES, max_bytes=MAX_FILE_BYTES, what="a CSV or XLSX file"
+    )
+    return await imports.import_actions(
+        session, content, media_type(request), principal=principal, levers=levers
+    )
+
+
+@router.get(
+    "/export",
+    summary="The COP actions as a roadmap file (CSV or XLSX), in the columns of the import",
+    description="The actions `listActions` lists with the same filters (not archived; those of the "
+    "régions the caller may see), all of them in one file (at most 10,000: a 422 `export-too-large` asks "
+    "to narrow it down), one row per action in the columns `importActions` reads: the file imported "
+    "again changes nothing. The file's metadata give the filters, the source and the licence (Licence "
+    "Ouverte 2.0).",
+    response_class=Response,
+    responses=file_responses("The actions as a CSV or XLSX file") | problem_responses(422),
+)
+async def export_actions(
+    request: Request,
+    session: SessionDep,
+    regions: VisibleRegions,
+    filters: Annotated[ActionFilters, Query()],
+    representation: RepresentationDep,
+) -> Response:
+    actions = await imports.export_actions(session, filters=filters, regions=regions)
+    return await tabular_response(
+        request,
+        representation,
+        filename="planeco-actions",
+        build=lambda: imports.export_table(actions, filters),
     )
 
 

@@ -491,3 +491,17 @@ class ActionRead(BaseModel):
 READ_ATTRIBUTES = [
     name for name in ActionRead.model_fields if name not in ("territory", "region", "departement", "revision")
 ]
+
+
+class ActionImportReport(BaseModel):
+    """What a roadmap file import did."""
+
+    rows: int = Field(description="The file's action rows", examples=[120])
+    created: int = Field(description="New actions (audited `create`)", examples=[3])
+    updated: int = Field(
+        description="Actions whose row changed (audited `update`, a new revision)", examples=[2]
+    )
+    unchanged: int = Field(description="Rows equal to their action: nothing written", examples=[115])
+    restored: int = Field(
+        description="Archived actions the file lists again: restored (and updated)", examples=[0]
+    )
