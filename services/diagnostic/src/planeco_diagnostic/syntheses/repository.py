@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, func, insert, select
+from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_diagnostic.campaigns.models import Invitee
@@ -77,7 +77,7 @@ class AnswerRowRepository:
     ) -> list[tuple[str, str | None, str | None, str | None, int, list[int]]]:
         """(item, group, pertinence, mobilisation, answers, [answers naming each need]) per item × group
         (`type` or `departement` of the respondent) × pertinence × mobilisation."""
-        group: ColumnElement[Any] = Invitee.type if by == "type" else Invitee.departement
+        group: Any = Invitee.type if by == "type" else Invitee.departement
         needs = [
             func.sum(case((AnswerRow.needs.op("&")(bit) != 0, 1), else_=0)) for bit in NEED_BITS.values()
         ]

@@ -1,0 +1,118 @@
+"""The synthesis of a campaign (`/api/v1/campaigns/{campaign_id}/synthesis…`): its read, its publication,
+its public read, the distance to objectives, the exports and the comparison of two campaigns."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from planeco_diagnostic.syntheses import service
+from planeco_diagnostic.syntheses.schemas import Publication, Synthesis, Thresholds
+from planeco_shared.caching import public_cache
+from planeco_shared.database import SessionDep
+from planeco_shared.identity import PUBLIC, AnyCaller, Authenticated, require_authenticated
+from planeco_shared.problems import problem_responses
+from planeco_shared.runtime import VisibleRegions
+
+RULES = (
+    "Counts the **submitted** responses only (drafts never). Per lever and per action item: pertinence × "
+    "mobilisation, overall, by collectivité type and by département, each with `n` (answers) and "
+    "`respondents`; counts exact (the parts add up to `overall`), shares count / n to 4 places, half to "
+    "even. The needs most expressed; per département its strengths (actions most realise or en_cours, top "
+    "5) and main levers (top 3). Families per lever: no pertinence given → null; pertinent / answers giving "
+    "a pertinence < `relevance_threshold` (or none pertinent) → `a_debattre`; else (pertinent and realise "
+    "or en_cours) / pertinent ≥ `engagement_threshold` → `engages`; else `a_accelerer` (exact comparisons: "
+    "at the threshold is enough)."
+)
+PUBLIC_FORM = (
+    " The public form: a figure resting on fewer than 3 respondents is null with `suppressed: true` and "
+    "the reason; within a breakdown the smallest other groups are suppressed too when the suppressed ones "
+    "rest on fewer than 3 together. Individual responses are never public."
+)
+
+Threshold = Annotated[Decimal, Query(ge=0, le=1, max_digits=5, decimal_places=4)]
+
+
+async def thresholds(  # async: no thread-pool hand-off
+    relevance_threshold: Annotated[
+        Decimal,
+        Query(ge=0, le=1, max_digits=5, decimal_places=4, description="Default 0.5 (see the family rule)"),
+    ] = service.DEFAULT_THRESHOLD,
+    engagement_threshold: Annotated[
+        Decimal,
+        Query(ge=0, le=1, max_digits=5, decimal_places=4, description="Default 0.5 (see the family rule)"),
+    ] = service.DEFAULT_THRESHOLD,
+) -> Thresholds:
+    return Thresholds(relevance=relevance_threshold, engagement=engagement_threshold)
+
+
+ThresholdsDep = Annotated[Thresholds, Depends(thresholds)]
+
+router = APIRouter(
+    prefix="/campaigns",
+    tags=["syntheses"],
+    dependencies=[Depends(require_authenticated)],
+    responses=problem_responses(401, 404),
+)
+public_router = APIRouter(prefix="/campaigns", tags=["syntheses"], responses=problem_responses(404))
+
+
+@router.get(
+    "/{campaign_id}/synthesis",
+    response_model=Synthesis,
+    summary="The synthesis of a campaign's responses",
+    description=RULES + " Full figures for the coordinators of the campaign's owner and admins; once "
+    "published, the public form for anyone else; 404 for them before." + PUBLIC_FORM,
+    responses=problem_responses(422),
+)
+async def get_synthesis(
+    campaign_id: uuid.UUID,
+    session: SessionDep,
+    principal: Authenticated,
+    regions: VisibleRegions,
+    limits: ThresholdsDep,
+) -> Synthesis:
+    return await service.read_synthesis(session, campaign_id, limits, principal=principal, regions=regions)
+
+
+@public_router.get(
+    "/{campaign_id}/synthesis/public",
+    response_model=Synthesis,
+    summary="The published synthesis of a campaign (public)",
+    description="Open data once a coordinator has published it (404 before), for anyone, cached. "
+    + RULES
+    + PUBLIC_FORM,
+    responses=problem_responses(422),
+    openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
+)
+async def get_public_synthesis(
+    campaign_id: uuid.UUID, session: SessionDep, _caller: AnyCaller, limits: ThresholdsDep
+) -> Synthesis:
+    return await service.read_public_synthesis(session, campaign_id, limits)
+
+
+@router.post(
+    "/{campaign_id}/synthesis/publication",
+    response_model=Publication,
+    status_code=status.HTTP_201_CREATED,
+    summary="Publish the synthesis of a campaign (open data)",
+    description="For the coordinators of the campaign's owner and admins (404 for anyone else). Then "
+    "`GET …/synthesis/public` answers anyone. Idempotent: publishing again changes nothing and answers "
+    "200 with the first publication. Audited.",
+    responses={200: {"model": Publication, "description": "Already published: the publication"}},
+)
+async def publish_synthesis(
+    campaign_id: uuid.UUID,
+    session: SessionDep,
+    principal: Authenticated,
+    regions: VisibleRegions,
+    response: Response,
+) -> Publication:
+    publication, created = await service.publish(session, campaign_id, principal=principal, regions=regions)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return publication

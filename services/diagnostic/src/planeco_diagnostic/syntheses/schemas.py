@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from planeco_diagnostic.campaigns.models import InviteeType
+from planeco_diagnostic.responses.schemas import Need
+
+ShareString = Annotated[str, StringConstraints(pattern=r"^(0|1)\.\d{4}$")]
+NOT_ANSWERED = "non_renseigne"
+SUPPRESSED_REASON = "fewer than 3 respondents: suppressed so that no collectivité's answers can be read"
+
+
+class Family(StrEnum):
+    engages = "engages"
+    a_accelerer = "a_accelerer"
+    a_debattre = "a_debattre"
+
+
+class Thresholds(BaseModel):
+    relevance: Decimal = Field(
+        description="A lever is judged relevant when pertinent answers / answers giving a pertinence ≥ this",
+        examples=["0.5"],
+    )
+    engagement: Decimal = Field(
+        description="A relevant lever is `engages` when the pertinent answers that are realise or en_cours "
+        "/ the pertinent answers ≥ this, else `a_accelerer`",
+        examples=["0.5"],
+    )
+
+
+class Count(BaseModel):
+    count: int | None
+    share: ShareString | None = Field(description="count / n, 4 places, half to even")
+
+
+class Cell(BaseModel):
+    pertinence: str = Field(description=f"A pertinence, or `{NOT_ANSWERED}`", examples=["pertinent"])
+    mobilisation: str = Field(description=f"A mobilisation, or `{NOT_ANSWERED}`", examples=["en_cours"])
+    count: int
+    share: ShareString
+
+
+class NeedCount(BaseModel):
+    need: Need
+    count: int
+    share: ShareString = Field(description="count / n (the answers), 4 places, half to even")
+
+
+class Distribution(BaseModel):
+    """Pertinence × mobilisation of a set of answers. Suppressed (public form, fewer than 3 respondents):
+    every figure null, `suppressed` true and the reason."""
+
+    n: int | None = Field(description="How many answers the figures count", examples=[42])
+    respondents: int | None = Field(description="How many collectivités gave them", examples=[21])
+    suppressed: bool = False
+    reason: str | None = None
+    pertinence: dict[str, Count] | None = Field(description=f"Per pertinence (and `{NOT_ANSWERED}`)")
+    mobilisation: dict[str, Count] | None = Field(description=f"Per mobilisation (and `{NOT_ANSWERED}`)")
+    cells: list[Cell] | None = Field(description="The non-empty pertinence × mobilisation cells")
+    relevant_share: ShareString | None = Field(
+        description="pertinent / answers giving a pertinence (null: none gave one)"
+    )
+    engaged_share: ShareString | None = Field(
+        description="(pertinent and realise or en_cours) / pertinent (null: none pertinent)"
+    )
+    needs: list[NeedCount] | None = Field(
+        default=None, description="The needs expressed, most expressed first (overall figures only)"
+    )
+
+
+class TypeDistribution(Distribution):
+    type: InviteeType
+
+
+class DepartementDistribution(Distribution):
+    departement: str | None = Field(description="null: the région itself", examples=["45"])
+
+
+class ItemSynthesis(BaseModel):
+    item_key: str = Field(examples=["flotte-electrique"])
+    label: str
+    section_key: str
+    lever_ids: list[str]
+    overall: Distribution
+    by_type: list[TypeDistribution]
+    by_departement: list[DepartementDistribution]
+
+
+class LeverSynthesis(BaseModel):
+    lever_id: str = Field(examples=["augm_voitelec"])
+    item_keys: list[str] = Field(description="The action items counted for this lever")
+    family: Family | None = Field(
+        description="By the rule of `thresholds` on `overall`; null when no answer gives a pertinence "
+        "(or suppressed)"
+    )
+    overall: Distribution
+    by_type: list[TypeDistribution]
+    by_departement: list[DepartementDistribution]
+
+
+class Strength(BaseModel):
+    item_key: str
+    label: str
+    count: int = Field(description="Answers realise or en_cours")
+    share: ShareString = Field(description="count / the département's answers to the item")
+
+
+class MainLever(BaseModel):
+    lever_id: str
+    count: int = Field(description="Answers realise or en_cours on the lever's items")
+    share: ShareString = Field(description="count / the département's answers on the lever's items")
+
+
+class DepartementSummary(BaseModel):
+    departement: str | None = Field(description="null: the région itself")
+    respondents: int | None
+    suppressed: bool = False
+    reason: str | None = None
+    strengths: list[Strength] | None = Field(description="Its actions most done (realise, en_cours), top 5")
+    main_levers: list[MainLever] | None = Field(description="Its levers most engaged, top 3")
+
+
+class Synthesis(BaseModel):
+    """What the submitted responses of a campaign say, lever by lever and item by item."""
+
+    campaign_id: uuid.UUID
+    title: str
+    counted: str = Field(description="Which responses are counted: `submitted` (drafts never)")
+    respondents: int = Field(description="Submitted responses with at least one action answer")
+    public: bool = Field(description="The public form: figures on fewer than 3 respondents suppressed")
+    published_at: dt.datetime | None
+    thresholds: Thresholds
+    overall: Distribution = Field(description="Every action answer")
+    levers: list[LeverSynthesis]
+    items: list[ItemSynthesis]
+    departements: list[DepartementSummary]
+
+
+class Publication(BaseModel):
+    campaign_id: uuid.UUID
+    published_at: dt.datetime
+    published_by: str
+    public_url: str = Field(examples=["/api/v1/campaigns/3f2a…/synthesis/public"])
