@@ -4,6 +4,8 @@ may read what."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Any
 
 import httpx
@@ -12,6 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from planeco_diagnostic.db import AuditEntry
+from planeco_diagnostic.invitations.router import today
 from planeco_shared.runtime import runtime_of
 from planeco_shared.testing import assert_problem
 
@@ -24,6 +27,7 @@ from .test_responses import (
     LOIRET,
     ORLEANS,
     READER,
+    SMALL,
     TOURS,
     centre,
     save,
@@ -257,3 +261,96 @@ async def test_publication_makes_a_suppressed_public_read(
     assert cached.status_code == 304
     # individual responses stay private
     assert_problem(await client.get(url(centre), headers=READER), 403)
+
+
+async def test_the_distance_to_objectives_sums_the_reported_quantities(
+    client: httpx.AsyncClient, levers_app: FastAPI, centre: str, answered: dict[str, str]
+) -> None:
+    # The real factors of Centre-Val de Loire at 2024-07-24 (the levers service's panorama)
+    levers = httpx.AsyncClient(transport=httpx.ASGITransport(app=levers_app), base_url="http://levers.test")
+    async with levers:
+        panorama = await levers.get("/api/v1/panoramas/2024-07-24/regions/24", headers=ADMIN)
+    lever = next(row for row in panorama.json()["levers"] if row["lever_id"] == "augm_voitelec")
+    assert lever["ratio"] == "0.4677" and lever["objective_ktco2e"] == "482.1358"
+    assert lever["unit"].startswith("milliers de véhicules électriques")
+    read = await client.get(f"{synthesis_url(centre)}/distance", headers=CENTRE)
+    assert read.status_code == 200, read.text
+    body = read.json()
+    assert body["counted"] == "submitted" and body["panorama_version"] == "2024-07-24"
+    assert [row["lever_id"] for row in body["levers"]] == ["augm_voitelec"]  # the one item with a quantity
+    figures = body["levers"][0]
+    assert figures["summable"] and figures["note"] is None and figures["ratio"] == "0.4677"
+    # done: Orléans 10 vehicles realise = 0.01 thousand; 0.01 / 0.4677 = 0.021381… → 0.0214
+    assert figures["done"] == {
+        "quantity": "0.01", "respondents": 1, "ktco2e": "0.0214", "suppressed": False, "reason": None
+    }  # fmt: skip
+    # planned: Tours 4 en_cours + the first CC 6 planifie = 0.01 thousand (the draft is not counted)
+    assert figures["planned"]["quantity"] == "0.01" and figures["planned"]["respondents"] == 2
+    assert figures["planned"]["ktco2e"] == "0.0214"
+    assert figures["objective_basis"] == "official" and figures["adjusted_objective_ktco2e"] is None
+    assert figures["remaining_ktco2e"] == "482.0930"  # 482.1358 − 0.0214 − 0.0214
+    departements = {row["departement"]: row for row in figures["by_departement"]}
+    assert list(departements) == ["18", "28", "36", "37", "41", "45"]
+    assert departements["45"]["objective_ktco2e"] == "128.829"  # the declined official objective
+    assert departements["45"]["done"]["quantity"] == "0.01"
+    assert departements["45"]["planned"] == {
+        "quantity": "0.006",
+        "respondents": 1,
+        "ktco2e": "0.0128",
+        "suppressed": False,
+        "reason": None,
+    }  # fmt: skip  0.006 / 0.4677 = 0.012828…
+    assert departements["37"]["planned"]["ktco2e"] == "0.0086"  # 0.004 / 0.4677 = 0.008552…
+    assert departements["18"]["done"] == {
+        "quantity": "0", "respondents": 0, "ktco2e": "0.0000", "suppressed": False, "reason": None
+    }  # fmt: skip
+    # who reads it: managers; others 404 until published, then the public form
+    for caller in (LOIRET, BRETAGNE, CONTRIBUTOR, READER):
+        assert_problem(await client.get(f"{synthesis_url(centre)}/distance", headers=caller), 404)
+    assert_problem(await client.get(f"{synthesis_url(centre)}/distance/public", headers=ANONYMOUS), 404)
+    assert (await client.post(f"{synthesis_url(centre)}/publication", headers=ADMIN)).status_code == 201
+    public = await client.get(f"{synthesis_url(centre)}/distance/public", headers=ANONYMOUS)
+    assert public.status_code == 200, public.text
+    hidden = public.json()["levers"][0]
+    assert hidden["done"]["suppressed"] and hidden["done"]["quantity"] is None  # 1 respondent
+    assert hidden["planned"]["suppressed"] and hidden["planned"]["ktco2e"] is None  # 2 respondents
+    assert hidden["remaining_ktco2e"] is None
+    assert (await client.get(f"{synthesis_url(centre)}/distance", headers=READER)).json()["public"] is True
+
+
+async def test_an_intensive_lever_is_not_summable(client: httpx.AsyncClient) -> None:
+    document = json.loads(SMALL.read_text(encoding="utf-8"))
+    document["sections"][0]["lever_ids"].append("reduc_consovp")
+    document["sections"][0]["items"].append(
+        {"key": "conso-flotte", "kind": "action", "label": "Réduire la consommation de la flotte thermique",
+         "help": "", "lever_ids": ["reduc_consovp"], "respondent_types": None,
+         "quantity": {"label": "Consommation moyenne", "unit": "L/100km", "lever_unit_factor": "1"}}
+    )  # fmt: skip
+    created = await client.post("/api/v1/questionnaires/imports", json=document, headers=ADMIN)
+    assert created.status_code == 201, created.text
+    day = today()
+    campaign = await client.post(
+        "/api/v1/campaigns",
+        json={
+            "questionnaire_id": created.json()["id"],
+            "owner": {"level": "region", "code": "24"},
+            "title": "Diagnostic avec une intensité",
+            "opening_date": (day - dt.timedelta(days=1)).isoformat(),
+            "closing_date": (day + dt.timedelta(days=10)).isoformat(),
+            "panorama_version": "2024-07-24",
+        },
+        headers=CENTRE,
+    )
+    assert campaign.status_code == 201, campaign.text
+    identifier = campaign.json()["id"]
+    await respond(
+        client, identifier, ORLEANS, {"conso-flotte": action("pertinent", "realise", quantity="6.5")}
+    )
+    read = await client.get(f"{synthesis_url(identifier)}/distance", headers=CENTRE)
+    assert read.status_code == 200, read.text
+    figures = {row["lever_id"]: row for row in read.json()["levers"]}["reduc_consovp"]
+    assert figures["summable"] is False and "intensive unit" in figures["note"]
+    assert figures["done"] == {
+        "quantity": None, "respondents": 1, "ktco2e": None, "suppressed": False, "reason": None
+    }  # fmt: skip
+    assert figures["remaining_ktco2e"] is None

@@ -9,13 +9,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from planeco_diagnostic.syntheses import service
-from planeco_diagnostic.syntheses.schemas import Publication, Synthesis, Thresholds
+from planeco_diagnostic.syntheses import distance, service
+from planeco_diagnostic.syntheses.schemas import Distance, Publication, Synthesis, Thresholds
 from planeco_shared.caching import public_cache
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller, Authenticated, require_authenticated
 from planeco_shared.problems import problem_responses
-from planeco_shared.runtime import VisibleRegions
+from planeco_shared.runtime import LeversDep, VisibleRegions
 
 RULES = (
     "Counts the **submitted** responses only (drafts never). Per lever and per action item: pertinence × "
@@ -116,3 +116,40 @@ async def publish_synthesis(
     if not created:
         response.status_code = status.HTTP_200_OK
     return publication
+
+
+@router.get(
+    "/{campaign_id}/synthesis/distance",
+    response_model=Distance,
+    summary="The distance to objectives of a campaign",
+    description="Per lever of the questionnaire's items with a quantity: the quantities the submitted "
+    "responses report as done (`realise`) and as planned (`en_cours`, `planifie`), summed exactly in the "
+    "lever's unit, in ktCO2e (quantity / |ratio| of the région at the campaign's panorama version, 4 "
+    "places, half to even), against the région's objective (adjusted when it set one, else official; both "
+    "given) and each département's declined official objective; an intensive unit is said not summable. "
+    "Each figure says how many respondents it rests on. Full for the campaign's coordinators and admins; "
+    "once published, the public form (under 3 respondents suppressed) for anyone else; 404 before.",
+)
+async def get_distance(
+    campaign_id: uuid.UUID,
+    session: SessionDep,
+    principal: Authenticated,
+    regions: VisibleRegions,
+    levers: LeversDep,
+) -> Distance:
+    return await distance.read_distance(session, levers, campaign_id, principal=principal, regions=regions)
+
+
+@public_router.get(
+    "/{campaign_id}/synthesis/distance/public",
+    response_model=Distance,
+    summary="The published distance to objectives of a campaign (public)",
+    description="Once the synthesis is published (404 before), for anyone: the public form of "
+    "`…/synthesis/distance` (figures under 3 respondents suppressed). Not cached: the objectives are the "
+    "levers service's.",
+    openapi_extra=PUBLIC,
+)
+async def get_public_distance(
+    campaign_id: uuid.UUID, session: SessionDep, _caller: AnyCaller, levers: LeversDep
+) -> Distance:
+    return await distance.read_distance(session, levers, campaign_id, principal=None, regions=None)

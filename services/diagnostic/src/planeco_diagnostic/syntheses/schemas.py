@@ -147,3 +147,68 @@ class Publication(BaseModel):
     published_at: dt.datetime
     published_by: str
     public_url: str = Field(examples=["/api/v1/campaigns/3f2a…/synthesis/public"])
+
+
+class ObjectiveBasis(StrEnum):
+    official = "official"
+    adjusted = "adjusted"
+
+
+class QuantityFigure(BaseModel):
+    """Quantities reported, summed across respondents (exact), and their ktCO2e."""
+
+    quantity: str | None = Field(
+        description="Exact sum in the lever's unit (plain decimal string); null: not summable or suppressed",
+        examples=["0.016"],
+    )
+    respondents: int | None = Field(description="How many collectivités reported a quantity in it")
+    ktco2e: str | None = Field(
+        description="quantity / |ratio|, to 4 places (half to even); null: not convertible or suppressed",
+        examples=["1.2345"],
+    )
+    suppressed: bool = False
+    reason: str | None = None
+
+
+class DepartementDistance(BaseModel):
+    departement: str | None = Field(description="null: the région itself (no declined objective)")
+    done: QuantityFigure
+    planned: QuantityFigure
+    objective_ktco2e: str | None = Field(
+        description="The région's official objective declined to the département (levers service, to "
+        "0.001 ktCO2e by largest remainders); null for the région itself"
+    )
+
+
+class LeverDistance(BaseModel):
+    lever_id: str
+    name: str
+    unit: str | None = Field(description="The lever's physical unit, the one of the quantities")
+    summable: bool = Field(
+        description="False for an intensive unit (per inhabitant, per car…): quantities of collectivités do "
+        "not add up, so no sum and no ktCO2e"
+    )
+    note: str | None = Field(description="Why a figure is missing, plainly")
+    ratio: str | None = Field(description="The région's ratio at the panorama version (physical per ktCO2e)")
+    done: QuantityFigure = Field(description="Reported with mobilisation `realise`")
+    planned: QuantityFigure = Field(description="Reported with mobilisation `en_cours` or `planifie`")
+    objective_ktco2e: str = Field(description="The région's official objective (SGPE panorama)")
+    adjusted_objective_ktco2e: str | None = Field(
+        description="The région's adjusted objective, if it set one"
+    )
+    objective_basis: ObjectiveBasis = Field(description="Which objective `remaining_ktco2e` is against")
+    remaining_ktco2e: str | None = Field(
+        description="objective − done − planned ktCO2e (4 places); negative: beyond the objective"
+    )
+    by_departement: list[DepartementDistance]
+
+
+class Distance(BaseModel):
+    """How far what the collectivités report goes toward the région's objectives, lever by lever."""
+
+    campaign_id: uuid.UUID
+    region: str
+    panorama_version: str
+    counted: str = Field(description="`submitted`: drafts never count")
+    public: bool
+    levers: list[LeverDistance] = Field(description="The levers of the questionnaire's items with a quantity")
