@@ -16,7 +16,7 @@ from sqlalchemy import select
 from planeco_diagnostic.db import AuditEntry
 from planeco_diagnostic.invitations.router import today
 from planeco_shared.runtime import runtime_of
-from planeco_shared.testing import assert_problem
+from planeco_shared.testing import assert_problem, read_csv_export, read_xlsx_export
 
 from .test_responses import (
     ADMIN,
@@ -354,3 +354,80 @@ async def test_an_intensive_lever_is_not_summable(client: httpx.AsyncClient) -> 
         "quantity": None, "respondents": 1, "ktco2e": None, "suppressed": False, "reason": None
     }  # fmt: skip
     assert figures["remaining_ktco2e"] is None
+
+
+async def test_exports_of_the_synthesis_the_stats_and_every_answer(
+    client: httpx.AsyncClient, centre: str, answered: dict[str, str]
+) -> None:
+    base = f"/api/v1/campaigns/{centre}"
+    synthesis = await client.get(f"{base}/synthesis/export", params={"format": "csv"}, headers=CENTRE)
+    assert synthesis.status_code == 200, synthesis.text
+    assert synthesis.headers["content-disposition"] == f'attachment; filename="planeco-synthese-{centre}.csv"'
+    table = read_csv_export(synthesis.content)
+    rows = {(r["scope"], r["key"], r["breakdown"], r["group"]): r for r in table.rows}
+    lever = rows[("lever", "augm_voitelec", "overall", None)]
+    assert lever["family"] == "engages" and lever["n"] == "4" and lever["respondents"] == "4"
+    assert lever["pertinence_pertinent"] == "3" and lever["mobilisation_realise"] == "1"
+    assert lever["relevant_share"] == "0,75" and lever["engaged_share"] == "0,6667"
+    assert rows[("item", BUS, "departement", "45")]["n"] == "4"
+    assert table.metadata["counted"] == ["réponses soumises uniquement"]
+    workbook = await client.get(f"{base}/synthesis/export", params={"format": "xlsx"}, headers=ADMIN)
+    assert workbook.status_code == 200
+    assert read_xlsx_export(workbook.content).rows[0]["key"] == "augm_voitelec"
+    stats = await client.get(
+        f"{base}/stats/export", params={"format": "csv", "decimal": "point"}, headers=CENTRE
+    )
+    assert stats.status_code == 200, stats.text
+    overall = read_csv_export(stats.content).rows[0]
+    assert overall == {
+        "breakdown": "overall",
+        "group": None,
+        "invited": "86",
+        "started": "8",
+        "submitted": "7",
+        "started_rate": "0.093",
+        "submitted_rate": "0.0814",
+    }  # fmt: skip  8/86 = 0.0930…, 7/86 = 0.0813953…
+    answers = await client.get(f"{base}/answers/export", params={"format": "csv"}, headers=CENTRE)
+    assert answers.status_code == 200, answers.text
+    assert answers.headers["content-type"].startswith("text/csv")
+    exported = read_csv_export(answers.content).rows
+    assert len(exported) == 13  # every answer, drafts included, one row per collectivité × item
+    orleans = next(r for r in exported if r["code"] == ORLEANS and r["item_key"] == FLOTTE)
+    assert orleans["name"] == "Orléans Métropole" and orleans["type"] == "metropole"
+    assert (
+        orleans["quantity"] == "10" and orleans["lever_quantity"] == "0,01" and orleans["unit"] == "véhicules"
+    )
+    assert orleans["needs"] == "financement" and orleans["status"] == "submitted"
+    region = next(r for r in exported if r["code"] == "24" and r["item_key"] == "q-mode")
+    assert region["value"] == "oui" and region["kind"] == "single_choice"
+    draft = next(r for r in exported if r["code"] == answered["cc3"])
+    assert draft["status"] == "draft"
+    assert [r["code"] for r in exported] == sorted(r["code"] for r in exported)
+    xlsx = await client.get(f"{base}/answers/export", params={"format": "xlsx"}, headers=ADMIN)
+    assert xlsx.status_code == 200 and len(read_xlsx_export(xlsx.content).rows) == 13
+    # who may export
+    for caller in (LOIRET, BRETAGNE, CONTRIBUTOR, READER):
+        assert_problem(
+            await client.get(f"{base}/answers/export", params={"format": "csv"}, headers=caller), 404
+        )
+        assert_problem(
+            await client.get(f"{base}/synthesis/export", params={"format": "csv"}, headers=caller), 404
+        )
+    assert_problem(
+        await client.get(f"{base}/answers/export", params={"format": "csv"}, headers=ANONYMOUS), 401
+    )
+    assert_problem(await client.get(f"{base}/stats/export", params={"format": "csv"}, headers=READER), 403)
+    assert_problem(await client.get(f"{base}/stats/export", params={"format": "csv"}, headers=BRETAGNE), 404)
+    public = f"{base}/synthesis/public/export"
+    assert_problem(await client.get(public, params={"format": "csv"}, headers=ANONYMOUS), 404)
+    assert (await client.post(f"{base}/synthesis/publication", headers=CENTRE)).status_code == 201
+    opened = await client.get(public, params={"format": "csv"}, headers=ANONYMOUS)
+    assert opened.status_code == 200, opened.text
+    public_rows = {
+        (r["scope"], r["key"], r["breakdown"], r["group"]): r for r in read_csv_export(opened.content).rows
+    }
+    hidden = public_rows[("item", BUS, "type", "region")]
+    assert hidden["suppressed"] == "true" and hidden["n"] is None and hidden["pertinence_pertinent"] is None
+    assert public_rows[("item", BUS, "overall", None)]["n"] == "7"
+    assert_problem(await client.get(f"{base}/answers/export", params={"format": "csv"}, headers=READER), 404)

@@ -7,15 +7,24 @@ import uuid
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from starlette.responses import Response as StarletteResponse
 
-from planeco_diagnostic.syntheses import distance, service
+from planeco_diagnostic.responses import service as responses
+from planeco_diagnostic.responses.schemas import CampaignStats
+from planeco_diagnostic.syntheses import distance, exports, service
 from planeco_diagnostic.syntheses.schemas import Distance, Publication, Synthesis, Thresholds
 from planeco_shared.caching import public_cache
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller, Authenticated, require_authenticated
 from planeco_shared.problems import problem_responses
-from planeco_shared.runtime import LeversDep, VisibleRegions
+from planeco_shared.runtime import LeversDep, VisibleRegions, runtime_of
+from planeco_shared.tabular import (
+    RepresentationDep,
+    add_export_route,
+    file_responses,
+    streamed_tabular_response,
+)
 
 RULES = (
     "Counts the **submitted** responses only (drafts never). Per lever and per action item: pertinence × "
@@ -153,3 +162,79 @@ async def get_public_distance(
     campaign_id: uuid.UUID, session: SessionDep, _caller: AnyCaller, levers: LeversDep
 ) -> Distance:
     return await distance.read_distance(session, levers, campaign_id, principal=None, regions=None)
+
+
+add_export_route(
+    router,
+    "/{campaign_id}/synthesis",
+    get_synthesis,
+    name="export_synthesis",
+    summary="The synthesis of a campaign as a CSV or XLSX file",
+    description="What `getSynthesis` shows, one row per lever or item × breakdown group (overall, each "
+    "type, each département): n, respondents, counts per pertinence and per mobilisation, shares, the "
+    "lever's family. The same readers as `getSynthesis`.",
+    filename=lambda view, _arguments: f"planeco-synthese-{view.campaign_id}",
+    table=exports.synthesis_table,
+)
+add_export_route(
+    public_router,
+    "/{campaign_id}/synthesis/public",
+    get_public_synthesis,
+    name="export_public_synthesis",
+    summary="The published synthesis of a campaign as a CSV or XLSX file (public)",
+    description="The public form (figures under 3 respondents suppressed), for anyone once published.",
+    filename=lambda view, _arguments: f"planeco-synthese-publique-{view.campaign_id}",
+    table=exports.synthesis_table,
+    openapi_extra=PUBLIC,
+    dependencies=[public_cache()],
+)
+
+
+async def _campaign_stats(
+    campaign_id: uuid.UUID, session: SessionDep, principal: Authenticated, regions: VisibleRegions
+) -> CampaignStats:
+    return await responses.campaign_stats(session, campaign_id, principal=principal, regions=regions)
+
+
+add_export_route(
+    router,
+    "/{campaign_id}/stats",
+    _campaign_stats,
+    name="export_campaign_stats",
+    summary="The response rates of a campaign as a CSV or XLSX file",
+    description="What `getCampaignStats` shows: one row overall, one per type, one per département. For "
+    "the coordinators of the campaign's owner and admins.",
+    filename=lambda view, _arguments: f"planeco-taux-de-reponse-{view.campaign_id}",
+    table=exports.stats_table,
+    responses=problem_responses(403),
+)
+
+
+@router.get(
+    "/{campaign_id}/answers/export",
+    summary="Every answer of a campaign as a CSV or XLSX file",
+    description="One row per collectivité × item answered (drafts and submitted, with the status), with "
+    "the collectivité's code, name, type and département and the item's key, label and levers; decimals "
+    "exact. Streamed (memory flat in the number of answers). Individual responses: for the coordinators "
+    "of the campaign's owner and admins only (404 for anyone else), never public.",
+    response_class=StarletteResponse,
+    responses=file_responses("Every answer of the campaign"),
+)
+async def export_answers(
+    campaign_id: uuid.UUID,
+    session: SessionDep,
+    principal: Authenticated,
+    regions: VisibleRegions,
+    representation: RepresentationDep,
+    request: Request,
+) -> StarletteResponse:
+    campaign = await service.managed(session, campaign_id, principal=principal, regions=regions)
+    document = await service.document_of(session, campaign)
+    sessionmaker = runtime_of(request.app).sessionmaker
+    return streamed_tabular_response(
+        representation,
+        filename=f"planeco-reponses-{campaign.id}",
+        metadata=exports.answers_metadata(campaign),
+        columns=exports.ANSWERS_COLUMNS,
+        rows=lambda: exports.answers_rows(sessionmaker, campaign, document),
+    )
