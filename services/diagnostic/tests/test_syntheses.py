@@ -431,3 +431,54 @@ async def test_exports_of_the_synthesis_the_stats_and_every_answer(
     assert hidden["suppressed"] == "true" and hidden["n"] is None and hidden["pertinence_pertinent"] is None
     assert public_rows[("item", BUS, "overall", None)]["n"] == "7"
     assert_problem(await client.get(f"{base}/answers/export", params={"format": "csv"}, headers=READER), 404)
+
+
+async def test_two_campaigns_on_one_questionnaire_are_compared_on_their_shared_items(
+    client: httpx.AsyncClient, centre: str, answered: dict[str, str]
+) -> None:
+    first = (await client.get(f"/api/v1/campaigns/{centre}", headers=CENTRE)).json()
+    day = today()
+    body = {
+        "questionnaire_id": first["questionnaire_id"],
+        "owner": {"level": "region", "code": "24"},
+        "title": "Diagnostic COP Centre-Val de Loire, deuxième vague",
+        "opening_date": (day - dt.timedelta(days=1)).isoformat(),
+        "closing_date": (day + dt.timedelta(days=10)).isoformat(),
+        "panorama_version": "2024-07-24",
+    }
+    created = await client.post("/api/v1/campaigns", json=body, headers=CENTRE)
+    assert created.status_code == 201, created.text
+    second = created.json()["id"]
+    await respond(client, second, ORLEANS, {FLOTTE: action("pertinent", "realise")})
+    await respond(client, second, TOURS, {FLOTTE: action("non_pertinent", "non_engage")})
+    compared_url = f"{synthesis_url(centre)}/comparison"
+    read = await client.get(compared_url, params={"with": second}, headers=CENTRE)
+    assert read.status_code == 200, read.text
+    compared = read.json()
+    assert compared["with_campaign_id"] == second and compared["counted"] == "submitted"
+    assert compared["only_in_first"] == compared["only_in_second"] == []
+    items = {row["key"]: row for row in compared["items"]}
+    flotte = items[FLOTTE]
+    assert flotte["first"]["n"] == 4 and flotte["second"]["n"] == 2
+    assert flotte["first"]["pertinence"]["pertinent"] == "0.7500"
+    assert flotte["second"]["pertinence"]["pertinent"] == "0.5000"
+    assert flotte["difference"]["pertinence"]["pertinent"] == "-0.2500"  # 1/2 − 3/4
+    assert flotte["difference"]["relevant_share"] == "-0.2500"
+    assert flotte["difference"]["engaged_share"] == "0.3333"  # 1/1 − 2/3
+    bus = items[BUS]
+    assert bus["second"]["n"] == 0 and bus["difference"]["relevant_share"] is None
+    levers = {row["key"]: row for row in compared["levers"]}
+    assert levers["augm_voitelec"]["difference"]["pertinence"]["non_pertinent"] == "0.2500"  # 1/2 − 1/4
+    # who may compare: those who read both syntheses
+    for caller in (BRETAGNE, READER, LOIRET):
+        assert_problem(await client.get(compared_url, params={"with": second}, headers=caller), 404)
+    assert_problem(await client.get(compared_url, params={"with": second}, headers=ANONYMOUS), 401)
+    assert_problem(await client.get(compared_url, headers=CENTRE), 422)
+    assert_problem(await client.get(compared_url, params={"with": "x"}, headers=CENTRE), 422)
+    # another questionnaire: nothing to compare
+    document = json.loads(SMALL.read_text(encoding="utf-8"))
+    other = await client.post("/api/v1/questionnaires/imports", json=document, headers=ADMIN)
+    body |= {"questionnaire_id": other.json()["id"], "title": "Autre questionnaire"}
+    third = (await client.post("/api/v1/campaigns", json=body, headers=CENTRE)).json()["id"]
+    refused = await client.get(compared_url, params={"with": third}, headers=CENTRE)
+    assert assert_problem(refused, 422)["errors"][0]["loc"] == ["query", "with"]

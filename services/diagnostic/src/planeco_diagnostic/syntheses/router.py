@@ -12,8 +12,8 @@ from starlette.responses import Response as StarletteResponse
 
 from planeco_diagnostic.responses import service as responses
 from planeco_diagnostic.responses.schemas import CampaignStats
-from planeco_diagnostic.syntheses import distance, exports, service
-from planeco_diagnostic.syntheses.schemas import Distance, Publication, Synthesis, Thresholds
+from planeco_diagnostic.syntheses import comparison, distance, exports, service
+from planeco_diagnostic.syntheses.schemas import Comparison, Distance, Publication, Synthesis, Thresholds
 from planeco_shared.caching import public_cache
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller, Authenticated, require_authenticated
@@ -238,3 +238,24 @@ async def export_answers(
         columns=exports.ANSWERS_COLUMNS,
         rows=lambda: exports.answers_rows(sessionmaker, campaign, document),
     )
+
+
+@router.get(
+    "/{campaign_id}/synthesis/comparison",
+    response_model=Comparison,
+    summary="Compare the syntheses of two campaigns",
+    description="Two campaigns on the same questionnaire or on two editions of it (else 422): per action "
+    "item both have (by key), and per lever whose items are the same in both, each campaign's shares and "
+    "the difference (the second's minus the first's, from the exact fractions, 4 places, half to even). "
+    "Each campaign is read as `getSynthesis` gives it to the caller (full for its coordinators and admins, "
+    "the public form once published, else 404).",
+    responses=problem_responses(422),
+)
+async def compare_syntheses(
+    campaign_id: uuid.UUID,
+    other: Annotated[uuid.UUID, Query(alias="with", description="The other campaign's id")],
+    session: SessionDep,
+    principal: Authenticated,
+    regions: VisibleRegions,
+) -> Comparison:
+    return await comparison.compare(session, campaign_id, other, principal=principal, regions=regions)

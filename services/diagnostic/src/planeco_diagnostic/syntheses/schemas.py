@@ -212,3 +212,51 @@ class Distance(BaseModel):
     counted: str = Field(description="`submitted`: drafts never count")
     public: bool
     levers: list[LeverDistance] = Field(description="The levers of the questionnaire's items with a quantity")
+
+
+SignedShare = Annotated[str, StringConstraints(pattern=r"^-?(0|1)\.\d{4}$")]
+
+
+class ComparedSide(BaseModel):
+    """One campaign's figures of a compared item or lever (its public form when the caller is not among
+    its managers)."""
+
+    n: int | None
+    respondents: int | None
+    suppressed: bool
+    pertinence: dict[str, ShareString] | None = Field(description="Share per pertinence")
+    mobilisation: dict[str, ShareString] | None = Field(description="Share per mobilisation")
+    relevant_share: ShareString | None
+    engaged_share: ShareString | None
+
+
+class Difference(BaseModel):
+    """The second campaign's shares minus the first's, computed on the exact fractions, then rounded to
+    4 places half to even; null when a side has no figure."""
+
+    pertinence: dict[str, SignedShare] | None
+    mobilisation: dict[str, SignedShare] | None
+    relevant_share: SignedShare | None
+    engaged_share: SignedShare | None
+
+
+class ComparedFigure(BaseModel):
+    key: str = Field(description="The item key or the lever id")
+    label: str | None = Field(description="The item's label (the first campaign's); null for a lever")
+    first: ComparedSide
+    second: ComparedSide
+    difference: Difference
+
+
+class Comparison(BaseModel):
+    campaign_id: uuid.UUID
+    with_campaign_id: uuid.UUID
+    counted: str = Field(description="`submitted` in both")
+    first_public: bool = Field(description="Whether the first campaign's public form is compared")
+    second_public: bool
+    items: list[ComparedFigure] = Field(description="The action items both questionnaires have (by key)")
+    levers: list[ComparedFigure] = Field(
+        description="The levers whose action items are the same in both questionnaires"
+    )
+    only_in_first: list[str] = Field(description="Action item keys of the first questionnaire only")
+    only_in_second: list[str] = Field(description="Action item keys of the second questionnaire only")
