@@ -25,7 +25,7 @@ from planeco_diagnostic.syntheses.schemas import (
 from planeco_shared.identity import Principal
 from planeco_shared.problems import FieldError, UnprocessableEntity
 
-DEFAULT = Thresholds(relevance=service.DEFAULT_THRESHOLD, engagement=service.DEFAULT_THRESHOLD)
+DEFAULT = Thresholds(relevance="0.5000", engagement="0.5000")
 
 
 def _side(figures: Distribution) -> ComparedSide:

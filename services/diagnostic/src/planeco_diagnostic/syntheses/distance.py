@@ -29,7 +29,7 @@ from planeco_diagnostic.syntheses.schemas import (
     DepartementDistance,
     Distance,
     LeverDistance,
-    ObjectiveBasis,
+    ObjectiveUsed,
     QuantityFigure,
 )
 from planeco_shared.clients.levers import DeclinationLevel, LeversClient
@@ -180,7 +180,7 @@ async def build(session: AsyncSession, levers: LeversClient, campaign: Campaign,
                 planned=totals["planned"][0],
                 objective_ktco2e=str(objective),
                 adjusted_objective_ktco2e=None if adjusted is None else str(adjusted),
-                objective_basis=ObjectiveBasis.adjusted if adjusted is not None else ObjectiveBasis.official,
+                objective_basis=ObjectiveUsed.adjusted if adjusted is not None else ObjectiveUsed.official,
                 remaining_ktco2e=remaining,
                 by_departement=[
                     DepartementDistance(

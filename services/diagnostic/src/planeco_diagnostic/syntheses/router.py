@@ -42,20 +42,23 @@ PUBLIC_FORM = (
     "rest on fewer than 3 together. Individual responses are never public."
 )
 
-Threshold = Annotated[Decimal, Query(ge=0, le=1, max_digits=5, decimal_places=4)]
+THRESHOLD_PATTERN = r"^(0(\.\d{1,4})?|1(\.0{1,4})?)$"
+THRESHOLD_DESCRIPTION = "A decimal from 0 to 1, at most 4 places; default 0.5 (see the family rule)"
+
+
+def _share(text: str) -> str:
+    return str(Decimal(text).quantize(Decimal("0.0001")))
 
 
 async def thresholds(  # async: no thread-pool hand-off
     relevance_threshold: Annotated[
-        Decimal,
-        Query(ge=0, le=1, max_digits=5, decimal_places=4, description="Default 0.5 (see the family rule)"),
-    ] = service.DEFAULT_THRESHOLD,
+        str, Query(pattern=THRESHOLD_PATTERN, description=THRESHOLD_DESCRIPTION)
+    ] = "0.5",
     engagement_threshold: Annotated[
-        Decimal,
-        Query(ge=0, le=1, max_digits=5, decimal_places=4, description="Default 0.5 (see the family rule)"),
-    ] = service.DEFAULT_THRESHOLD,
+        str, Query(pattern=THRESHOLD_PATTERN, description=THRESHOLD_DESCRIPTION)
+    ] = "0.5",
 ) -> Thresholds:
-    return Thresholds(relevance=relevance_threshold, engagement=engagement_threshold)
+    return Thresholds(relevance=_share(relevance_threshold), engagement=_share(engagement_threshold))
 
 
 ThresholdsDep = Annotated[Thresholds, Depends(thresholds)]

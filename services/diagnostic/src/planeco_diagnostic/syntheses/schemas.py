@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
@@ -23,33 +22,35 @@ class Family(StrEnum):
 
 
 class Thresholds(BaseModel):
-    relevance: Decimal = Field(
+    relevance: ShareString = Field(
         description="A lever is judged relevant when pertinent answers / answers giving a pertinence ≥ this",
-        examples=["0.5"],
+        examples=["0.5000"],
     )
-    engagement: Decimal = Field(
+    engagement: ShareString = Field(
         description="A relevant lever is `engages` when the pertinent answers that are realise or en_cours "
         "/ the pertinent answers ≥ this, else `a_accelerer`",
-        examples=["0.5"],
+        examples=["0.5000"],
     )
 
 
 class Count(BaseModel):
-    count: int | None
-    share: ShareString | None = Field(description="count / n, 4 places, half to even")
+    count: int | None = Field(examples=[3])
+    share: ShareString | None = Field(description="count / n, 4 places, half to even", examples=["0.7500"])
 
 
 class Cell(BaseModel):
     pertinence: str = Field(description=f"A pertinence, or `{NOT_ANSWERED}`", examples=["pertinent"])
     mobilisation: str = Field(description=f"A mobilisation, or `{NOT_ANSWERED}`", examples=["en_cours"])
-    count: int
-    share: ShareString
+    count: int = Field(examples=[3])
+    share: ShareString = Field(examples=["0.2500"])
 
 
 class NeedCount(BaseModel):
     need: Need
     count: int
-    share: ShareString = Field(description="count / n (the answers), 4 places, half to even")
+    share: ShareString = Field(
+        description="count / n (the answers), 4 places, half to even", examples=["0.1818"]
+    )
 
 
 class Distribution(BaseModel):
@@ -108,13 +109,17 @@ class Strength(BaseModel):
     item_key: str
     label: str
     count: int = Field(description="Answers realise or en_cours")
-    share: ShareString = Field(description="count / the département's answers to the item")
+    share: ShareString = Field(
+        description="count / the département's answers to the item", examples=["0.5000"]
+    )
 
 
 class MainLever(BaseModel):
     lever_id: str
     count: int = Field(description="Answers realise or en_cours on the lever's items")
-    share: ShareString = Field(description="count / the département's answers on the lever's items")
+    share: ShareString = Field(
+        description="count / the département's answers on the lever's items", examples=["0.5000"]
+    )
 
 
 class DepartementSummary(BaseModel):
@@ -149,7 +154,7 @@ class Publication(BaseModel):
     public_url: str = Field(examples=["/api/v1/campaigns/3f2a…/synthesis/public"])
 
 
-class ObjectiveBasis(StrEnum):
+class ObjectiveUsed(StrEnum):
     official = "official"
     adjusted = "adjusted"
 
@@ -196,7 +201,7 @@ class LeverDistance(BaseModel):
     adjusted_objective_ktco2e: str | None = Field(
         description="The région's adjusted objective, if it set one"
     )
-    objective_basis: ObjectiveBasis = Field(description="Which objective `remaining_ktco2e` is against")
+    objective_basis: ObjectiveUsed = Field(description="Which objective `remaining_ktco2e` is against")
     remaining_ktco2e: str | None = Field(
         description="objective − done − planned ktCO2e (4 places); negative: beyond the objective"
     )

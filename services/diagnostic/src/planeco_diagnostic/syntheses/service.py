@@ -99,10 +99,14 @@ def family(counts: Counter[Pair], thresholds: Thresholds) -> Family | None:
     if not given:
         return None
     pertinent = sum(c for (p, _), c in counts.items() if p == Pertinence.pertinent)
-    if not pertinent or Decimal(pertinent) < thresholds.relevance * given:
+    if not pertinent or Decimal(pertinent) < Decimal(thresholds.relevance) * given:
         return Family.a_debattre
     engaged = sum(c for (p, m), c in counts.items() if p == Pertinence.pertinent and m in ENGAGED)
-    return Family.engages if Decimal(engaged) >= thresholds.engagement * pertinent else Family.a_accelerer
+    return (
+        Family.engages
+        if Decimal(engaged) >= Decimal(thresholds.engagement) * pertinent
+        else Family.a_accelerer
+    )
 
 
 def _needs(needs: list[int], n: int) -> list[NeedCount]:
