@@ -390,3 +390,43 @@ def test_no_metadata_value_or_cell_becomes_a_formula_or_splits_a_line() -> None:
     workbook = load_workbook(io.BytesIO(content))
     assert [c.data_type for c in workbook["data"][1]] == ["s", "s"]
     assert read_xlsx_export(content).metadata["source"] == [hostile]
+
+
+async def _rows() -> AsyncIterator[list[tabular.Value]]:
+    for row in ROWS * 700:  # more than one batch
+        yield row
+
+
+async def _collected(chunks: AsyncIterator[bytes]) -> tuple[bytes, int]:
+    parts = [chunk async for chunk in chunks]
+    return b"".join(parts), len(parts)
+
+
+async def test_a_streamed_csv_is_the_same_file_in_chunks() -> None:
+    whole = Table(METADATA, COLUMNS, ROWS * 700)
+    for mark in DecimalMark:
+        streamed, chunks = await _collected(tabular.stream_csv(METADATA, COLUMNS, _rows(), decimal_mark=mark))
+        assert streamed == to_csv(whole, decimal_mark=mark) and chunks > 2
+
+
+async def test_a_streamed_xlsx_has_the_typed_cells_and_the_metadata_sheet() -> None:
+    content, _ = await _collected(tabular.stream_xlsx(METADATA, COLUMNS, _rows()))
+    exported = read_xlsx_export(content)
+    assert len(exported.rows) == len(ROWS) * 700
+    first = exported.rows[0]
+    assert first["code"] == "01" and first["objective"] == pytest.approx(966.1408) and first["count"] == 3
+    assert exported.rows[1]["label"] == '=HYPERLINK("x")'  # text, not a formula
+    assert exported.metadata["title"] == ["Démo"] and exported.metadata["region"] == [
+        "24 Centre-Val de Loire"
+    ]
+    workbook = load_workbook(io.BytesIO(content))
+    assert workbook["data"]["C2"].number_format == "#,##0.0000"
+    assert workbook["data"].freeze_panes == "A2"
+
+
+async def test_a_streamed_row_of_the_wrong_shape_is_refused() -> None:
+    async def floats() -> AsyncIterator[list[tabular.Value]]:
+        yield ["01", "Ain", 1.5, None, 1]  # type: ignore[list-item]
+
+    with pytest.raises(TypeError):
+        await _collected(tabular.stream_csv(METADATA, COLUMNS, floats()))

@@ -45,8 +45,9 @@ import datetime as dt
 import inspect
 import io
 import re
+import tempfile
 import unicodedata
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
@@ -55,10 +56,11 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from planeco_shared.caching import not_reproducible
 from planeco_shared.problems import UnprocessableEntity
@@ -203,9 +205,9 @@ def _metadata_line(name: str, value: str) -> str:
     return '"' + line.replace('"', '""') + '"' if ";" in line else line
 
 
-def to_csv(table: Table, *, decimal_mark: DecimalMark = DecimalMark.comma) -> bytes:
-    comma = decimal_mark is DecimalMark.comma
-    fields = table.metadata.fields()
+def _csv_preamble(metadata: Metadata, columns: Sequence[Column], *, comma: bool) -> str:
+    """The metadata lines and the header row of a CSV, CRLF-terminated."""
+    fields = metadata.fields()
     mark = "comma" if comma else "point"
     lines = [
         f"# format: CSV, UTF-8, separator ';', decimal {mark}; the first {len(fields) + 1} lines are "
@@ -214,21 +216,32 @@ def to_csv(table: Table, *, decimal_mark: DecimalMark = DecimalMark.comma) -> by
     lines += [_metadata_line(name, value) for name, value in fields]
     out = io.StringIO()
     out.write("\r\n".join(lines) + "\r\n")
+    csv.writer(out, delimiter=";", lineterminator="\r\n").writerow([_csv_text(c.header) for c in columns])
+    return out.getvalue()
+
+
+def _csv_cells(row: Sequence[Value], *, comma: bool) -> list[str]:
+    cells: list[str] = []
+    for value in row:
+        if value is None:
+            cells.append("")
+        elif isinstance(value, Decimal):
+            text = plain_decimal(value)
+            cells.append(text.replace(".", ",") if comma else text)
+        elif isinstance(value, int):
+            cells.append(str(value))
+        else:
+            cells.append(_csv_text(value))
+    return cells
+
+
+def to_csv(table: Table, *, decimal_mark: DecimalMark = DecimalMark.comma) -> bytes:
+    comma = decimal_mark is DecimalMark.comma
+    out = io.StringIO()
+    out.write(_csv_preamble(table.metadata, table.columns, comma=comma))
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([_csv_text(column.header) for column in table.columns])
     for row in table.rows:
-        cells: list[str] = []
-        for value in row:
-            if value is None:
-                cells.append("")
-            elif isinstance(value, Decimal):
-                text = plain_decimal(value)
-                cells.append(text.replace(".", ",") if comma else text)
-            elif isinstance(value, int):
-                cells.append(str(value))
-            else:
-                cells.append(_csv_text(value))
-        writer.writerow(cells)
+        writer.writerow(_csv_cells(row, comma=comma))
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -509,3 +522,131 @@ async def tabular_response(
     if representation.format is TabularFormat.csv:
         media_type += "; charset=utf-8; header=present"
     return Response(content, media_type=media_type, headers=headers)
+
+
+# Streamed files: the rows come from an async iterator (a database cursor) and go out in chunks, so that
+# memory stays flat in the number of rows (no MAX_CELLS limit).
+
+STREAM_BATCH_ROWS = 1000
+STREAM_CHUNK_BYTES = 64 * 1024
+RowStream = AsyncIterator[Sequence[Value]]
+
+
+def _checked(columns: Sequence[Column], row: Sequence[Value], number: int) -> Sequence[Value]:
+    """A row as `Table` would accept it (same width, no float), else the same error."""
+    if len(row) != len(columns):
+        raise ValueError(f"row {number} has {len(row)} cells for {len(columns)} columns")
+    for column, value in zip(columns, row, strict=True):
+        if value is not None and not _fits(column.kind, value):
+            raise TypeError(f"row {number}, {column.name}: {type(value).__name__} in a {column.kind} column")
+    return row
+
+
+async def stream_csv(
+    metadata: Metadata,
+    columns: Sequence[Column],
+    rows: RowStream,
+    *,
+    decimal_mark: DecimalMark = DecimalMark.comma,
+) -> AsyncIterator[bytes]:
+    """`to_csv`'s bytes, in chunks of about `STREAM_BATCH_ROWS` rows."""
+    comma = decimal_mark is DecimalMark.comma
+    yield _csv_preamble(metadata, columns, comma=comma).encode("utf-8-sig")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    number = 0
+    async for row in rows:
+        number += 1
+        writer.writerow(_csv_cells(_checked(columns, row, number), comma=comma))
+        if number % STREAM_BATCH_ROWS == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode("utf-8")
+
+
+async def stream_xlsx(metadata: Metadata, columns: Sequence[Column], rows: RowStream) -> AsyncIterator[bytes]:
+    """`to_xlsx`'s workbook (a `data` sheet, a `metadata` sheet), written row by row by openpyxl's
+    write-only mode to a temporary file, then sent in chunks. Columns are sized to their headers."""
+    workbook = Workbook(write_only=True)
+    data = workbook.create_sheet(DATA_SHEET)
+    bold = Font(bold=True)
+    for index, column in enumerate(columns, start=1):
+        data.column_dimensions[get_column_letter(index)].width = _width([column.header])
+    data.freeze_panes = "A2"
+
+    def header(text: str) -> Any:  # a WriteOnlyCell (a factory function in openpyxl's stubs)
+        cell = WriteOnlyCell(data, value=text)
+        cell.font = bold
+        cell.data_type = "s"
+        return cell
+
+    data.append([header(column.header) for column in columns])
+    rounded = 0
+    number = 0
+    async for row in rows:
+        number += 1
+        cells: list[Any] = []
+        for value in _checked(columns, row, number):
+            if isinstance(value, Decimal):
+                shown, was_rounded = excel_decimal(value)
+                rounded += was_rounded
+                cell = WriteOnlyCell(data, value=shown)  # type: ignore[arg-type]  # openpyxl writes Decimals
+                cell.number_format = number_format(shown)
+                cells.append(cell)
+            elif isinstance(value, str):
+                cell = WriteOnlyCell(data, value=value)
+                cell.data_type = "s"  # text, never a formula
+                cells.append(cell)
+            else:
+                cells.append(value)
+        data.append(cells)
+    if columns:
+        data.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{number + 1}"
+    notes = list(metadata.notes)
+    if rounded:
+        notes.append(
+            f"{rounded} figure(s) have more than {EXCEL_SIGNIFICANT_DIGITS} significant digits: rounded to "
+            f"{EXCEL_SIGNIFICANT_DIGITS} (half even) in this file, Excel's limit; the CSV keeps every digit."
+        )
+    sheet = workbook.create_sheet(METADATA_SHEET)
+    sheet.column_dimensions["A"].width = 30
+    sheet.column_dimensions["B"].width = 100
+    fields = dataclasses.replace(metadata, notes=notes).fields()
+    lines: list[tuple[str, str]] = [("field", "value"), *fields, ("", ""), ("column", "description")]
+    lines += [(column.header, column.description) for column in columns]
+    for name, value in lines:
+        sheet.append([header(name) if value in ("value", "description") else name or None, value or None])
+    properties = workbook.properties
+    properties.title = metadata.title[:255]
+    properties.creator = "planeco"
+    properties.description = metadata.source[:1000]
+    generated = metadata.generated_at.astimezone(dt.UTC).replace(tzinfo=None)
+    properties.created = properties.modified = generated
+    with tempfile.TemporaryFile() as out:
+        await run_in_threadpool(workbook.save, out)
+        out.seek(0)
+        while chunk := await run_in_threadpool(out.read, STREAM_CHUNK_BYTES):
+            yield chunk
+
+
+def streamed_tabular_response(
+    representation: Representation,
+    *,
+    filename: str,
+    metadata: Metadata,
+    columns: Sequence[Column],
+    rows: Callable[[], RowStream],
+) -> StreamingResponse:
+    """A CSV or XLSX file of rows read as they are sent (`rows()` is called when the body starts)."""
+    if representation.format is TabularFormat.xlsx:
+        body = stream_xlsx(metadata, columns, rows())
+    else:
+        body = stream_csv(metadata, columns, rows(), decimal_mark=representation.decimal_mark)
+    name = f"{ascii_filename(filename)}.{representation.format}"
+    return StreamingResponse(
+        body,
+        media_type=MEDIA_TYPES[representation.format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -14,6 +14,8 @@ from planeco_diagnostic.response_imports.router import router as response_import
 from planeco_diagnostic.responses.router import answer_router as answer_responses_router
 from planeco_diagnostic.responses.router import router as responses_router
 from planeco_diagnostic.settings import DiagnosticSettings
+from planeco_diagnostic.syntheses.router import public_router as public_syntheses_router
+from planeco_diagnostic.syntheses.router import router as syntheses_router
 from planeco_shared.app_factory import create_service_app
 
 
@@ -36,6 +38,9 @@ def create_app(settings: DiagnosticSettings | None = None) -> FastAPI:
             "(`X-Invitation-Token`, no account needed).",
             "responses": "Responses of the invitees: drafts saved in parts, submission, reopening; by "
             "invitation token or by the collectivité's contributors.",
+            "syntheses": "What the submitted responses of a campaign say: per lever and action item, by "
+            "type and département, families, the distance to objectives, publication as open data "
+            "(figures on fewer than 3 respondents suppressed), exports, comparison of two campaigns.",
         },
         jobs=JOBS,
         routers=[
@@ -49,5 +54,7 @@ def create_app(settings: DiagnosticSettings | None = None) -> FastAPI:
             answer_responses_router,
             contacts_router,
             outbox_router,
+            syntheses_router,
+            public_syntheses_router,
         ],
     )

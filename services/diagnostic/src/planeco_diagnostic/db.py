@@ -44,3 +44,4 @@ def load_all_models() -> None:
     from planeco_diagnostic.outbox import models as _outbox  # noqa: F401
     from planeco_diagnostic.questionnaires import models as _questionnaires  # noqa: F401
     from planeco_diagnostic.responses import models as _responses  # noqa: F401
+    from planeco_diagnostic.syntheses import models as _syntheses  # noqa: F401

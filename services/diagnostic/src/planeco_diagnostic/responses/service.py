@@ -47,6 +47,7 @@ from planeco_diagnostic.responses.schemas import (
     StatsCounts,
     TypeStats,
 )
+from planeco_diagnostic.syntheses.repository import AnswerRowRepository, answer_rows
 from planeco_shared import audit
 from planeco_shared.concurrency import check_if_match, etag
 from planeco_shared.history import HistoryEntry, history_page
@@ -216,7 +217,7 @@ def validate_answers(
     return clean
 
 
-async def _save(
+async def _save(  # every write of answers goes through here (their rows follow)
     session: AsyncSession,
     request: Request | None,
     campaign: Campaign,
@@ -233,7 +234,8 @@ async def _save(
         check_if_match(request, response_etag(invitee, response))
     if response is not None and response.status is ResponseStatus.submitted:
         raise Conflict("The response is submitted: read only until a coordinator reopens it")
-    clean = validate_answers(await _document(session, campaign), invitee, data.answers)
+    document = await _document(session, campaign)
+    clean = validate_answers(document, invitee, data.answers)
     before = dict(response.answers) if response is not None else {}
     after = dict(before)
     for key, value in clean.items():
@@ -264,6 +266,8 @@ async def _save(
         action = "update"
     else:
         return tagged(campaign, invitee, response)
+    # The answers in rows (the synthesis's), in step in this same transaction.
+    await AnswerRowRepository(session).replace(response, answer_rows(document, response))
     audit.record(
         session,
         AuditEntry,

@@ -1,0 +1,170 @@
+"""All SQL of the syntheses module: the answers in rows, and the GROUP BYs the synthesis reads."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from planeco_diagnostic.campaigns.models import Invitee
+from planeco_diagnostic.questionnaires.document import ActionItem, QuestionnaireDocument
+from planeco_diagnostic.responses.models import Response, ResponseStatus
+from planeco_diagnostic.responses.schemas import Need
+from planeco_diagnostic.syntheses.models import NEED_BITS, AnswerRow, SynthesisPublication
+
+
+def item_levers(document: QuestionnaireDocument) -> dict[str, list[str]]:
+    """Action item key → its levers (its own, else its section's), in order: the first is its quantity's."""
+    return {
+        item.key: list(item.lever_ids or section.lever_ids)
+        for section in document.sections
+        for item in section.items
+        if isinstance(item, ActionItem)
+    }
+
+
+def answer_rows(document: QuestionnaireDocument, response: Response) -> list[dict[str, Any]]:
+    """The rows of a response's action answers: one per answer × lever of its item."""
+    levers = item_levers(document)
+    rows: list[dict[str, Any]] = []
+    for key, answer in response.answers.items():
+        if key not in levers or not isinstance(answer, dict):
+            continue
+        needs = sum(NEED_BITS[Need(n)] for n in answer.get("needs", []))
+        for rank, lever_id in enumerate(levers[key]):
+            rows.append(
+                {
+                    "invitee_id": response.invitee_id,
+                    "item_key": key,
+                    "lever_id": lever_id,
+                    "campaign_id": response.campaign_id,
+                    "lever_rank": rank,
+                    "pertinence": answer.get("pertinence"),
+                    "mobilisation": answer.get("mobilisation"),
+                    "needs": needs,
+                    "quantity": answer.get("lever_quantity") if rank == 0 else None,
+                }
+            )
+    return rows
+
+
+class AnswerRowRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def replace(self, response: Response, rows: list[dict[str, Any]]) -> None:
+        """The response's rows, all of them replaced (delete + insert), in the caller's transaction."""
+        await self.session.execute(delete(AnswerRow).where(AnswerRow.invitee_id == response.invitee_id))
+        if rows:
+            await self.session.execute(insert(AnswerRow), rows)
+
+    # What the synthesis counts: the submitted responses only.
+
+    def _counted(self, campaign_id: uuid.UUID, *columns: Any) -> Any:
+        return (
+            select(*columns)
+            .select_from(AnswerRow)
+            .join(Invitee, Invitee.id == AnswerRow.invitee_id)
+            .join(Response, Response.invitee_id == AnswerRow.invitee_id)
+            .where(AnswerRow.campaign_id == campaign_id, Response.status == ResponseStatus.submitted)
+        )
+
+    async def item_counts(
+        self, campaign_id: uuid.UUID, by: str
+    ) -> list[tuple[str, str | None, str | None, str | None, int, list[int]]]:
+        """(item, group, pertinence, mobilisation, answers, [answers naming each need]) per item × group
+        (`type` or `departement` of the respondent) × pertinence × mobilisation."""
+        group: Any = Invitee.type if by == "type" else Invitee.departement
+        needs = [
+            func.sum(case((AnswerRow.needs.op("&")(bit) != 0, 1), else_=0)) for bit in NEED_BITS.values()
+        ]
+        statement = self._counted(
+            campaign_id,
+            AnswerRow.item_key,
+            group,
+            AnswerRow.pertinence,
+            AnswerRow.mobilisation,
+            func.count(),
+            *needs,
+        ).where(AnswerRow.lever_rank == 0)
+        statement = statement.group_by(
+            AnswerRow.item_key, group, AnswerRow.pertinence, AnswerRow.mobilisation
+        )
+        return [
+            (key, None if g is None else str(g), p, m, int(n), [int(x or 0) for x in rest])
+            for key, g, p, m, n, *rest in (await self.session.execute(statement)).all()
+        ]
+
+    async def lever_respondents(self, campaign_id: uuid.UUID) -> list[tuple[str, str, str | None, int]]:
+        """(lever, type, département, respondents) : distinct respondents per lever × type × département."""
+        statement = self._counted(
+            campaign_id,
+            AnswerRow.lever_id,
+            Invitee.type,
+            Invitee.departement,
+            func.count(func.distinct(AnswerRow.invitee_id)),
+        ).group_by(AnswerRow.lever_id, Invitee.type, Invitee.departement)
+        return [
+            (lever, str(t), d, int(n)) for lever, t, d, n in (await self.session.execute(statement)).all()
+        ]
+
+    async def respondents(self, campaign_id: uuid.UUID) -> list[tuple[str, str | None, int]]:
+        """(type, département, respondents): submitted responses with at least one action answer."""
+        statement = self._counted(
+            campaign_id, Invitee.type, Invitee.departement, func.count(func.distinct(AnswerRow.invitee_id))
+        ).group_by(Invitee.type, Invitee.departement)
+        return [(str(t), d, int(n)) for t, d, n in (await self.session.execute(statement)).all()]
+
+    async def quantities(self, campaign_id: uuid.UUID) -> list[tuple[str, str | None, str, str | None, str]]:
+        """(lever, mobilisation, quantity, département, respondent id) of every reported quantity."""
+        statement = self._counted(
+            campaign_id,
+            AnswerRow.lever_id,
+            AnswerRow.mobilisation,
+            AnswerRow.quantity,
+            Invitee.departement,
+            AnswerRow.invitee_id,
+        ).where(AnswerRow.quantity.is_not(None), AnswerRow.lever_rank == 0)
+        return [
+            (lever, m, str(q), d, str(i))
+            for lever, m, q, d, i in (await self.session.execute(statement)).all()
+        ]
+
+    async def answers_stream(self, campaign_id: uuid.UUID) -> AsyncIterator[Any]:
+        """Every answer row of a campaign (rank 0, any status) with its invitee, by invitee and item,
+        streamed."""
+        statement = (
+            select(
+                Invitee.code,
+                Invitee.name,
+                Invitee.type,
+                Invitee.departement,
+                Response.status,
+                AnswerRow.item_key,
+                AnswerRow.lever_id,
+                AnswerRow.pertinence,
+                AnswerRow.mobilisation,
+                AnswerRow.needs,
+                AnswerRow.quantity,
+            )
+            .select_from(AnswerRow)
+            .join(Invitee, Invitee.id == AnswerRow.invitee_id)
+            .join(Response, Response.invitee_id == AnswerRow.invitee_id)
+            .where(AnswerRow.campaign_id == campaign_id, AnswerRow.lever_rank == 0)
+            .order_by(Invitee.code, AnswerRow.item_key)
+            .execution_options(yield_per=1000)
+        )
+        result = await self.session.stream(statement)
+        async for row in result:
+            yield row
+
+    async def publication(self, campaign_id: uuid.UUID) -> SynthesisPublication | None:
+        return await self.session.get(SynthesisPublication, campaign_id)
+
+    async def publish(self, publication: SynthesisPublication) -> SynthesisPublication:
+        self.session.add(publication)
+        await self.session.flush()
+        return publication
