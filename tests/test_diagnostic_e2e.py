@@ -215,3 +215,42 @@ async def test_a_regional_diagnostic_from_questionnaire_to_stats_through_the_gat
         history = await http.get(f"{url}/responses/45/history", headers=centre)
         assert history.status_code == 200, history.text
         assert {entry["action"] for entry in history.json()["items"]} >= {"create", "update"}
+
+        # The synthesis of submitted responses: its owner's coordinators read it, nobody else till published.
+        synthesis = await http.get(f"{url}/synthesis", headers=centre)
+        assert synthesis.status_code == 200, synthesis.text
+        assert (synthesis.json()["respondents"], synthesis.json()["public"]) == (2, False)
+        assert all(
+            lever["family"] in (None, "engages", "a_accelerer", "a_debattre")
+            for lever in synthesis.json()["levers"]
+        )
+        (loiret_first,) = [item for item in synthesis.json()["items"] if item["item_key"] == first]
+        assert 1 <= loiret_first["overall"]["respondents"] <= 2
+        for outsider in (occitanie, reader, orleans):
+            assert (await http.get(f"{url}/synthesis", headers=outsider)).status_code in (403, 404)
+        assert (await http.get(f"{url}/synthesis/public")).status_code == 404
+        distance = await http.get(f"{url}/synthesis/distance", headers=centre)
+        assert distance.status_code == 200, distance.text
+        assert distance.json()["panorama_version"] == "2024-07-24"
+
+        # Publication: a public read (open data) where figures on fewer than 3 respondents are suppressed.
+        assert (await http.post(f"{url}/synthesis/publication", headers=occitanie)).status_code == 404
+        published = await http.post(f"{url}/synthesis/publication", headers=centre)
+        assert published.status_code in (200, 201), published.text
+        public = await http.get(f"{url}/synthesis/public")
+        assert public.status_code == 200, public.text
+        assert public.json()["public"] is True
+        assert public.json()["overall"]["suppressed"] is True  # 2 respondents: nobody's answers readable
+
+        # Exports: the synthesis, the stats, every answer (never public).
+        for path in ("synthesis/export", "stats/export", "answers/export"):
+            exported = await http.get(f"{url}/{path}", params={"format": "csv"}, headers=centre)
+            assert exported.status_code == 200, (path, exported.text)
+            assert exported.headers["content-type"].startswith("text/csv")
+        answers = (await http.get(f"{url}/answers/export", params={"format": "csv"}, headers=centre)).text
+        assert CENTRE_EPCI_ORLEANS in answers and first in answers
+        for outsider in (occitanie, reader, {}):
+            refused = await http.get(f"{url}/answers/export", params={"format": "csv"}, headers=outsider)
+            assert refused.status_code in (401, 403, 404), refused.text
+        xlsx = await http.get(f"{url}/synthesis/public/export", params={"format": "xlsx"})
+        assert xlsx.status_code == 200 and xlsx.content.startswith(b"PK"), xlsx.text
