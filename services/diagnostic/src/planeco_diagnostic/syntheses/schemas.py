@@ -33,7 +33,9 @@ class Thresholds(BaseModel):
     )
 
 
-class Count(BaseModel):
+class AnswerCount(BaseModel):
+    """How many answers gave one value, and their share."""
+
     count: int | None = Field(examples=[3])
     share: ShareString | None = Field(description="count / n, 4 places, half to even", examples=["0.7500"])
 
@@ -61,8 +63,10 @@ class Distribution(BaseModel):
     respondents: int | None = Field(description="How many collectivités gave them", examples=[21])
     suppressed: bool = False
     reason: str | None = None
-    pertinence: dict[str, Count] | None = Field(description=f"Per pertinence (and `{NOT_ANSWERED}`)")
-    mobilisation: dict[str, Count] | None = Field(description=f"Per mobilisation (and `{NOT_ANSWERED}`)")
+    pertinence: dict[str, AnswerCount] | None = Field(description=f"Per pertinence (and `{NOT_ANSWERED}`)")
+    mobilisation: dict[str, AnswerCount] | None = Field(
+        description=f"Per mobilisation (and `{NOT_ANSWERED}`)"
+    )
     cells: list[Cell] | None = Field(description="The non-empty pertinence × mobilisation cells")
     relevant_share: ShareString | None = Field(
         description="pertinent / answers giving a pertinence (null: none gave one)"

@@ -44,8 +44,8 @@ from planeco_diagnostic.syntheses.repository import AnswerRowRepository, item_le
 from planeco_diagnostic.syntheses.schemas import (
     NOT_ANSWERED,
     SUPPRESSED_REASON,
+    AnswerCount,
     Cell,
-    Count,
     DepartementDistribution,
     DepartementSummary,
     Distribution,
@@ -151,9 +151,12 @@ def distribution(
     return cls(
         n=n,
         respondents=respondents,
-        pertinence={p: Count(count=by_pertinence[p], share=_share(by_pertinence[p], n)) for p in PERTINENCES},
+        pertinence={
+            p: AnswerCount(count=by_pertinence[p], share=_share(by_pertinence[p], n)) for p in PERTINENCES
+        },
         mobilisation={
-            m: Count(count=by_mobilisation[m], share=_share(by_mobilisation[m], n)) for m in MOBILISATIONS
+            m: AnswerCount(count=by_mobilisation[m], share=_share(by_mobilisation[m], n))
+            for m in MOBILISATIONS
         },
         cells=[
             Cell(pertinence=p, mobilisation=m, count=counts[(p, m)], share=_share(counts[(p, m)], n))
