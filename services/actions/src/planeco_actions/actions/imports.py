@@ -343,12 +343,7 @@ def _create(
     action = Action(
         id=uuid.uuid4(),  # now, so that the audit entry needs no flush per row (one for the file)
         **attributes,
-        territory_level=place.level,
-        territory_code=place.code,
-        territory_name=place.name,
-        territory_siren=place.scope.siren,
-        region_code=place.region,
-        departement_code=place.departement,
+        **place.columns(),
         created_by=principal.subject,
     )
     service._derive(action, sectors)

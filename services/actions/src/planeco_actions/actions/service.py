@@ -81,6 +81,17 @@ class Place:
     departement: str | None
     scope: Territory  # what planeco_shared.scopes decides on
 
+    def columns(self) -> dict[str, Any]:
+        """The columns an action located here stores about its territory."""
+        return {
+            "territory_level": self.level,
+            "territory_code": self.code,
+            "territory_name": self.name,
+            "territory_siren": self.scope.siren,
+            "region_code": self.region,
+            "departement_code": self.departement,
+        }
+
 
 async def resolve_territory(
     levers: LeversClient, ref: TerritoryRef, *, check: ReferenceCheck, loc: list[str | int]
@@ -286,12 +297,7 @@ async def create_action(
         partners=partners,
         impacts=impacts,
         expected_impact_ktco2e=impact_rules.total(impacts),
-        territory_level=place.level,
-        territory_code=place.code,
-        territory_name=place.name,
-        territory_siren=place.scope.siren,
-        region_code=place.region,
-        departement_code=place.departement,
+        **place.columns(),
         created_by=principal.subject,
         proposal_id=proposal_id,
     )
