@@ -30,20 +30,23 @@ from planeco_diagnostic.jobs import JOBS
 from planeco_diagnostic.outbox.models import OutboxMessage
 from planeco_shared.jobs import JobOutcome, JobTrigger, run_job
 from planeco_shared.runtime import runtime_of
-from planeco_shared.testing import assert_problem, identity_headers, isolated, unused_port
+from planeco_shared.testing import assert_problem, isolated, unused_port
 
 from .conftest import DATA, LEVERS_URL, diagnostic_settings
-from .test_responses import SMALL, centre  # noqa: F401 (the campaign fixture)
+from .test_responses import (  # noqa: F401 (centre: the campaign fixture)
+    ADMIN,
+    ANONYMOUS,
+    BRETAGNE,
+    CENTRE,
+    CONTRIBUTOR,
+    ORLEANS,
+    READER,
+    SMALL,
+    TOURS,
+    centre,
+)
+from .test_responses import LOIRET as LOIRET_COORDINATOR
 
-ADMIN = identity_headers("admin")
-CENTRE = identity_headers("coordinator", "24")
-LOIRET_COORDINATOR = identity_headers("coordinator", "departement:45")
-BRETAGNE = identity_headers("coordinator", "53")
-ORLEANS = "244500468"  # Orléans Métropole (Loiret)
-TOURS = "243700754"  # Tours Métropole Val de Loire
-CONTRIBUTOR = identity_headers("contributor", ORLEANS)
-READER = identity_headers("reader")
-ANONYMOUS = identity_headers("anonymous")
 ANSWER_URL = "https://cop.example.fr/repondre"
 LINK = re.compile(re.escape(ANSWER_URL) + r"#jeton=([A-Za-z0-9_-]{43})")
 

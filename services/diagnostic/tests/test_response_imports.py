@@ -16,19 +16,22 @@ from sqlalchemy import func, select
 from planeco_diagnostic.db import AuditEntry
 from planeco_diagnostic.invitations.router import today
 from planeco_shared.runtime import runtime_of
-from planeco_shared.testing import assert_problem, identity_headers
+from planeco_shared.testing import assert_problem
 
-from .test_responses import SMALL, centre  # noqa: F401 (the campaign fixture)
+from .test_responses import (  # noqa: F401 (centre: the campaign fixture)
+    ADMIN,
+    ANONYMOUS,
+    BRETAGNE,
+    CENTRE,
+    CONTRIBUTOR,
+    ORLEANS,
+    READER,
+    SMALL,
+    TOURS,
+    centre,
+)
+from .test_responses import LOIRET as LOIRET_COORDINATOR
 
-ADMIN = identity_headers("admin")
-CENTRE = identity_headers("coordinator", "24")
-LOIRET_COORDINATOR = identity_headers("coordinator", "departement:45")
-BRETAGNE = identity_headers("coordinator", "53")
-ORLEANS = "244500468"  # Orléans Métropole (Loiret)
-TOURS = "243700754"  # Tours Métropole Val de Loire
-CONTRIBUTOR = identity_headers("contributor", ORLEANS)
-READER = identity_headers("reader")
-ANONYMOUS = identity_headers("anonymous")
 CSV = {"content-type": "text/csv"}
 HEADER = "code;name;item;pertinence;mobilisation;needs;quantity;comment;value"
 FILE = "\n".join(
