@@ -58,3 +58,60 @@ def test_existing_questionnaires_keep_their_owner(tmp_path: Path) -> None:
         ("Diagnostic 24", "region", "24", "24", 1, True, None),
         ("Diagnostic national", "nation", None, None, 1, True, None),
     ]
+
+
+BEFORE_DENORMALISED_ANSWERS = "c74e4e367c40"
+
+
+def test_answer_rows_get_their_respondent_and_status(tmp_path: Path) -> None:
+    """The rows in place take their invitee's type and département and their response's status."""
+    url = fresh_database_url("diagnostic_migration_answers", tmp_path)
+    upgrade(ROOT, url, BEFORE_DENORMALISED_ANSWERS)
+    questionnaire, campaign = uuid.uuid4(), uuid.uuid4()
+    submitted, draft = uuid.uuid4(), uuid.uuid4()
+    questionnaire_row = (
+        "INSERT INTO questionnaires (id, title, description, respondent_types, status, created_by, "
+        "version, created_at, updated_at, lineage_id, edition, owner_level, sections, content_hash) "
+        "VALUES ('{id}', 'Q', '', '[]', 'published', 'test', 1, CURRENT_TIMESTAMP, "
+        "CURRENT_TIMESTAMP, '{id}', 1, 'nation', '[]', '')"
+    )
+    campaign_row = (
+        "INSERT INTO campaigns (id, questionnaire_id, owner_level, owner_code, owner_region, title, "
+        "opening_date, closing_date, panorama_version, selection, created_by, version, created_at, "
+        "updated_at) VALUES ('{id}', '{questionnaire}', 'region', '24', '24', 'C', '2026-01-01', "
+        "'2026-12-31', 'latest', '{{}}', 'test', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    )
+    invitee = (
+        "INSERT INTO campaign_invitees (id, campaign_id, code, name, type, departement, population) "
+        "VALUES ('{id}', '{campaign}', '{code}', '{code}', '{type}', {departement}, 0)"
+    )
+    response = (
+        "INSERT INTO responses (invitee_id, campaign_id, status, answers, updated_by, version, created_at, "
+        "updated_at) VALUES ('{id}', '{campaign}', '{status}', '{{}}', 'test', 1, CURRENT_TIMESTAMP, "
+        "CURRENT_TIMESTAMP)"
+    )
+    row = (
+        "INSERT INTO response_answers (invitee_id, item_key, lever_id, campaign_id, lever_rank, needs) "
+        "VALUES ('{id}', 'bus', 'augm_buselec', '{campaign}', 0, 0)"
+    )
+    asyncio.run(
+        _execute(
+            url,
+            questionnaire_row.format(id=questionnaire),
+            campaign_row.format(id=campaign, questionnaire=questionnaire),
+            invitee.format(id=submitted, campaign=campaign, code="45234", type="commune", departement="'45'"),
+            invitee.format(id=draft, campaign=campaign, code="24", type="region", departement="NULL"),
+            response.format(id=submitted, campaign=campaign, status="submitted"),
+            response.format(id=draft, campaign=campaign, status="draft"),
+            row.format(id=submitted, campaign=campaign),
+            row.format(id=draft, campaign=campaign),
+        )
+    )
+    upgrade(ROOT, url)
+    rows = asyncio.run(
+        _execute(
+            url,
+            "SELECT respondent_type, departement, submitted FROM response_answers ORDER BY respondent_type",
+        )
+    )
+    assert [tuple(row) for row in rows] == [("commune", "45", True), ("region", None, False)]

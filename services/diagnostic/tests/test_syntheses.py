@@ -170,6 +170,35 @@ async def test_the_synthesis_counts_the_submitted_answers_exactly(
     assert again["respondents"] == 6 and again["items"][1]["overall"]["n"] == 6
 
 
+async def test_the_synthesis_is_built_once_per_data_version_and_revalidated(
+    client: httpx.AsyncClient, centre: str, answered: dict[str, str]
+) -> None:
+    plain = CENTRE | {"Accept-Encoding": "identity"}
+    first = await client.get(synthesis_url(centre), headers=plain)
+    assert first.status_code == 200 and first.headers["cache-control"] == "private, no-cache"
+    assert "content-encoding" not in first.headers
+    etag = first.headers["etag"]
+    again = await client.get(synthesis_url(centre), headers=plain)
+    assert again.headers["etag"] == etag and again.content == first.content
+    unchanged = await client.get(synthesis_url(centre), headers=CENTRE | {"If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    # other thresholds are another view, with its own tag
+    other = await client.get(synthesis_url(centre), params={"relevance_threshold": "0.9"}, headers=CENTRE)
+    assert other.status_code == 200 and other.headers["etag"] != etag
+    # gzip is its own representation, with its own tag
+    zipped = await client.get(synthesis_url(centre), headers=CENTRE | {"Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip" and zipped.headers["etag"] != etag
+    assert zipped.json() == first.json()
+    # a submission changes the data: the old tag no longer matches, the figures follow
+    await respond(client, centre, answered["cc3"], {}, submit=True)
+    changed = await client.get(synthesis_url(centre), headers=CENTRE | {"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert changed.json()["respondents"] == first.json()["respondents"] + 1
+    # the tag is the view's, not a pass: a coordinator of another région still gets 404 with it
+    refused = await client.get(synthesis_url(centre), headers=BRETAGNE | {"If-None-Match": etag})
+    assert refused.status_code == 404
+
+
 async def test_the_family_rule_at_its_thresholds(
     client: httpx.AsyncClient, centre: str, answered: dict[str, str]
 ) -> None:

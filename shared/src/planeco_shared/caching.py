@@ -32,7 +32,7 @@ import asyncio
 import gzip
 import hashlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -405,11 +405,12 @@ def _answer(headers: list[tuple[bytes, bytes]], body: bytes, directive: CacheDir
     kept = [(k, v) for k, v in headers if k.lower() not in _REPRESENTATION_HEADERS]
     if not any(k.lower() == b"cache-control" for k, _ in kept):
         kept.append((b"cache-control", directive.cache_control))
-    weak = not directive.reproducible
-    compressed = (
-        gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0) if len(body) >= GZIP_MINIMUM_BYTES else None
-    )
-    return CachedAnswer(headers=kept, identity=body, gzipped=compressed, weak=weak)
+    return CachedAnswer(headers=kept, identity=body, gzipped=_gzipped(body), weak=not directive.reproducible)
+
+
+def _gzipped(body: bytes) -> bytes | None:
+    """The gzip coding of a body worth compressing (`mtime` 0: the same bytes each time), else None."""
+    return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0) if len(body) >= GZIP_MINIMUM_BYTES else None
 
 
 def _matching_tag(headers: dict[bytes, bytes], etags: tuple[bytes, bytes]) -> bytes | None:
@@ -483,3 +484,77 @@ def verify_public_caching(app: FastAPI) -> None:
         raise RuntimeError(
             "public_cache() is only for GET routes declared openapi_extra=PUBLIC; not: " + ", ".join(wrong)
         )
+
+
+PRIVATE_CACHE_CONTROL = "private, no-cache"
+PRIVATE_STATE_KEY = "private_answers"
+DEFAULT_PRIVATE_BYTES = 32 * 1024 * 1024
+
+
+class PrivateAnswers:
+    """An authenticated read's answers, built once per data version in this process and revalidated
+    with a 304, for reads too costly to rebuild on each call (a campaign's synthesis: tens of thousands
+    of answers aggregated into megabytes of JSON).
+
+    Unlike `public_cache()`, the endpoint runs: it checks who asks and decides what they may see, then
+    calls `respond` with a key naming that view (the resource, its parameters and the caller's form of it,
+    never the caller's identity when the view does not depend on it). The data version is read first, as
+    the read cache does: data read after it can only be newer, so an answer is never kept under a version
+    newer than its data. `Cache-Control: private, no-cache`: a browser keeps it and revalidates each time;
+    no shared cache keeps it. One data version at a time (a new one empties it), bounded in bytes, least
+    recently used out first; both codings made once."""
+
+    def __init__(self, max_bytes: int = DEFAULT_PRIVATE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.version: int | None = None
+        self._answers: LRUCache[bytes, CachedAnswer] = LRUCache(
+            maxsize=max_bytes, getsizeof=lambda answer: answer.size
+        )
+        self.hits = self.misses = self.not_modified = 0
+
+    async def respond(
+        self,
+        request: Request,
+        key: tuple[object, ...],
+        version: int,
+        build: Callable[[], Awaitable[bytes]],
+        *,
+        media_type: str = "application/json",
+    ) -> Response:
+        if version != self.version:
+            self._answers.clear()
+            self.version = version
+        seed = repr((request.url.path, *key)).encode() + b"|" + str(version).encode()
+        etags = _etags(seed)
+        sent = {"Cache-Control": PRIVATE_CACHE_CONTROL, "Vary": "Accept-Encoding"}
+        wanted = request.headers.get("if-none-match")
+        matched = _matching(wanted.encode("latin-1"), etags) if wanted is not None else None
+        if matched is not None:
+            self.not_modified += 1
+            return Response(status_code=304, headers=sent | {"ETag": matched.decode()})
+        answer = self._answers.get(seed)
+        if answer is None:
+            self.misses += 1
+            body = await build()
+            answer = CachedAnswer(headers=[], identity=body, gzipped=_gzipped(body))
+            if answer.size <= self.max_bytes // 4:
+                self._answers[seed] = answer
+        else:
+            self.hits += 1
+        if answer.gzipped is not None and accepts_gzip(request.headers.get("accept-encoding", "").encode()):
+            return Response(
+                answer.gzipped,
+                media_type=media_type,
+                headers=sent | {"ETag": etags[1].decode(), "Content-Encoding": "gzip"},
+            )
+        return Response(answer.identity, media_type=media_type, headers=sent | {"ETag": etags[0].decode()})
+
+
+def private_answers(request: Request) -> PrivateAnswers:
+    """This app's `PrivateAnswers` (made on first use)."""
+    state = request.app.state
+    answers = getattr(state, PRIVATE_STATE_KEY, None)
+    if not isinstance(answers, PrivateAnswers):
+        answers = PrivateAnswers()
+        setattr(state, PRIVATE_STATE_KEY, answers)
+    return answers

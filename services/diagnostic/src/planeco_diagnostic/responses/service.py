@@ -267,7 +267,7 @@ async def _save(  # every write of answers goes through here (their rows follow)
     else:
         return tagged(campaign, invitee, response)
     # The answers in rows (the synthesis's), in step in this same transaction.
-    await AnswerRowRepository(session).replace(response, answer_rows(document, response))
+    await AnswerRowRepository(session).replace(response, answer_rows(document, invitee, response))
     audit.record(
         session,
         AuditEntry,
@@ -293,6 +293,7 @@ async def _submit(
     response.submitted_at = utcnow()
     response.updated_by = principal.subject
     await session.flush()
+    await AnswerRowRepository(session).mark_submitted(invitee.id, True)
     audit.record(
         session,
         AuditEntry,
@@ -501,6 +502,7 @@ async def reopen_response(
     response.submitted_at = None
     response.updated_by = principal.subject
     await session.flush()
+    await AnswerRowRepository(session).mark_submitted(invitee.id, False)
     audit.record(
         session,
         AuditEntry,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_diagnostic.campaigns.models import Invitee
@@ -26,9 +26,12 @@ def item_levers(document: QuestionnaireDocument) -> dict[str, list[str]]:
     }
 
 
-def answer_rows(document: QuestionnaireDocument, response: Response) -> list[dict[str, Any]]:
+def answer_rows(
+    document: QuestionnaireDocument, invitee: Invitee, response: Response
+) -> list[dict[str, Any]]:
     """The rows of a response's action answers: one per answer × lever of its item."""
     levers = item_levers(document)
+    submitted = response.status is ResponseStatus.submitted
     rows: list[dict[str, Any]] = []
     for key, answer in response.answers.items():
         if key not in levers or not isinstance(answer, dict):
@@ -46,6 +49,9 @@ def answer_rows(document: QuestionnaireDocument, response: Response) -> list[dic
                     "mobilisation": answer.get("mobilisation"),
                     "needs": needs,
                     "quantity": answer.get("lever_quantity") if rank == 0 else None,
+                    "respondent_type": invitee.type.value,
+                    "departement": invitee.departement,
+                    "submitted": submitted,
                 }
             )
     return rows
@@ -61,62 +67,64 @@ class AnswerRowRepository:
         if rows:
             await self.session.execute(insert(AnswerRow), rows)
 
-    # What the synthesis counts: the submitted responses only.
-
-    def _counted(self, campaign_id: uuid.UUID, *columns: Any) -> Any:
-        return (
-            select(*columns)
-            .select_from(AnswerRow)
-            .join(Invitee, Invitee.id == AnswerRow.invitee_id)
-            .join(Response, Response.invitee_id == AnswerRow.invitee_id)
-            .where(AnswerRow.campaign_id == campaign_id, Response.status == ResponseStatus.submitted)
+    async def mark_submitted(self, invitee_id: uuid.UUID, submitted: bool) -> None:
+        """The response's rows follow its status (submission, reopening), in the caller's transaction."""
+        await self.session.execute(
+            update(AnswerRow).where(AnswerRow.invitee_id == invitee_id).values(submitted=submitted)
         )
 
+    # What the synthesis counts: the submitted responses only, from this one table (no join).
+
+    def _counted(self, campaign_id: uuid.UUID, *columns: Any) -> Any:
+        return select(*columns).where(AnswerRow.campaign_id == campaign_id, AnswerRow.submitted.is_(True))
+
+    async def _rows(self, statement: Any) -> Sequence[Any]:
+        """Plain rows from the connection: tens of thousands of aggregate rows skip the ORM's loading."""
+        return (await (await self.session.connection()).execute(statement)).all()
+
     async def item_counts(
-        self, campaign_id: uuid.UUID, by: str
-    ) -> list[tuple[str, str | None, str | None, str | None, int, list[int]]]:
-        """(item, group, pertinence, mobilisation, answers, [answers naming each need]) per item × group
-        (`type` or `departement` of the respondent) × pertinence × mobilisation."""
-        group: Any = Invitee.type if by == "type" else Invitee.departement
+        self, campaign_id: uuid.UUID
+    ) -> list[tuple[str, str, str | None, str | None, str | None, int, list[int]]]:
+        """(item, type, département, pertinence, mobilisation, answers, [answers naming each need]) per
+        item × respondent type × département × pertinence × mobilisation: one scan, from which the
+        synthesis sums every breakdown it shows."""
         needs = [
             func.sum(case((AnswerRow.needs.op("&")(bit) != 0, 1), else_=0)) for bit in NEED_BITS.values()
         ]
-        statement = self._counted(
-            campaign_id,
+        grain = (
             AnswerRow.item_key,
-            group,
+            AnswerRow.respondent_type,
+            AnswerRow.departement,
             AnswerRow.pertinence,
             AnswerRow.mobilisation,
-            func.count(),
-            *needs,
-        ).where(AnswerRow.lever_rank == 0)
-        statement = statement.group_by(
-            AnswerRow.item_key, group, AnswerRow.pertinence, AnswerRow.mobilisation
+        )
+        statement = (
+            self._counted(campaign_id, *grain, func.count(), *needs)
+            .where(AnswerRow.lever_rank == 0)
+            .group_by(*grain)
         )
         return [
-            (key, None if g is None else str(g), p, m, int(n), [int(x or 0) for x in rest])
-            for key, g, p, m, n, *rest in (await self.session.execute(statement)).all()
+            (key, t, d, p, m, int(n), [int(x or 0) for x in rest])
+            for key, t, d, p, m, n, *rest in await self._rows(statement)
         ]
 
     async def lever_respondents(self, campaign_id: uuid.UUID) -> list[tuple[str, str, str | None, int]]:
         """(lever, type, département, respondents) : distinct respondents per lever × type × département."""
+        grain = (AnswerRow.lever_id, AnswerRow.respondent_type, AnswerRow.departement)
         statement = self._counted(
-            campaign_id,
-            AnswerRow.lever_id,
-            Invitee.type,
-            Invitee.departement,
-            func.count(func.distinct(AnswerRow.invitee_id)),
-        ).group_by(AnswerRow.lever_id, Invitee.type, Invitee.departement)
-        return [
-            (lever, str(t), d, int(n)) for lever, t, d, n in (await self.session.execute(statement)).all()
-        ]
+            campaign_id, *grain, func.count(func.distinct(AnswerRow.invitee_id))
+        ).group_by(*grain)
+        return [(lever, t, d, int(n)) for lever, t, d, n in await self._rows(statement)]
 
     async def respondents(self, campaign_id: uuid.UUID) -> list[tuple[str, str | None, int]]:
         """(type, département, respondents): submitted responses with at least one action answer."""
-        statement = self._counted(
-            campaign_id, Invitee.type, Invitee.departement, func.count(func.distinct(AnswerRow.invitee_id))
-        ).group_by(Invitee.type, Invitee.departement)
-        return [(str(t), d, int(n)) for t, d, n in (await self.session.execute(statement)).all()]
+        grain = (AnswerRow.respondent_type, AnswerRow.departement)
+        statement = (
+            self._counted(campaign_id, *grain, func.count(func.distinct(AnswerRow.invitee_id)))
+            .where(AnswerRow.lever_rank == 0)
+            .group_by(*grain)
+        )
+        return [(t, d, int(n)) for t, d, n in await self._rows(statement)]
 
     async def quantities(self, campaign_id: uuid.UUID) -> list[tuple[str, str | None, str, str | None, str]]:
         """(lever, mobilisation, quantity, département, respondent id) of every reported quantity."""
@@ -125,13 +133,10 @@ class AnswerRowRepository:
             AnswerRow.lever_id,
             AnswerRow.mobilisation,
             AnswerRow.quantity,
-            Invitee.departement,
+            AnswerRow.departement,
             AnswerRow.invitee_id,
         ).where(AnswerRow.quantity.is_not(None), AnswerRow.lever_rank == 0)
-        return [
-            (lever, m, str(q), d, str(i))
-            for lever, m, q, d, i in (await self.session.execute(statement)).all()
-        ]
+        return [(lever, m, str(q), d, str(i)) for lever, m, q, d, i in await self._rows(statement)]
 
     async def answers_stream(self, campaign_id: uuid.UUID) -> AsyncIterator[Any]:
         """Every answer row of a campaign (rank 0, any status) with its invitee, by invitee and item,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from starlette.responses import Response as StarletteResponse
@@ -14,7 +14,8 @@ from planeco_diagnostic.responses import service as responses
 from planeco_diagnostic.responses.schemas import CampaignStats
 from planeco_diagnostic.syntheses import comparison, distance, exports, service
 from planeco_diagnostic.syntheses.schemas import Comparison, Distance, Publication, Synthesis, Thresholds
-from planeco_shared.caching import public_cache
+from planeco_shared.caching import private_answers, public_cache
+from planeco_shared.contract import CACHED_ETAG, header
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import PUBLIC, AnyCaller, Authenticated, require_authenticated
 from planeco_shared.problems import problem_responses
@@ -41,6 +42,18 @@ PUBLIC_FORM = (
     "the reason; within a breakdown the smallest other groups are suppressed too when the suppressed ones "
     "rest on fewer than 3 together. Individual responses are never public."
 )
+
+REVALIDATION = (
+    " Built once per data version and kept: send the `ETag` back as `If-None-Match` for a 304 until a "
+    "response, a campaign or a publication changes."
+)
+PRIVATE_CACHED: dict[int | str, dict[str, Any]] = {
+    200: {"headers": {"ETag": CACHED_ETAG, "Cache-Control": header("`private, no-cache`")}},
+    304: {
+        "description": "Not modified: your copy (`If-None-Match`) is current",
+        "headers": {"ETag": CACHED_ETAG, "Cache-Control": header("`private, no-cache`")},
+    },
+}
 
 THRESHOLD_PATTERN = r"^(0(\.\d{1,4})?|1(\.0{1,4})?)$"
 THRESHOLD_DESCRIPTION = "A decimal from 0 to 1, at most 4 places; default 0.5 (see the family rule)"
@@ -77,17 +90,28 @@ public_router = APIRouter(prefix="/campaigns", tags=["syntheses"], responses=pro
     response_model=Synthesis,
     summary="The synthesis of a campaign's responses",
     description=RULES + " Full figures for the coordinators of the campaign's owner and admins; once "
-    "published, the public form for anyone else; 404 for them before." + PUBLIC_FORM,
-    responses=problem_responses(422),
+    "published, the public form for anyone else; 404 for them before." + PUBLIC_FORM + REVALIDATION,
+    responses=problem_responses(422) | PRIVATE_CACHED,
 )
 async def get_synthesis(
+    request: Request,
     campaign_id: uuid.UUID,
     session: SessionDep,
     principal: Authenticated,
     regions: VisibleRegions,
     limits: ThresholdsDep,
-) -> Synthesis:
-    return await service.read_synthesis(session, campaign_id, limits, principal=principal, regions=regions)
+) -> StarletteResponse:
+    version = await runtime_of(request.app).data_version()  # before the data (planeco_shared.caching)
+    campaign, publication, public = await service.synthesis_view(
+        session, campaign_id, principal=principal, regions=regions
+    )
+
+    async def body() -> bytes:
+        synthesis = await service.build(session, campaign, limits, public=public, publication=publication)
+        return synthesis.model_dump_json().encode()
+
+    view = (campaign.id, limits.relevance, limits.engagement, public)
+    return await private_answers(request).respond(request, view, version, body)
 
 
 @public_router.get(
@@ -167,10 +191,21 @@ async def get_public_distance(
     return await distance.read_distance(session, levers, campaign_id, principal=None, regions=None)
 
 
+async def synthesis_of(
+    campaign_id: uuid.UUID,
+    session: SessionDep,
+    principal: Authenticated,
+    regions: VisibleRegions,
+    limits: ThresholdsDep,
+) -> Synthesis:
+    """What `getSynthesis` answers, as the model (its export's view)."""
+    return await service.read_synthesis(session, campaign_id, limits, principal=principal, regions=regions)
+
+
 add_export_route(
     router,
     "/{campaign_id}/synthesis",
-    get_synthesis,
+    synthesis_of,
     name="export_synthesis",
     summary="The synthesis of a campaign as a CSV or XLSX file",
     description="What `getSynthesis` shows, one row per lever or item × breakdown group (overall, each "

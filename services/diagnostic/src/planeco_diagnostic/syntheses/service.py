@@ -243,14 +243,15 @@ async def build(
         i.key: (i.label, s.key) for s in document.sections for i in s.items if isinstance(i, ActionItem)
     }
     by_type: dict[str, dict[str, Counter[Pair]]] = {}
-    needs_of: dict[str, list[int]] = {}
-    for key, group, p, m, n, needs in await repository.item_counts(campaign.id, "type"):
-        assert group is not None
-        by_type.setdefault(key, {}).setdefault(group, Counter())[_pair(p, m)] += n
-        needs_of[key] = [a + b for a, b in zip(needs_of.get(key, [0] * len(needs)), needs, strict=True)]
     by_departement: dict[str, dict[str | None, Counter[Pair]]] = {}
-    for key, group, p, m, n, _ in await repository.item_counts(campaign.id, "departement"):
-        by_departement.setdefault(key, {}).setdefault(group, Counter())[_pair(p, m)] += n
+    needs_of: dict[str, list[int]] = {}
+    for key, type_, departement, p, m, n, needs in await repository.item_counts(campaign.id):
+        pair = _pair(p, m)
+        by_type.setdefault(key, {}).setdefault(type_, Counter())[pair] += n
+        by_departement.setdefault(key, {}).setdefault(departement, Counter())[pair] += n
+        total = needs_of.setdefault(key, [0] * len(needs))
+        for rank, count in enumerate(needs):
+            total[rank] += count
     lever_type: dict[str, Counter[str]] = {}
     lever_departement: dict[str, Counter[str | None]] = {}
     for lever, type_, departement, n in await repository.lever_respondents(campaign.id):
@@ -419,6 +420,27 @@ async def build(
     )
 
 
+async def synthesis_view(
+    session: AsyncSession,
+    campaign_id: uuid.UUID,
+    *,
+    principal: Principal,
+    regions: frozenset[str] | None,
+) -> tuple[Campaign, SynthesisPublication | None, bool]:
+    """(campaign, publication, public form?): managers read the full synthesis; anyone else its public
+    form once published (404 before)."""
+    campaign = await CampaignRepository(session).get(campaign_id)
+    if campaign is None:
+        raise NotFound(f"No campaign {campaign_id}")
+    publication = await AnswerRowRepository(session).publication(campaign.id)
+    visible = regions is None or campaign.owner_region in regions
+    if visible and is_manager(principal, campaign):
+        return campaign, publication, False
+    if publication is None:  # a published synthesis is open data, whoever asks
+        raise NotFound(f"No campaign {campaign_id}")
+    return campaign, publication, True
+
+
 async def read_synthesis(
     session: AsyncSession,
     campaign_id: uuid.UUID,
@@ -427,17 +449,10 @@ async def read_synthesis(
     principal: Principal,
     regions: frozenset[str] | None,
 ) -> Synthesis:
-    """Managers read the full synthesis; anyone else its public form once published (404 before)."""
-    campaign = await CampaignRepository(session).get(campaign_id)
-    if campaign is None:
-        raise NotFound(f"No campaign {campaign_id}")
-    publication = await AnswerRowRepository(session).publication(campaign.id)
-    visible = regions is None or campaign.owner_region in regions
-    if visible and is_manager(principal, campaign):
-        return await build(session, campaign, thresholds, public=False, publication=publication)
-    if publication is None:  # a published synthesis is open data, whoever asks
-        raise NotFound(f"No campaign {campaign_id}")
-    return await build(session, campaign, thresholds, public=True, publication=publication)
+    campaign, publication, public = await synthesis_view(
+        session, campaign_id, principal=principal, regions=regions
+    )
+    return await build(session, campaign, thresholds, public=public, publication=publication)
 
 
 async def read_public_synthesis(
