@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import httpx
@@ -15,6 +16,8 @@ from sqlalchemy import select
 
 from planeco_diagnostic.db import AuditEntry
 from planeco_diagnostic.invitations.router import today
+from planeco_diagnostic.syntheses.schemas import Synthesis
+from planeco_diagnostic.syntheses.service import share
 from planeco_shared.runtime import runtime_of
 from planeco_shared.testing import assert_problem, read_csv_export, read_xlsx_export
 
@@ -101,6 +104,24 @@ async def answered(client: httpx.AsyncClient, centre: str) -> dict[str, str]:
     return codes
 
 
+def test_shares_are_exact_to_four_places_half_to_even() -> None:
+    for part, whole in [
+        (1, 3),
+        (2, 3),
+        (1, 8),
+        (3, 8),
+        (1, 20000),
+        (3, 20000),
+        (7, 7),
+        (0, 5),
+        (12345, 67891),
+    ]:
+        expected = (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+        assert share(part, whole) == str(expected)
+    assert share(1, 20000) == "0.0000" and share(3, 20000) == "0.0002"  # exact halves go to the even
+    assert share(0, 0) is None
+
+
 def synthesis_url(campaign: str) -> str:
     return f"/api/v1/campaigns/{campaign}/synthesis"
 
@@ -111,6 +132,8 @@ async def test_the_synthesis_counts_the_submitted_answers_exactly(
     read = await client.get(synthesis_url(centre), headers=CENTRE)
     assert read.status_code == 200, read.text
     body = read.json()
+    # the body is built as plain data, not through the models: it is exactly what the model would give
+    assert Synthesis.model_validate(body).model_dump(mode="json") == body
     assert body["counted"] == "submitted" and body["respondents"] == 7 and body["public"] is False
     assert body["overall"]["n"] == 11  # 4 fleet answers + 7 bus answers
     assert body["overall"]["needs"] == [
@@ -256,6 +279,7 @@ async def test_publication_makes_a_suppressed_public_read(
     assert "public" in read.headers["cache-control"]
     body = read.json()
     assert body["public"] is True and body["published_at"] == published.json()["published_at"]
+    assert Synthesis.model_validate(body).model_dump(mode="json") == body
     items = {item["item_key"]: item for item in body["items"]}
     bus = items[BUS]
     assert bus["overall"]["n"] == 7 and not bus["overall"]["suppressed"]

@@ -84,13 +84,9 @@ class AnswerRowRepository:
 
     async def item_counts(
         self, campaign_id: uuid.UUID
-    ) -> list[tuple[str, str, str | None, str | None, str | None, int, list[int]]]:
-        """(item, type, département, pertinence, mobilisation, answers, [answers naming each need]) per
-        item × respondent type × département × pertinence × mobilisation: one scan, from which the
-        synthesis sums every breakdown it shows."""
-        needs = [
-            func.sum(case((AnswerRow.needs.op("&")(bit) != 0, 1), else_=0)) for bit in NEED_BITS.values()
-        ]
+    ) -> list[tuple[str, str, str | None, str | None, str | None, int]]:
+        """(item, type, département, pertinence, mobilisation, answers) per item × respondent type ×
+        département × pertinence × mobilisation: one scan, from which the synthesis sums every breakdown."""
         grain = (
             AnswerRow.item_key,
             AnswerRow.respondent_type,
@@ -99,14 +95,21 @@ class AnswerRowRepository:
             AnswerRow.mobilisation,
         )
         statement = (
-            self._counted(campaign_id, *grain, func.count(), *needs)
-            .where(AnswerRow.lever_rank == 0)
-            .group_by(*grain)
+            self._counted(campaign_id, *grain, func.count()).where(AnswerRow.lever_rank == 0).group_by(*grain)
         )
-        return [
-            (key, t, d, p, m, int(n), [int(x or 0) for x in rest])
-            for key, t, d, p, m, n, *rest in await self._rows(statement)
+        return [tuple(row) for row in await self._rows(statement)]
+
+    async def item_needs(self, campaign_id: uuid.UUID) -> dict[str, list[int]]:
+        """Item → [answers naming each need], in NEED_BITS order (the needs are shown per item only)."""
+        needs = [
+            func.sum(case((AnswerRow.needs.op("&")(bit) != 0, 1), else_=0)) for bit in NEED_BITS.values()
         ]
+        statement = (
+            self._counted(campaign_id, AnswerRow.item_key, *needs)
+            .where(AnswerRow.lever_rank == 0, AnswerRow.needs != 0)
+            .group_by(AnswerRow.item_key)
+        )
+        return {key: [int(x or 0) for x in rest] for key, *rest in await self._rows(statement)}
 
     async def lever_respondents(self, campaign_id: uuid.UUID) -> list[tuple[str, str, str | None, int]]:
         """(lever, type, département, respondents) : distinct respondents per lever × type × département."""
@@ -117,14 +120,20 @@ class AnswerRowRepository:
         return [(lever, t, d, int(n)) for lever, t, d, n in await self._rows(statement)]
 
     async def respondents(self, campaign_id: uuid.UUID) -> list[tuple[str, str | None, int]]:
-        """(type, département, respondents): submitted responses with at least one action answer."""
-        grain = (AnswerRow.respondent_type, AnswerRow.departement)
-        statement = (
-            self._counted(campaign_id, *grain, func.count(func.distinct(AnswerRow.invitee_id)))
-            .where(AnswerRow.lever_rank == 0)
-            .group_by(*grain)
+        """(type, département, respondents): submitted responses with at least one action answer (one
+        probe of the answers' primary key per response, not a scan of the answers)."""
+        answered = (
+            select(AnswerRow.invitee_id)
+            .where(AnswerRow.invitee_id == Response.invitee_id, AnswerRow.lever_rank == 0)
+            .exists()
         )
-        return [(t, d, int(n)) for t, d, n in await self._rows(statement)]
+        statement = (
+            select(Invitee.type, Invitee.departement, func.count())
+            .join(Response, Response.invitee_id == Invitee.id)
+            .where(Response.campaign_id == campaign_id, Response.status == ResponseStatus.submitted, answered)
+            .group_by(Invitee.type, Invitee.departement)
+        )
+        return [(str(t), d, int(n)) for t, d, n in await self._rows(statement)]
 
     async def quantities(self, campaign_id: uuid.UUID) -> list[tuple[str, str | None, str, str | None, str]]:
         """(lever, mobilisation, quantity, département, respondent id) of every reported quantity."""

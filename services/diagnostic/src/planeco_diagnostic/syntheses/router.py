@@ -107,8 +107,8 @@ async def get_synthesis(
     )
 
     async def body() -> bytes:
-        synthesis = await service.build(session, campaign, limits, public=public, publication=publication)
-        return synthesis.model_dump_json().encode()
+        built = await service.figures(session, campaign, limits, public=public, publication=publication)
+        return service.figures_json(built)
 
     view = (campaign.id, limits.relevance, limits.engagement, public)
     return await private_answers(request).respond(request, view, version, body)

@@ -23,12 +23,14 @@ minus the shown ones).
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
-from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any, TypeVar
+from decimal import Decimal
+from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_diagnostic.campaigns.models import Campaign, InviteeType
@@ -44,21 +46,10 @@ from planeco_diagnostic.syntheses.repository import AnswerRowRepository, item_le
 from planeco_diagnostic.syntheses.schemas import (
     NOT_ANSWERED,
     SUPPRESSED_REASON,
-    AnswerCount,
-    Cell,
-    DepartementDistribution,
-    DepartementSummary,
-    Distribution,
     Family,
-    ItemSynthesis,
-    LeverSynthesis,
-    MainLever,
-    NeedCount,
     Publication,
-    Strength,
     Synthesis,
     Thresholds,
-    TypeDistribution,
 )
 from planeco_shared import audit
 from planeco_shared.identity import Principal, Role
@@ -74,15 +65,27 @@ ENGAGED = frozenset({Mobilisation.realise.value, Mobilisation.en_cours.value})
 PERTINENCES = [*(p.value for p in Pertinence), NOT_ANSWERED]
 MOBILISATIONS = [*(m.value for m in Mobilisation), NOT_ANSWERED]
 TOP_STRENGTHS, TOP_LEVERS = 5, 3
+PERTINENT = Pertinence.pertinent.value
+CELLS = [(p, m) for p in PERTINENCES for m in MOBILISATIONS]  # the order of a distribution's cells
+NEED_VALUES = [need.value for need in Need]
+NO_COUNTS: Counter[Pair] = Counter()  # a group with no answers (never written to)
+NO_GROUPS: dict[Any, Counter[Pair]] = {}  # an item with no answers (never written to)
+TYPE_ORDER = [t.value for t in InviteeType]  # the order of a `by_type` breakdown
 
 Pair = tuple[str, str]
-DistributionT = TypeVar("DistributionT", bound=Distribution)
 
 
+@functools.lru_cache(maxsize=65536)
 def share(part: int, whole: int) -> str | None:
+    """part / whole to 4 places, half to even, exactly (integer arithmetic; the same as Decimal's
+    ROUND_HALF_EVEN quantize), or None for an empty whole. Cached: a synthesis asks for the same few
+    thousand fractions tens of thousands of times."""
     if not whole:
         return None
-    return str((Decimal(part) / Decimal(whole)).quantize(SHARE, rounding=ROUND_HALF_EVEN))
+    quotient, remainder = divmod(part * 10_000, whole)
+    if 2 * remainder > whole or (2 * remainder == whole and quotient % 2):
+        quotient += 1
+    return f"{quotient // 10_000}.{quotient % 10_000:04d}"
 
 
 def _share(part: int, whole: int) -> str:
@@ -109,66 +112,72 @@ def family(counts: Counter[Pair], thresholds: Thresholds) -> Family | None:
     )
 
 
-def _needs(needs: list[int], n: int) -> list[NeedCount]:
+def _needs(needs: list[int], n: int) -> list[dict[str, Any]]:
     ranked = sorted(
-        ((need, count) for need, count in zip(Need, needs, strict=True) if count),
+        ((need, count) for need, count in zip(NEED_VALUES, needs, strict=True) if count),
         key=lambda pair: -pair[1],
     )
-    return [NeedCount(need=need, count=count, share=_share(count, n)) for need, count in ranked]
+    return [{"need": need, "count": count, "share": _share(count, n)} for need, count in ranked]
+
+
+SUPPRESSED: dict[str, Any] = {
+    "n": None,
+    "respondents": None,
+    "suppressed": True,
+    "reason": SUPPRESSED_REASON,
+    "pertinence": None,
+    "mobilisation": None,
+    "cells": None,
+    "relevant_share": None,
+    "engaged_share": None,
+    "needs": None,
+}
 
 
 def distribution(
-    cls: type[DistributionT],
     counts: Counter[Pair],
     respondents: int,
     *,
     suppressed: bool = False,
     needs: list[int] | None = None,
     **extra: Any,
-) -> DistributionT:
+) -> dict[str, Any]:
+    """A `Distribution` (or its `TypeDistribution` / `DepartementDistribution` form with `extra`), as
+    the JSON-ready dict the response is made of: thousands of them per synthesis, built without the
+    models' validation (`build` validates the whole once where a model is wanted)."""
     if suppressed:
-        return cls(
-            n=None,
-            respondents=None,
-            suppressed=True,
-            reason=SUPPRESSED_REASON,
-            pertinence=None,
-            mobilisation=None,
-            cells=None,
-            relevant_share=None,
-            engaged_share=None,
-            **extra,
-        )
+        return SUPPRESSED | extra
     n = sum(counts.values())
     by_pertinence: Counter[str] = Counter()
     by_mobilisation: Counter[str] = Counter()
+    engaged = 0
     for (p, m), c in counts.items():
         by_pertinence[p] += c
         by_mobilisation[m] += c
+        if p == PERTINENT and m in ENGAGED:
+            engaged += c
     given = n - by_pertinence[NOT_ANSWERED]
-    pertinent = by_pertinence[Pertinence.pertinent.value]
-    engaged = sum(c for (p, m), c in counts.items() if p == Pertinence.pertinent and m in ENGAGED)
-    return cls(
-        n=n,
-        respondents=respondents,
-        pertinence={
-            p: AnswerCount(count=by_pertinence[p], share=_share(by_pertinence[p], n)) for p in PERTINENCES
+    pertinent = by_pertinence[PERTINENT]
+    return {
+        "n": n,
+        "respondents": respondents,
+        "suppressed": False,
+        "reason": None,
+        "pertinence": {
+            p: {"count": by_pertinence[p], "share": _share(by_pertinence[p], n)} for p in PERTINENCES
         },
-        mobilisation={
-            m: AnswerCount(count=by_mobilisation[m], share=_share(by_mobilisation[m], n))
-            for m in MOBILISATIONS
+        "mobilisation": {
+            m: {"count": by_mobilisation[m], "share": _share(by_mobilisation[m], n)} for m in MOBILISATIONS
         },
-        cells=[
-            Cell(pertinence=p, mobilisation=m, count=counts[(p, m)], share=_share(counts[(p, m)], n))
-            for p in PERTINENCES
-            for m in MOBILISATIONS
-            if counts[(p, m)]
+        "cells": [
+            {"pertinence": p, "mobilisation": m, "count": c, "share": _share(c, n)}
+            for p, m in CELLS
+            if (c := counts[(p, m)])
         ],
-        relevant_share=share(pertinent, given),
-        engaged_share=share(engaged, pertinent),
-        needs=_needs(needs, n) if needs is not None else None,
-        **extra,
-    )
+        "relevant_share": share(pertinent, given),
+        "engaged_share": share(engaged, pertinent),
+        "needs": _needs(needs, n) if needs is not None else None,
+    } | extra
 
 
 def suppressed_groups(respondents: dict[Any, int], *, public: bool) -> set[Any]:
@@ -228,30 +237,31 @@ async def managed(
     return campaign
 
 
-async def build(
+async def figures(
     session: AsyncSession,
     campaign: Campaign,
     thresholds: Thresholds,
     *,
     public: bool,
     publication: SynthesisPublication | None,
-) -> Synthesis:
+) -> dict[str, Any]:
+    """The synthesis as the JSON-ready dict of a `Synthesis` (the response is made of it directly)."""
     repository = AnswerRowRepository(session)
     document = await document_of(session, campaign)
     levers_of = item_levers(document)
     labels = {
         i.key: (i.label, s.key) for s in document.sections for i in s.items if isinstance(i, ActionItem)
     }
-    by_type: dict[str, dict[str, Counter[Pair]]] = {}
-    by_departement: dict[str, dict[str | None, Counter[Pair]]] = {}
-    needs_of: dict[str, list[int]] = {}
-    for key, type_, departement, p, m, n, needs in await repository.item_counts(campaign.id):
+    no_needs = [0] * len(NEED_VALUES)
+    by_type: defaultdict[str, defaultdict[str, Counter[Pair]]] = defaultdict(lambda: defaultdict(Counter))
+    by_departement: defaultdict[str, defaultdict[str | None, Counter[Pair]]] = defaultdict(
+        lambda: defaultdict(Counter)
+    )
+    for key, type_, departement, p, m, n in await repository.item_counts(campaign.id):
         pair = _pair(p, m)
-        by_type.setdefault(key, {}).setdefault(type_, Counter())[pair] += n
-        by_departement.setdefault(key, {}).setdefault(departement, Counter())[pair] += n
-        total = needs_of.setdefault(key, [0] * len(needs))
-        for rank, count in enumerate(needs):
-            total[rank] += count
+        by_type[key][type_][pair] += n
+        by_departement[key][departement][pair] += n
+    needs_of = await repository.item_needs(campaign.id)
     lever_type: dict[str, Counter[str]] = {}
     lever_departement: dict[str, Counter[str | None]] = {}
     for lever, type_, departement, n in await repository.lever_respondents(campaign.id):
@@ -269,24 +279,17 @@ async def build(
         departements: dict[str | None, Counter[Pair]],
         type_counts: dict[str, int],
         departement_counts: dict[str | None, int],
-    ) -> tuple[list[TypeDistribution], list[DepartementDistribution]]:
+    ) -> dict[str, list[dict[str, Any]]]:
         hidden_types = suppressed_groups(type_counts, public=public)
         hidden_departements = suppressed_groups(departement_counts, public=public)
-        return (
-            [
-                distribution(
-                    TypeDistribution,
-                    types[t.value],
-                    type_counts[t.value],
-                    suppressed=t.value in hidden_types,
-                    type=t,
-                )
-                for t in InviteeType
-                if t.value in types
+        return {
+            "by_type": [
+                distribution(types[t], type_counts[t], suppressed=t in hidden_types, type=t)
+                for t in TYPE_ORDER
+                if t in types
             ],
-            [
+            "by_departement": [
                 distribution(
-                    DepartementDistribution,
                     departements[d],
                     departement_counts[d],
                     suppressed=d in hidden_departements,
@@ -294,130 +297,149 @@ async def build(
                 )
                 for d in sorted(departements, key=_departement_order)
             ],
-        )
+        }
 
-    items: list[ItemSynthesis] = []
+    items: list[dict[str, Any]] = []
     item_overall: dict[str, Counter[Pair]] = {}
     for key, lever_ids in levers_of.items():
-        types = by_type.get(key, {})
-        departements = by_departement.get(key, {})
+        types: dict[str, Counter[Pair]] = by_type.get(key, NO_GROUPS)
+        departements: dict[str | None, Counter[Pair]] = by_departement.get(key, NO_GROUPS)
         overall = _sum(types.values())
         item_overall[key] = overall
         n = sum(overall.values())
-        typed, departemented = breakdowns(
-            types,
-            departements,
-            {t: sum(c.values()) for t, c in types.items()},  # one answer per respondent and item
-            {d: sum(c.values()) for d, c in departements.items()},
-        )
         items.append(
-            ItemSynthesis(
-                item_key=key,
-                label=labels[key][0],
-                section_key=labels[key][1],
-                lever_ids=lever_ids,
-                overall=distribution(
-                    Distribution,
+            {
+                "item_key": key,
+                "label": labels[key][0],
+                "section_key": labels[key][1],
+                "lever_ids": lever_ids,
+                "overall": distribution(
                     overall,
                     n,
                     suppressed=public and n < MINIMUM_RESPONDENTS,
-                    needs=needs_of.get(key, [0] * len(Need)),
+                    needs=needs_of.get(key, no_needs),
                 ),
-                by_type=typed,
-                by_departement=departemented,
+            }
+            | breakdowns(
+                types,
+                departements,
+                {t: sum(c.values()) for t, c in types.items()},  # one answer per respondent and item
+                {d: sum(c.values()) for d, c in departements.items()},
             )
         )
     lever_items: dict[str, list[str]] = {}
     for key, lever_ids in levers_of.items():
         for lever in lever_ids:
             lever_items.setdefault(lever, []).append(key)
-    levers: list[LeverSynthesis] = []
+    levers: list[dict[str, Any]] = []
     for lever, keys in lever_items.items():
         types = {}
         for key in keys:
-            for t, c in by_type.get(key, {}).items():
+            for t, c in by_type.get(key, NO_GROUPS).items():
                 types.setdefault(t, Counter()).update(c)
         departements = {}
         for key in keys:
-            for d, c in by_departement.get(key, {}).items():
+            for d, c in by_departement.get(key, NO_GROUPS).items():
                 departements.setdefault(d, Counter()).update(c)
         overall = _sum(types.values())
         respondents = sum(lever_type.get(lever, Counter()).values())
-        needs = [sum(x) for x in zip(*(needs_of.get(k, [0] * len(Need)) for k in keys), strict=True)]
+        needs = [sum(x) for x in zip(*(needs_of.get(k, no_needs) for k in keys), strict=True)]
         hidden = public and respondents < MINIMUM_RESPONDENTS
-        typed, departemented = breakdowns(
-            types, departements, dict(lever_type.get(lever, {})), dict(lever_departement.get(lever, {}))
-        )
+        lever_family = None if hidden else family(overall, thresholds)
         levers.append(
-            LeverSynthesis(
-                lever_id=lever,
-                item_keys=keys,
-                family=None if hidden else family(overall, thresholds),
-                overall=distribution(Distribution, overall, respondents, suppressed=hidden, needs=needs),
-                by_type=typed,
-                by_departement=departemented,
+            {
+                "lever_id": lever,
+                "item_keys": keys,
+                "family": lever_family.value if lever_family is not None else None,
+                "overall": distribution(overall, respondents, suppressed=hidden, needs=needs),
+            }
+            | breakdowns(
+                types, departements, dict(lever_type.get(lever, {})), dict(lever_departement.get(lever, {}))
             )
         )
-    all_needs = [sum(x) for x in zip(*(needs_of.get(k, [0] * len(Need)) for k in levers_of), strict=True)]
-    departement_summaries = []
+    all_needs = [sum(x) for x in zip(*(needs_of.get(k, no_needs) for k in levers_of), strict=True)]
+    departement_summaries: list[dict[str, Any]] = []
     for departement in sorted(departement_respondents, key=_departement_order):
         respondents = departement_respondents[departement]
         if public and respondents < MINIMUM_RESPONDENTS:
             departement_summaries.append(
-                DepartementSummary(
-                    departement=departement,
-                    respondents=None,
-                    suppressed=True,
-                    reason=SUPPRESSED_REASON,
-                    strengths=None,
-                    main_levers=None,
-                )
+                {
+                    "departement": departement,
+                    "respondents": None,
+                    "suppressed": True,
+                    "reason": SUPPRESSED_REASON,
+                    "strengths": None,
+                    "main_levers": None,
+                }
             )
             continue
-        strengths = []
+        strengths: list[dict[str, Any]] = []
         for key in levers_of:
-            counts = by_departement.get(key, {}).get(departement, Counter())
+            counts = by_departement.get(key, NO_GROUPS).get(departement, NO_COUNTS)
             done = sum(c for (_, m), c in counts.items() if m in ENGAGED)
             if done:
-                label = labels[key][0]
                 strengths.append(
-                    Strength(item_key=key, label=label, count=done, share=_share(done, sum(counts.values())))
+                    {
+                        "item_key": key,
+                        "label": labels[key][0],
+                        "count": done,
+                        "share": _share(done, sum(counts.values())),
+                    }
                 )
-        strengths.sort(key=lambda s: -s.count)
-        main = []
+        strengths.sort(key=lambda strength: -strength["count"])
+        main: list[dict[str, Any]] = []
         for lever, keys in lever_items.items():
-            counts = _sum(by_departement.get(k, {}).get(departement, Counter()) for k in keys)
+            counts = _sum(by_departement.get(k, NO_GROUPS).get(departement, NO_COUNTS) for k in keys)
             done = sum(c for (_, m), c in counts.items() if m in ENGAGED)
             if done:
-                main.append(MainLever(lever_id=lever, count=done, share=_share(done, sum(counts.values()))))
-        main.sort(key=lambda lever: -lever.count)
+                main.append({"lever_id": lever, "count": done, "share": _share(done, sum(counts.values()))})
+        main.sort(key=lambda lever: -lever["count"])
         departement_summaries.append(
-            DepartementSummary(
-                departement=departement,
-                respondents=respondents,
-                strengths=strengths[:TOP_STRENGTHS],
-                main_levers=main[:TOP_LEVERS],
-            )
+            {
+                "departement": departement,
+                "respondents": respondents,
+                "suppressed": False,
+                "reason": None,
+                "strengths": strengths[:TOP_STRENGTHS],
+                "main_levers": main[:TOP_LEVERS],
+            }
         )
-    return Synthesis(
-        campaign_id=campaign.id,
-        title=campaign.title,
-        counted="submitted",
-        respondents=total_respondents,
-        public=public,
-        published_at=publication.published_at if publication is not None else None,
-        thresholds=thresholds,
-        overall=distribution(
-            Distribution,
+    return {
+        "campaign_id": str(campaign.id),
+        "title": campaign.title,
+        "counted": "submitted",
+        "respondents": total_respondents,
+        "public": public,
+        "published_at": publication.published_at if publication is not None else None,
+        "thresholds": thresholds.model_dump(),
+        "overall": distribution(
             _sum(item_overall.values()),
             total_respondents,
             suppressed=public and total_respondents < MINIMUM_RESPONDENTS,
-            needs=all_needs if levers_of else [0] * len(Need),
+            needs=all_needs if levers_of else no_needs,
         ),
-        levers=levers,
-        items=items,
-        departements=departement_summaries,
-    )
+        "levers": levers,
+        "items": items,
+        "departements": departement_summaries,
+    }
+
+
+def figures_json(synthesis: dict[str, Any]) -> bytes:
+    """The response body of `figures`: what `Synthesis.model_dump_json` gives for the same synthesis."""
+    return orjson.dumps(synthesis, option=orjson.OPT_UTC_Z)
+
+
+async def build(
+    session: AsyncSession,
+    campaign: Campaign,
+    thresholds: Thresholds,
+    *,
+    public: bool,
+    publication: SynthesisPublication | None,
+) -> Synthesis:
+    """The synthesis as the model (its exports and the comparison read it), validated once, whole."""
+    built = await figures(session, campaign, thresholds, public=public, publication=publication)
+    return Synthesis.model_validate(built)
 
 
 async def synthesis_view(
