@@ -13,8 +13,11 @@ gateway on PostgreSQL (issue 11).
    token, the respondent saves all its answers (the default questionnaire's items for its type, generated
    from a fixed seed: pertinence, mobilisation, needs, quantities) and submits. `--concurrency`
    respondents at a time.
-5. Times, through the gateway: the stats (live), and, where the service has them, the full synthesis and the
-   exports (all answers as CSV), sampling the diagnostic process's RSS during the exports.
+5. Times, through the gateway: the stats (live); the full synthesis, kept (the same URL again: the answer
+   the service built once for this data version) and cold (other thresholds on each read, so each is built
+   from the answers); the exports (all answers as CSV, the synthesis as XLSX), sampling the diagnostic
+   process's RSS. No ANALYZE is run: the synthesis must not depend on the planner's statistics (this
+   machine's PostgreSQL runs without autovacuum).
 Prints a table and writes bench/results/diagnostic-<time>.json.
 """
 
@@ -211,12 +214,17 @@ class RssSampler:
 
 
 async def timed_reads(
-    gateway: str, paths: dict[str, str], headers: dict[str, str], repeat: int, pid: int
+    gateway: str, paths: dict[str, str | list[str]], headers: dict[str, str], repeat: int, pid: int
 ) -> dict[str, dict[str, Any]]:
+    """Each read `repeat` times after a first one (its time is `first_ms`); a list of paths is read one
+    path per repetition (the cold synthesis: other thresholds each time, so never an answer kept)."""
     results: dict[str, dict[str, Any]] = {}
     async with httpx.AsyncClient(base_url=gateway, timeout=300) as http:
         for name, path in paths.items():
-            first = await http.get(path, headers=headers)
+            variants = path if isinstance(path, list) else [path]
+            started = time.perf_counter()
+            first = await http.get(variants[0], headers=headers)
+            first_ms = round((time.perf_counter() - started) * 1000, 1)
             if first.status_code in (404, 405):  # a read this build does not have yet
                 results[name] = {"status": first.status_code, "note": "not in this build"}
                 continue
@@ -224,12 +232,13 @@ async def timed_reads(
             times: list[float] = []
             before = RssSampler(pid).rss_kib()
             with RssSampler(pid) as sampler:
-                for _ in range(repeat):
+                for n in range(repeat):
                     started = time.perf_counter()
-                    response = await http.get(path, headers=headers)
+                    response = await http.get(variants[(n + 1) % len(variants)], headers=headers)
                     times.append(time.perf_counter() - started)
                     await checked(response)
             results[name] = {
+                "first_ms": first_ms,
                 "p50_ms": round(statistics.median(times) * 1000, 1),
                 "max_ms": round(max(times) * 1000, 1),
                 "bytes": len(response.content),
@@ -305,9 +314,11 @@ def main() -> int:
         ingestion = asyncio.run(ingest(gateway, campaign, invitees, document, coordinator, args.concurrency))
         print(f"ingested: {ingestion}", flush=True)
         base = f"/api/v1/campaigns/{campaign}"
-        reads = {
+        cold = [f"{base}/synthesis?relevance_threshold=0.{n:02d}" for n in range(1, args.repeat + 2)]
+        reads: dict[str, str | list[str]] = {
             "stats": f"{base}/stats",
-            "synthesis": f"{base}/synthesis",
+            "synthesis (kept)": f"{base}/synthesis",
+            "synthesis (cold)": cold,
             "answers export (CSV)": f"{base}/answers/export?format=csv",
             "synthesis export (XLSX)": f"{base}/synthesis/export?format=xlsx",
         }
@@ -323,13 +334,19 @@ def main() -> int:
     finally:
         stack.stop()
 
-    print(f"\n{'read':<28}{'p50 ms':>10}{'max ms':>10}{'bytes':>12}{'RSS before → peak MiB':>26}")
+    print(
+        f"\n{'read':<28}{'first ms':>10}{'p50 ms':>10}{'max ms':>10}{'bytes':>12}"
+        f"{'RSS before → peak MiB':>26}"
+    )
     for name, figures in document_out.get("reads", {}).items():
         if "p50_ms" not in figures:
             print(f"{name:<28}{figures['note']:>20}")
             continue
         rss = f"{figures['rss_before_mib']} → {figures['rss_peak_mib']}"
-        print(f"{name:<28}{figures['p50_ms']:>10}{figures['max_ms']:>10}{figures['bytes']:>12}{rss:>26}")
+        print(
+            f"{name:<28}{figures['first_ms']:>10}{figures['p50_ms']:>10}{figures['max_ms']:>10}"
+            f"{figures['bytes']:>12}{rss:>26}"
+        )
     print(f"\nmachine: {info['nproc']} cores, {info['cpu']}, {info['memory_gib']} GiB RAM")
     out = RESULTS / f"diagnostic-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(document_out | {"loadavg_after": os.getloadavg()}, indent=2))
