@@ -261,6 +261,8 @@ async def test_publication_makes_a_suppressed_public_read(
     for caller in (LOIRET, BRETAGNE, CONTRIBUTOR, READER):
         assert_problem(await client.post(publication_url, headers=caller), 404)
     assert_problem(await client.post(publication_url, headers=ANONYMOUS), 401)
+    # the third Loiret CC submits: its bus answer makes a cell of 3 (the CCs of the Loiret)
+    await respond(client, centre, answered["cc3"], {BUS: action("pertinent", "realise")})
     published = await client.post(publication_url, headers=CENTRE)
     assert published.status_code == 201, published.text
     again = await client.post(publication_url, headers=ADMIN)
@@ -281,28 +283,41 @@ async def test_publication_makes_a_suppressed_public_read(
     assert body["public"] is True and body["published_at"] == published.json()["published_at"]
     assert Synthesis.model_validate(body).model_dump(mode="json") == body
     items = {item["item_key"]: item for item in body["items"]}
+    # The public form keeps whole cells of 3 answers or more (item × type × département): for the bus
+    # item only the three Loiret CCs; everything else is left out and counted as withheld.
     bus = items[BUS]
-    assert bus["overall"]["n"] == 7 and not bus["overall"]["suppressed"]
-    # by type: the types under 3 respondents are suppressed (together they rest on more than 3)
+    assert bus["overall"]["n"] == 3 and bus["overall"]["respondents"] == 3 and bus["withheld"] == 5
+    assert bus["overall"]["pertinence"]["pertinent"]["count"] == 2  # cc1, cc3 (cc2 a_discuter)
+    assert [(row["type"], row["n"]) for row in bus["by_type"] if not row["suppressed"]] == [("cc", 3)]
     full = (await client.get(synthesis_url(centre), headers=CENTRE)).json()
-    full_types = {row["type"]: row["n"] for row in full["items"][1]["by_type"]}
-    assert full_types["metropole"] == 2 and full_types["region"] == full_types["departement"] == 1
+    full_types = {row["type"] for row in full["items"][1]["by_type"]}
+    assert {row["type"] for row in bus["by_type"]} == full_types  # the others listed, suppressed
     for row in bus["by_type"]:
-        if full_types[row["type"]] < 3:
+        if row["type"] != "cc":
             assert row["suppressed"] and row["n"] is None and row["cells"] is None
             assert row["reason"].startswith("fewer than 3 respondents")
-        else:
-            assert not row["suppressed"] and row["n"] == full_types[row["type"]]
     departements = {row["departement"]: row for row in bus["by_departement"]}
-    # 37 (2) and the région (1) are suppressed, together 3: the Loiret (4) is shown
-    assert departements["37"]["suppressed"] and departements[None]["suppressed"]
-    assert departements["45"]["n"] == 4 and not departements["45"]["suppressed"]
-    flotte_departements = {row["departement"]: row for row in items[FLOTTE]["by_departement"]}
-    # 37 (Tours alone) is suppressed, and the Loiret (3) with it: else it would be the overall minus 45
-    assert flotte_departements["37"]["suppressed"] and flotte_departements["45"]["suppressed"]
+    assert (
+        departements["45"]["n"] == 3 and departements["37"]["suppressed"] and departements[None]["suppressed"]
+    )
+    flotte = items[FLOTTE]  # two CCs, two métropoles: no cell of 3
+    assert flotte["overall"]["suppressed"] and flotte["withheld"] == 4
+    assert body["withheld"] == 9 and full["withheld"] is None and full["items"][0]["withheld"] is None
+    # every public figure is the exact sum of its shown groups: no difference isolates anyone
+    levers = {lever["lever_id"]: lever for lever in body["levers"]}
+    for figure in [*body["items"], *body["levers"]]:
+        overall = figure["overall"]["n"] or 0
+        for breakdown in ("by_type", "by_departement"):
+            assert sum(row["n"] or 0 for row in figure[breakdown]) == overall
+    assert levers["augm_buselec"]["overall"]["n"] == 3 and levers["augm_voitelec"]["overall"]["suppressed"]
+    assert body["overall"]["n"] == 3 and body["respondents"] == 3
     summaries = {d["departement"]: d for d in body["departements"]}
     assert summaries[None]["suppressed"] and summaries[None]["strengths"] is None
-    assert summaries["45"]["respondents"] == 4 and summaries["45"]["strengths"][0]["count"] == 2
+    assert summaries["37"]["suppressed"]  # Tours and one CC: listed, no kept answer
+    assert summaries["45"]["respondents"] == 3
+    assert summaries["45"]["strengths"] == [
+        {"item_key": BUS, "label": "Décarboner les bus et cars du réseau", "count": 2, "share": "0.6667"}
+    ]
     # the same public form for any authenticated caller who is not a manager; managers keep the full one
     for caller in (READER, CONTRIBUTOR, LOIRET, BRETAGNE):
         other = await client.get(synthesis_url(centre), headers=caller)
@@ -474,6 +489,7 @@ async def test_exports_of_the_synthesis_the_stats_and_every_answer(
     assert_problem(await client.get(f"{base}/stats/export", params={"format": "csv"}, headers=BRETAGNE), 404)
     public = f"{base}/synthesis/public/export"
     assert_problem(await client.get(public, params={"format": "csv"}, headers=ANONYMOUS), 404)
+    await respond(client, centre, answered["cc3"], {BUS: action("pertinent", "realise")})  # a cell of 3
     assert (await client.post(f"{base}/synthesis/publication", headers=CENTRE)).status_code == 201
     opened = await client.get(public, params={"format": "csv"}, headers=ANONYMOUS)
     assert opened.status_code == 200, opened.text
@@ -482,7 +498,7 @@ async def test_exports_of_the_synthesis_the_stats_and_every_answer(
     }
     hidden = public_rows[("item", BUS, "type", "region")]
     assert hidden["suppressed"] == "true" and hidden["n"] is None and hidden["pertinence_pertinent"] is None
-    assert public_rows[("item", BUS, "overall", None)]["n"] == "7"
+    assert public_rows[("item", BUS, "overall", None)]["n"] == "3"  # the Loiret CCs' cell only
     assert_problem(await client.get(f"{base}/answers/export", params={"format": "csv"}, headers=READER), 404)
 
 

@@ -23,7 +23,7 @@ from planeco_diagnostic.campaigns.models import Campaign
 from planeco_diagnostic.campaigns.repository import CampaignRepository
 from planeco_diagnostic.questionnaires.document import ActionItem
 from planeco_diagnostic.syntheses import service
-from planeco_diagnostic.syntheses.repository import AnswerRowRepository, item_levers
+from planeco_diagnostic.syntheses.repository import MINIMUM_RESPONDENTS, AnswerRowRepository, item_levers
 from planeco_diagnostic.syntheses.schemas import (
     SUPPRESSED_REASON,
     DepartementDistance,
@@ -83,6 +83,23 @@ def _figure(
         ),
         ktco2e,
     )
+
+
+def suppressed_groups(respondents: dict[str | None, int], *, public: bool) -> set[str | None]:
+    """The départements to suppress: those under 3 respondents, and then the smallest others until the
+    suppressed ones together rest on 3 or more (secondary suppression: no département is the région's
+    total minus the shown ones)."""
+    if not public:
+        return set()
+    hidden = {g for g, r in respondents.items() if r < MINIMUM_RESPONDENTS}
+    if hidden and sum(respondents[g] for g in hidden) < MINIMUM_RESPONDENTS:
+        for group in sorted(
+            (g for g in respondents if g not in hidden), key=lambda g: (respondents[g], str(g))
+        ):
+            hidden.add(group)
+            if sum(respondents[g] for g in hidden) >= MINIMUM_RESPONDENTS:
+                break
+    return hidden
 
 
 async def build(session: AsyncSession, levers: LeversClient, campaign: Campaign, *, public: bool) -> Distance:
@@ -150,10 +167,10 @@ async def build(session: AsyncSession, levers: LeversClient, campaign: Campaign,
                 whole,
                 summable=summable,
                 ratio=ratio,
-                suppressed=public and len(whole.respondents) < service.MINIMUM_RESPONDENTS,
+                suppressed=public and len(whole.respondents) < MINIMUM_RESPONDENTS,
             )
             counts = {d: len(s.respondents) for d, s in by_departement.items()}
-            hidden = service.suppressed_groups(counts, public=public)
+            hidden = suppressed_groups(counts, public=public)
             per_departement[kind] = {
                 d: _figure(s, summable=summable, ratio=ratio, suppressed=d in hidden)[0]
                 for d, s in by_departement.items()

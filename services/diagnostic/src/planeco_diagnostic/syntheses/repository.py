@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_diagnostic.campaigns.models import Invitee
@@ -14,6 +14,9 @@ from planeco_diagnostic.questionnaires.document import ActionItem, Questionnaire
 from planeco_diagnostic.responses.models import Response, ResponseStatus
 from planeco_diagnostic.responses.schemas import Need
 from planeco_diagnostic.syntheses.models import NEED_BITS, AnswerRow, SynthesisPublication
+
+# The public form leaves out the answers of a cell (item × respondent type × département) of fewer.
+MINIMUM_RESPONDENTS = 3
 
 
 def item_levers(document: QuestionnaireDocument) -> dict[str, list[str]]:
@@ -78,6 +81,18 @@ class AnswerRowRepository:
     def _counted(self, campaign_id: uuid.UUID, *columns: Any) -> Any:
         return select(*columns).where(AnswerRow.campaign_id == campaign_id, AnswerRow.submitted.is_(True))
 
+    def _publishable(self, campaign_id: uuid.UUID) -> Any:
+        """The condition on answer rows of the public form: their cell (item × respondent type ×
+        département) holds 3 answers or more (MINIMUM_RESPONDENTS; one answer per respondent and item)."""
+        cell = (AnswerRow.item_key, AnswerRow.respondent_type, func.coalesce(AnswerRow.departement, ""))
+        kept = (
+            self._counted(campaign_id, *cell)
+            .where(AnswerRow.lever_rank == 0)
+            .group_by(*cell)
+            .having(func.count() >= MINIMUM_RESPONDENTS)
+        )
+        return tuple_(*cell).in_(kept)
+
     async def _rows(self, statement: Any) -> Sequence[Any]:
         """Plain rows from the connection: tens of thousands of aggregate rows skip the ORM's loading."""
         return (await (await self.session.connection()).execute(statement)).all()
@@ -99,8 +114,9 @@ class AnswerRowRepository:
         )
         return [tuple(row) for row in await self._rows(statement)]
 
-    async def item_needs(self, campaign_id: uuid.UUID) -> dict[str, list[int]]:
-        """Item → [answers naming each need], in NEED_BITS order (the needs are shown per item only)."""
+    async def item_needs(self, campaign_id: uuid.UUID, *, publishable: bool) -> dict[str, list[int]]:
+        """Item → [answers naming each need], in NEED_BITS order (the needs are shown per item only);
+        `publishable`: of the public form's answers only."""
         needs = [
             func.sum(case((AnswerRow.needs.op("&")(bit) != 0, 1), else_=0)) for bit in NEED_BITS.values()
         ]
@@ -109,24 +125,33 @@ class AnswerRowRepository:
             .where(AnswerRow.lever_rank == 0, AnswerRow.needs != 0)
             .group_by(AnswerRow.item_key)
         )
+        if publishable:
+            statement = statement.where(self._publishable(campaign_id))
         return {key: [int(x or 0) for x in rest] for key, *rest in await self._rows(statement)}
 
-    async def lever_respondents(self, campaign_id: uuid.UUID) -> list[tuple[str, str, str | None, int]]:
-        """(lever, type, département, respondents) : distinct respondents per lever × type × département."""
+    async def lever_respondents(
+        self, campaign_id: uuid.UUID, *, publishable: bool
+    ) -> list[tuple[str, str, str | None, int]]:
+        """(lever, type, département, respondents) : distinct respondents per lever × type × département;
+        `publishable`: of the public form's answers only."""
         grain = (AnswerRow.lever_id, AnswerRow.respondent_type, AnswerRow.departement)
         statement = self._counted(
             campaign_id, *grain, func.count(func.distinct(AnswerRow.invitee_id))
         ).group_by(*grain)
+        if publishable:
+            statement = statement.where(self._publishable(campaign_id))
         return [(lever, t, d, int(n)) for lever, t, d, n in await self._rows(statement)]
 
-    async def respondents(self, campaign_id: uuid.UUID) -> list[tuple[str, str | None, int]]:
+    async def respondents(
+        self, campaign_id: uuid.UUID, *, publishable: bool
+    ) -> list[tuple[str, str | None, int]]:
         """(type, département, respondents): submitted responses with at least one action answer (one
-        probe of the answers' primary key per response, not a scan of the answers)."""
-        answered = (
-            select(AnswerRow.invitee_id)
-            .where(AnswerRow.invitee_id == Response.invitee_id, AnswerRow.lever_rank == 0)
-            .exists()
+        probe of the answers' primary key per response, not a scan of the answers); `publishable`: with
+        at least one of the public form's answers."""
+        answer = select(AnswerRow.invitee_id).where(
+            AnswerRow.invitee_id == Response.invitee_id, AnswerRow.lever_rank == 0
         )
+        answered = (answer.where(self._publishable(campaign_id)) if publishable else answer).exists()
         statement = (
             select(Invitee.type, Invitee.departement, func.count())
             .join(Response, Response.invitee_id == Invitee.id)

@@ -38,11 +38,12 @@ RULES = (
     "at the threshold is enough)."
 )
 PUBLIC_FORM = (
-    " The public form: a figure resting on fewer than 3 respondents is null with `suppressed: true` and "
-    "the reason; within a breakdown the smallest other groups are suppressed too when the suppressed ones "
-    "rest on fewer than 3 together. Individual responses are never public."
+    " The public form is made of whole cells (an item's answers by the collectivités of one type in one "
+    "département): a cell of fewer than 3 answers is left out of every figure (counted in `withheld`), so "
+    "that no figure, nor any difference of two, rests on fewer than 3 collectivités; a figure or group "
+    "with no kept answer is null with `suppressed: true` and the reason. Individual responses are never "
+    "public."
 )
-
 REVALIDATION = (
     " Built once per data version and kept: send the `ETag` back as `If-None-Match` for a 304 until a "
     "response, a campaign or a publication changes."

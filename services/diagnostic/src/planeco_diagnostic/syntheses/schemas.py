@@ -92,6 +92,11 @@ class ItemSynthesis(BaseModel):
     label: str
     section_key: str
     lever_ids: list[str]
+    withheld: int | None = Field(
+        description="The public form: this item's answers left out of every figure because their cell "
+        "(collectivité type × département) holds fewer than 3; null in the full form",
+        examples=[4],
+    )
     overall: Distribution
     by_type: list[TypeDistribution]
     by_departement: list[DepartementDistribution]
@@ -145,7 +150,12 @@ class Synthesis(BaseModel):
     public: bool = Field(description="The public form: figures on fewer than 3 respondents suppressed")
     published_at: dt.datetime | None
     thresholds: Thresholds
-    overall: Distribution = Field(description="Every action answer")
+    withheld: int | None = Field(
+        description="The public form: the action answers left out (the sum of the items' `withheld`); "
+        "null in the full form",
+        examples=[12],
+    )
+    overall: Distribution = Field(description="Every action answer (of the public form: those kept)")
     levers: list[LeverSynthesis]
     items: list[ItemSynthesis]
     departements: list[DepartementSummary]

@@ -15,10 +15,13 @@ query parameters `relevance_threshold` and `engagement_threshold`):
 - else → `a_accelerer`.
 Comparisons are exact (fractions, no rounding): a share exactly at a threshold meets it.
 
-The public form (published synthesis): a figure resting on fewer than 3 respondents is suppressed (null,
-`suppressed: true`, the reason); and within each breakdown, when the suppressed groups together rest on
-fewer than 3 respondents, the smallest other groups are suppressed too (so that no group is the overall
-minus the shown ones).
+The public form (published synthesis) is made of whole cells: the answers to an item by the
+collectivités of one type in one département (the région's own answers are a cell too). A cell of fewer
+than 3 answers (one per respondent) is left out of every public figure, and counted in the item's
+`withheld`; a figure then rests on no answer or on 3 respondents or more, and so does any difference
+of two figures (a lever minus its other items, an overall minus the shown groups, a type minus a
+département), so that no collectivité's answers can be read out of a breakdown. A group or figure with no
+kept answer is suppressed (null, `suppressed: true`, the reason).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from planeco_diagnostic.questionnaires.repository import QuestionnaireRepository
 from planeco_diagnostic.questionnaires.service import export_document
 from planeco_diagnostic.responses.schemas import Mobilisation, Need, Pertinence
 from planeco_diagnostic.syntheses.models import SynthesisPublication
-from planeco_diagnostic.syntheses.repository import AnswerRowRepository, item_levers
+from planeco_diagnostic.syntheses.repository import MINIMUM_RESPONDENTS, AnswerRowRepository, item_levers
 from planeco_diagnostic.syntheses.schemas import (
     NOT_ANSWERED,
     SUPPRESSED_REASON,
@@ -59,7 +62,6 @@ from planeco_shared.scopes import may_act_on
 
 ENTITY = "synthesis"
 SHARE = Decimal("0.0001")
-MINIMUM_RESPONDENTS = 3
 DEFAULT_THRESHOLD = Decimal("0.5")
 ENGAGED = frozenset({Mobilisation.realise.value, Mobilisation.en_cours.value})
 PERTINENCES = [*(p.value for p in Pertinence), NOT_ANSWERED]
@@ -180,20 +182,25 @@ def distribution(
     } | extra
 
 
-def suppressed_groups(respondents: dict[Any, int], *, public: bool) -> set[Any]:
-    """The groups of a breakdown to suppress: those under 3 respondents, and then the smallest others
-    until the suppressed ones together rest on 3 or more (secondary suppression)."""
-    if not public:
-        return set()
-    hidden = {g for g, r in respondents.items() if r < MINIMUM_RESPONDENTS}
-    if hidden and sum(respondents[g] for g in hidden) < MINIMUM_RESPONDENTS:
-        for group in sorted(
-            (g for g in respondents if g not in hidden), key=lambda g: (respondents[g], str(g))
-        ):
-            hidden.add(group)
-            if sum(respondents[g] for g in hidden) >= MINIMUM_RESPONDENTS:
-                break
-    return hidden
+Cell3 = tuple[str, str, str | None]  # (item, respondent type, département)
+
+
+def publishable_cells(
+    rows: Iterable[tuple[str, str, str | None, str | None, str | None, int]],
+) -> tuple[set[Cell3], Counter[str]]:
+    """The public form's cells (item × respondent type × département with 3 answers or more: one per
+    respondent), and per item the answers left out. Every public figure is a sum of whole kept cells,
+    so that no difference of two figures (a lever minus its other items, an overall minus the shown
+    groups, a type minus a département) can isolate fewer than 3 collectivités."""
+    answers: Counter[Cell3] = Counter()
+    for key, type_, departement, _, _, n in rows:
+        answers[(key, type_, departement)] += n
+    kept = {cell for cell, n in answers.items() if n >= MINIMUM_RESPONDENTS}
+    withheld: Counter[str] = Counter()
+    for cell, n in answers.items():
+        if cell not in kept:
+            withheld[cell[0]] += n
+    return kept, withheld
 
 
 def _sum(counters: Iterable[Counter[Pair]]) -> Counter[Pair]:
@@ -257,22 +264,32 @@ async def figures(
     by_departement: defaultdict[str, defaultdict[str | None, Counter[Pair]]] = defaultdict(
         lambda: defaultdict(Counter)
     )
-    for key, type_, departement, p, m, n in await repository.item_counts(campaign.id):
+    rows = await repository.item_counts(campaign.id)
+    kept, withheld = publishable_cells(rows) if public else (None, Counter[str]())
+    for key, type_, departement, p, m, n in rows:
+        if kept is not None and (key, type_, departement) not in kept:
+            by_type[key][type_]  # the group is listed (suppressed), its answers left out
+            by_departement[key][departement]
+            continue
         pair = _pair(p, m)
         by_type[key][type_][pair] += n
         by_departement[key][departement][pair] += n
-    needs_of = await repository.item_needs(campaign.id)
+    needs_of = await repository.item_needs(campaign.id, publishable=public)
     lever_type: dict[str, Counter[str]] = {}
     lever_departement: dict[str, Counter[str | None]] = {}
-    for lever, type_, departement, n in await repository.lever_respondents(campaign.id):
+    for lever, type_, departement, n in await repository.lever_respondents(campaign.id, publishable=public):
         lever_type.setdefault(lever, Counter())[type_] += n
         lever_departement.setdefault(lever, Counter())[departement] += n
     type_respondents: Counter[str] = Counter()
     departement_respondents: Counter[str | None] = Counter()
-    for type_, departement, n in await repository.respondents(campaign.id):
+    for type_, departement, n in await repository.respondents(campaign.id, publishable=public):
         type_respondents[type_] += n
         departement_respondents[departement] += n
     total_respondents = sum(type_respondents.values())
+    # Every département with respondents is listed; in the public form, suppressed when none is kept.
+    summarised = set(departement_respondents)
+    if public:
+        summarised |= {d for _, d, _ in await repository.respondents(campaign.id, publishable=False)}
 
     def breakdowns(
         types: dict[str, Counter[Pair]],
@@ -280,19 +297,22 @@ async def figures(
         type_counts: dict[str, int],
         departement_counts: dict[str | None, int],
     ) -> dict[str, list[dict[str, Any]]]:
-        hidden_types = suppressed_groups(type_counts, public=public)
-        hidden_departements = suppressed_groups(departement_counts, public=public)
         return {
             "by_type": [
-                distribution(types[t], type_counts[t], suppressed=t in hidden_types, type=t)
+                distribution(
+                    types[t],
+                    type_counts.get(t, 0),
+                    suppressed=public and type_counts.get(t, 0) < MINIMUM_RESPONDENTS,
+                    type=t,
+                )
                 for t in TYPE_ORDER
                 if t in types
             ],
             "by_departement": [
                 distribution(
                     departements[d],
-                    departement_counts[d],
-                    suppressed=d in hidden_departements,
+                    departement_counts.get(d, 0),
+                    suppressed=public and departement_counts.get(d, 0) < MINIMUM_RESPONDENTS,
                     departement=d,
                 )
                 for d in sorted(departements, key=_departement_order)
@@ -313,6 +333,7 @@ async def figures(
                 "label": labels[key][0],
                 "section_key": labels[key][1],
                 "lever_ids": lever_ids,
+                "withheld": withheld[key] if public else None,
                 "overall": distribution(
                     overall,
                     n,
@@ -359,7 +380,7 @@ async def figures(
         )
     all_needs = [sum(x) for x in zip(*(needs_of.get(k, no_needs) for k in levers_of), strict=True)]
     departement_summaries: list[dict[str, Any]] = []
-    for departement in sorted(departement_respondents, key=_departement_order):
+    for departement in sorted(summarised, key=_departement_order):
         respondents = departement_respondents[departement]
         if public and respondents < MINIMUM_RESPONDENTS:
             departement_summaries.append(
@@ -412,6 +433,7 @@ async def figures(
         "public": public,
         "published_at": publication.published_at if publication is not None else None,
         "thresholds": thresholds.model_dump(),
+        "withheld": sum(withheld.values()) if public else None,
         "overall": distribution(
             _sum(item_overall.values()),
             total_respondents,
