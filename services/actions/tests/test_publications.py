@@ -350,28 +350,49 @@ async def test_the_live_roadmaps_export_as_csv_and_xlsx(client: httpx.AsyncClien
 
 async def test_who_may_publish_and_who_may_read(client: httpx.AsyncClient) -> None:
     await seed(client)
-    for headers in (ORLEANS, READER, LOIRET):
-        refused = await client.post(PUBLICATIONS, json={}, headers=headers)
-        assert refused.status_code == 403, (refused.text, headers)
-    other = await client.post(PUBLICATIONS, json={}, headers=OCCITANIE)
-    assert other.status_code == 404, other.text
-    anonymous = await client.post(PUBLICATIONS, json={}, headers=ANONYMOUS)
-    assert anonymous.status_code == 401, anonymous.text
-    assert (await client.post(LOIRET_PUBLICATIONS, json={}, headers=OCCITANIE)).status_code == 404
-    assert (await client.post(LOIRET_PUBLICATIONS, json={}, headers=ORLEANS)).status_code == 403
+    # Per caller, refusals first: publishing the région's roadmap, then the Loiret's; a refusal writes
+    # nothing.
+    matrix = {
+        "anonymous": (ANONYMOUS, 401, 401),
+        "occitanie": (OCCITANIE, 404, 404),  # another région's: as if it did not exist
+        "orleans": (ORLEANS, 403, 403),
+        "reader": (READER, 403, 403),
+        "loiret": (LOIRET, 403, 201),  # a département's coordinator publishes its own roadmap only
+        "centre": (CENTRE, 201, 201),
+        "admin": (ADMIN, 201, 201),
+    }
+    published = {PUBLICATIONS: 0, LOIRET_PUBLICATIONS: 0}
+    for name, (headers, *statuses) in matrix.items():
+        for url, status in zip(published, statuses, strict=True):
+            response = await client.post(url, json={}, headers=headers)
+            assert response.status_code == status, (name, url, response.text)
+            published[url] += status == 201
+            assert (await get(client, url)).json()["total"] == published[url], (name, url)
     assert (
         await client.post(f"{ROADMAP}/departements/18/publications", json={}, headers=LOIRET)
     ).status_code == 403
-    assert (await get(client, PUBLICATIONS)).json()["total"] == 0  # nothing was written
 
-    assert (await client.post(PUBLICATIONS, json={}, headers=ADMIN)).status_code == 201
-    assert (await client.post(PUBLICATIONS, json={}, headers=CENTRE)).status_code == 201
-    assert (await client.post(LOIRET_PUBLICATIONS, json={}, headers=LOIRET)).status_code == 201
-    assert (await client.post(LOIRET_PUBLICATIONS, json={}, headers=CENTRE)).status_code == 201
+    # Every read of a publication is public and the same bytes for every caller.
+    reads = [
+        f"{base}/{number}{path}"
+        for base, number in ((PUBLICATIONS, 1), (LOIRET_PUBLICATIONS, 2))
+        for path in (
+            "",
+            "/snapshot",
+            "/export?resource=levers&format=csv",
+            "/export?resource=actions&format=xlsx",
+            "/datapackage.json",
+            "/datapackage.zip",
+            "/files/sectors.csv",
+        )
+    ]
+    seen: dict[str, bytes] = {}
     for headers in (ANONYMOUS, OCCITANIE, ORLEANS, READER, LOIRET, CENTRE, ADMIN):
         assert (await get(client, PUBLICATIONS, headers)).json()["total"] == 2
-        assert (await get(client, f"{LOIRET_PUBLICATIONS}/2", headers)).json()["number"] == 2
-        await get(client, f"{PUBLICATIONS}/1/datapackage.zip", headers)
+        assert (await get(client, LOIRET_PUBLICATIONS, headers)).json()["total"] == 3
+        for path in reads:
+            content = (await get(client, path, headers)).content
+            assert seen.setdefault(path, content) == content, (path, headers)
 
 
 async def test_bad_input_is_a_clear_problem_and_changes_nothing(client: httpx.AsyncClient) -> None:
