@@ -5,13 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_actions.actions.models import Action, ActionStatus, TerritoryLevel
 from planeco_shared.archive import not_archived
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +35,17 @@ class RoadmapAction:
     published: bool
 
 
-ROADMAP_COLUMNS = tuple(getattr(Action, field.name) for field in fields(RoadmapAction))
+@dataclass(frozen=True, slots=True)
+class BudgetAction:
+    """What a publication's budget table reads of an action (the `Action` columns' names)."""
+
+    id: uuid.UUID
+    title: str
+    lever_id: str | None
+    budget_lines: list[dict[str, Any]]
+
+
+Row = TypeVar("Row", bound="DataclassInstance")
 
 
 def _counted(region: str, *, published_only: bool, departement: str | None) -> list[ColumnElement[bool]]:
@@ -68,13 +81,23 @@ class RoadmapRepository:
     async def roadmap_actions(
         self, region: str, *, published_only: bool, departement: str | None = None
     ) -> list[RoadmapAction]:
-        """The actions that count (`_counted`), their roadmap columns only; in `region_actions`' order."""
+        return await self._rows(RoadmapAction, region, published_only=published_only, departement=departement)
+
+    async def budget_actions(
+        self, region: str, *, published_only: bool, departement: str | None = None
+    ) -> list[BudgetAction]:
+        return await self._rows(BudgetAction, region, published_only=published_only, departement=departement)
+
+    async def _rows(
+        self, row: type[Row], region: str, *, published_only: bool, departement: str | None
+    ) -> list[Row]:
+        """The actions that count (`_counted`), the columns `row` names only; in `region_actions`' order."""
         statement = (
-            select(*ROADMAP_COLUMNS)
+            select(*(getattr(Action, field.name) for field in fields(row)))
             .where(*_counted(region, published_only=published_only, departement=departement))
             .order_by(Action.created_at, Action.id)
         )
-        return [RoadmapAction(*row) for row in await self.session.execute(statement)]
+        return [row(*values) for values in await self.session.execute(statement)]
 
     @staticmethod
     def counted_ids(
