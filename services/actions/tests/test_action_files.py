@@ -319,6 +319,7 @@ async def test_who_may_import_and_export(client: httpx.AsyncClient) -> None:
     assert (await upload(client, loiret_rows, headers=LOIRET)).json()["unchanged"] == 2
 
     exports = {"admin": ADMIN, "centre": CENTRE, "occitanie": OCCITANIE, "reader": READER, "loiret": LOIRET}
+    exports |= {"contributor": ORLEANS}
     counts = {}
     for name, headers in exports.items():
         response = await client.get(
@@ -328,5 +329,5 @@ async def test_who_may_import_and_export(client: httpx.AsyncClient) -> None:
         text = response.content.decode("utf-8-sig")
         lines = [line for line in text.splitlines() if not line.startswith(("#", '"#'))]
         counts[name] = len(lines) - 1
-    assert counts == {"admin": 3, "centre": 3, "occitanie": 0, "reader": 3, "loiret": 3}
+    assert counts == {"admin": 3, "centre": 3, "occitanie": 0, "reader": 3, "loiret": 3, "contributor": 3}
     assert (await client.get(f"{URL}/export", params={"format": "csv"}, headers=ANONYMOUS)).status_code == 401

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from planeco_shared.testing import identity_headers
+from planeco_shared.testing import assert_restore, identity_headers
 
 ADMIN = identity_headers("admin")
 CENTRE = identity_headers("coordinator", "24")
@@ -18,6 +18,16 @@ ORLEANS_BY_SIREN = identity_headers("contributor", "214502346")
 TOURS = identity_headers("contributor", "37261")
 READER = identity_headers("reader")
 ANONYMOUS = identity_headers("anonymous")
+CALLERS = {
+    "admin": ADMIN,
+    "centre": CENTRE,
+    "loiret": LOIRET,
+    "occitanie": OCCITANIE,
+    "orleans": ORLEANS,
+    "reader": READER,
+    "anonymous": ANONYMOUS,
+}
+CARS = "augm_voitelec"
 
 
 def action(level: str, code: str, **fields: Any) -> dict[str, Any]:
@@ -32,14 +42,60 @@ async def test_who_may_create_on_which_territory(client: httpx.AsyncClient) -> N
         ("commune", "45234"): {"admin": 201, "centre": 201, "loiret": 201, "occitanie": 403, "orleans": 201},
         ("commune", "37261"): {"admin": 201, "centre": 201, "loiret": 403, "occitanie": 403, "orleans": 403},
     }
-    callers = {"admin": ADMIN, "centre": CENTRE, "loiret": LOIRET, "occitanie": OCCITANIE, "orleans": ORLEANS}
     for (level, code), expected in matrix.items():
         for name, status in expected.items():
-            response = await client.post("/api/v1/actions", json=action(level, code), headers=callers[name])
+            response = await client.post("/api/v1/actions", json=action(level, code), headers=CALLERS[name])
             assert response.status_code == status, (level, code, name, response.text)
-    for headers in (READER, ANONYMOUS):
-        response = await client.post("/api/v1/actions", json=action("commune", "45234"), headers=headers)
-        assert response.status_code in (401, 403)
+    for name, status in (("reader", 403), ("anonymous", 401)):
+        response = await client.post(
+            "/api/v1/actions", json=action("commune", "45234"), headers=CALLERS[name]
+        )
+        assert response.status_code == status, (name, response.text)
+
+
+async def test_who_reads_changes_recomputes_archives_and_restores_an_action(
+    client: httpx.AsyncClient,
+) -> None:
+    # Per caller, on a fresh chosen action of the Loiret: read (the action, its history, and finding it in
+    # the list), PATCH, recompute its impacts, archive (then restore it).
+    matrix = {
+        "admin": (200, 200, 200, 204),
+        "centre": (200, 200, 200, 204),
+        "loiret": (200, 200, 200, 204),
+        "occitanie": (404, 404, 404, 404),  # another région's: as if it did not exist
+        "orleans": (200, 403, 403, 403),  # a participant of the région reads, decides nothing
+        "reader": (200, 403, 403, 403),
+        "anonymous": (401, 401, 401, 401),
+    }
+    for name, (read_status, patch_status, recompute_status, archive_status) in matrix.items():
+        headers = CALLERS[name]
+        body = action("departement", "45", status="retenue", lever_id=CARS)
+        created = await client.post(
+            "/api/v1/actions", json=body | {"impacts": [{"lever_id": CARS, "ktco2e": "1"}]}, headers=ADMIN
+        )
+        assert created.status_code == 201, created.text
+        url = f"/api/v1/actions/{created.json()['id']}"
+        assert (await client.get(url, headers=headers)).status_code == read_status, name
+        assert (await client.get(f"{url}/history", headers=headers)).status_code == read_status, name
+        listed = await client.get("/api/v1/actions", params={"page_size": 200}, headers=headers)
+        assert listed.status_code == (401 if read_status == 401 else 200), name
+        if read_status != 401:
+            found = created.json()["id"] in {item["id"] for item in listed.json()["items"]}
+            assert found is (read_status == 200), name
+        etag = created.headers["etag"]
+        patched = await client.patch(
+            url, json={"description": "Phase 2"}, headers=headers | {"if-match": etag}
+        )
+        assert patched.status_code == patch_status, (name, patched.text)
+        etag = patched.headers["etag"] if patch_status == 200 else etag
+        recomputed = await client.post(
+            f"{url}/impacts/recompute", params={"version": "2024-04-08"}, headers=headers | {"if-match": etag}
+        )
+        assert recomputed.status_code == recompute_status, (name, recomputed.text)
+        etag = recomputed.headers["etag"] if recompute_status == 200 else etag
+        archived = await client.delete(url, headers=headers | {"if-match": etag})
+        assert archived.status_code == archive_status, (name, archived.text)
+        await assert_restore(client, url, headers, archive_status, admin=ADMIN)
 
 
 async def test_a_contributor_proposes_and_a_coordinator_decides(client: httpx.AsyncClient) -> None:
@@ -103,8 +159,12 @@ async def test_published_actions_are_public_reads(client: httpx.AsyncClient) -> 
     listed = await client.get("/api/v1/published-actions", headers=ANONYMOUS)
     assert listed.status_code == 200, listed.text
     assert [item["id"] for item in listed.json()["items"]] == [published.json()["id"]]
-    one = await client.get(f"/api/v1/published-actions/{published.json()['id']}", headers=ANONYMOUS)
-    assert one.json() == published.json()
+    for name, headers in CALLERS.items():  # public: every caller reads the same
+        listed = await client.get("/api/v1/published-actions", headers=headers)
+        assert listed.status_code == 200, (name, listed.text)
+        assert [item["id"] for item in listed.json()["items"]] == [published.json()["id"]], name
+        one = await client.get(f"/api/v1/published-actions/{published.json()['id']}", headers=headers)
+        assert (one.status_code, one.json()) == (200, published.json()), name
     hidden = await client.get(f"/api/v1/published-actions/{private.json()['id']}", headers=ANONYMOUS)
     assert hidden.status_code == 404
     # Not public otherwise: the actions list still needs credentials.

@@ -12,8 +12,11 @@ from openpyxl import load_workbook
 from planeco_shared.testing import assert_problem, identity_headers
 
 ADMIN = identity_headers("admin")
+CENTRE = identity_headers("coordinator", "24")
 LOIRET = identity_headers("coordinator", "departement:45")
+CHER = identity_headers("coordinator", "departement:18")
 ORLEANS = identity_headers("contributor", "45234")
+READER = identity_headers("reader")
 OCCITANIE = identity_headers("coordinator", "76")
 ANONYMOUS = identity_headers("anonymous")
 GROUPS = "/api/v1/debates/working-groups"
@@ -114,3 +117,25 @@ async def test_proposals_export_and_scope(client: httpx.AsyncClient) -> None:
     assert_problem(
         await client.get(f"{GROUPS}/{group_id}/meetings/export?format=csv&status=x", headers=ADMIN), 422
     )
+
+
+async def test_who_exports_a_groups_syntheses_and_proposals(client: httpx.AsyncClient) -> None:
+    group_id, meeting_id, proposal_id = await _group_with_debate(client)
+    # Per caller: the status of both exports, scoped as the JSON reads (the région's participants).
+    matrix = {
+        "admin": (ADMIN, 200),
+        "centre": (CENTRE, 200),
+        "loiret": (LOIRET, 200),
+        "cher": (CHER, 200),
+        "orleans": (ORLEANS, 200),
+        "reader": (READER, 200),
+        "occitanie": (OCCITANIE, 404),
+        "anonymous": (ANONYMOUS, 401),
+    }
+    for name, (headers, status) in matrix.items():
+        for what, item_id in (("meetings", meeting_id), ("proposals", proposal_id)):
+            response = await client.get(f"{GROUPS}/{group_id}/{what}/export?format=csv", headers=headers)
+            assert response.status_code == status, (name, what, response.text)
+            if status == 200:
+                _metadata, rows = _csv(response)
+                assert [row[f"{what[:-1]}_id"] for row in rows] == [item_id], (name, what)

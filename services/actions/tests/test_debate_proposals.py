@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from planeco_shared.testing import assert_problem, identity_headers
+from planeco_shared.testing import assert_problem, assert_restore, identity_headers
 
 ADMIN = identity_headers("admin")
 CENTRE = identity_headers("coordinator", "24")
@@ -154,12 +154,7 @@ async def test_who_writes_reads_and_promotes_proposals(client: httpx.AsyncClient
         other_url = f"{PROPOSALS}/{other.json()['id']}"
         archived = await client.delete(other_url, headers=headers | {"if-match": other.headers["etag"]})
         assert archived.status_code == archive_status, (name, archived.text)
-        if archive_status == 204:
-            hidden = await client.get(f"{other_url}?include_archived=true", headers=headers)
-            restored = await client.post(
-                f"{other_url}/restore", headers=headers | {"if-match": hidden.headers["etag"]}
-            )
-            assert restored.status_code == 200, (name, restored.text)
+        await assert_restore(client, other_url, headers, archive_status, admin=ADMIN)
 
 
 async def test_proposal_lists_and_bad_input(client: httpx.AsyncClient) -> None:

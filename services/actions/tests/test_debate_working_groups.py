@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from planeco_shared.testing import assert_problem, identity_headers
+from planeco_shared.testing import assert_problem, assert_restore, identity_headers
 
 ADMIN = identity_headers("admin")
 CENTRE = identity_headers("coordinator", "24")
@@ -85,13 +85,14 @@ async def test_who_may_create_for_which_owner(client: httpx.AsyncClient) -> None
         for name, status in statuses.items():
             response = await client.post(URL, json=group(level, code), headers=CALLERS[name])
             assert response.status_code == status, (level, code, name, response.text)
-    for name in ("orleans", "reader", "anonymous"):
+    for name, status in (("orleans", 403), ("reader", 403), ("anonymous", 401)):
         response = await client.post(URL, json=group("departement", "45"), headers=CALLERS[name])
-        assert response.status_code in (401, 403), (name, response.text)
+        assert response.status_code == status, (name, response.text)
 
 
 async def test_who_reads_changes_archives_and_restores(client: httpx.AsyncClient) -> None:
-    # Per caller: read, PATCH, archive (each on a fresh group of the Loiret).
+    # Per caller: read (the group, its history, and finding it in the list), PATCH, archive (each on a
+    # fresh group of the Loiret).
     matrix = {
         "admin": (200, 200, 204),
         "centre": (200, 200, 204),
@@ -107,6 +108,12 @@ async def test_who_reads_changes_archives_and_restores(client: httpx.AsyncClient
         created = await _create(client, group("departement", "45"), ADMIN)
         url = f"{URL}/{created['id']}"
         assert (await client.get(url, headers=headers)).status_code == read_status, name
+        assert (await client.get(f"{url}/history", headers=headers)).status_code == read_status, name
+        listed = await client.get(URL, params={"page_size": 200}, headers=headers)
+        assert listed.status_code == (401 if read_status == 401 else 200), name
+        if read_status != 401:
+            found = created["id"] in {item["id"] for item in listed.json()["items"]}
+            assert found is (read_status == 200), name
         patched = await client.patch(
             url, json={"status": "clos"}, headers=headers | {"if-match": created["etag"]}
         )
@@ -114,13 +121,8 @@ async def test_who_reads_changes_archives_and_restores(client: httpx.AsyncClient
         etag = patched.headers["etag"] if patch_status == 200 else created["etag"]
         archived = await client.delete(url, headers=headers | {"if-match": etag})
         assert archived.status_code == archive_status, (name, archived.text)
+        restored = await assert_restore(client, url, headers, archive_status, admin=ADMIN)
         if archive_status == 204:
-            assert (await client.get(url, headers=headers)).status_code == 404
-            hidden = await client.get(f"{url}?include_archived=true", headers=headers)
-            restored = await client.post(
-                f"{url}/restore", headers=headers | {"if-match": hidden.headers["etag"]}
-            )
-            assert restored.status_code == 200, (name, restored.text)
             assert restored.json()["archived_at"] is None
 
 

@@ -69,7 +69,7 @@ async def test_a_progress_update_is_kept_audited_and_listed_newest_first(client:
 
 
 async def test_who_reports_progress_is_who_writes_the_action(client: httpx.AsyncClient) -> None:
-    action = await act(client)
+    action = await act(client, start_date="2025-01-01", end_date="2026-12-31")  # overdue by 2030
     url = f"/api/v1/actions/{action['id']}/progress-updates"
     expected = {"admin": 201, "centre": 201, "loiret": 201, "cher": 403, "orleans": 403, "reader": 403}
     expected |= {"occitanie": 404, "anonymous": 401}
@@ -78,9 +78,19 @@ async def test_who_reports_progress_is_who_writes_the_action(client: httpx.Async
     for name, status in expected.items():
         response = await client.post(url, json=progress(), headers=callers[name])
         assert response.status_code == status, (name, response.text)
-    reads = {"reader": 200, "cher": 200, "orleans": 200, "occitanie": 404, "anonymous": 401}
+    # Reads: the list, one update, and the overdue actions (another région's caller sees its own only).
+    (first, *_) = (await client.get(url, headers=ADMIN)).json()["items"]
+    reads = {"admin": 200, "centre": 200, "loiret": 200, "cher": 200, "orleans": 200, "reader": 200}
+    reads |= {"occitanie": 404, "anonymous": 401}
+    overdue = {"as_of": "2030-01-01", "region": "24"}
     for name, status in reads.items():
         assert (await client.get(url, headers=callers[name])).status_code == status, name
+        assert (await client.get(f"{url}/{first['id']}", headers=callers[name])).status_code == status, name
+        listed = await client.get("/api/v1/actions/overdue", params=overdue, headers=callers[name])
+        assert listed.status_code == (401 if status == 401 else 200), name
+        if status != 401:
+            found = action["id"] in {item["action_id"] for item in listed.json()["items"]}
+            assert found is (status == 200), name
 
     # A contributor reports on its own proposal, without deciding its status.
     proposal = await act(

@@ -60,9 +60,21 @@ async def act(client: httpx.AsyncClient, impacts: list[dict[str, Any]], **fields
     return response
 
 
+def line(year: int, financer: str, amount: str, status: str) -> dict[str, Any]:
+    return {"year": year, "financer": financer, "amount_eur": amount, "status": status}
+
+
 async def seed(client: httpx.AsyncClient) -> list[httpx.Response]:
     return [
-        await act(client, [{"lever_id": CARS, "physical": "5"}], status="retenue"),
+        await act(
+            client,
+            [{"lever_id": CARS, "physical": "5"}],
+            status="retenue",
+            budget_lines=[
+                line(2026, "Région Centre-Val de Loire", "150000.50", "acquis"),
+                line(2027, "ADEME", "50000", "planifie"),
+            ],
+        ),
         await act(client, [{"lever_id": CARS, "ktco2e": "2.5"}], status="en_cours"),
         await act(
             client,
@@ -71,9 +83,16 @@ async def seed(client: httpx.AsyncClient) -> list[httpx.Response]:
             other_lever_ids=[BIKES],
             title="=Pistes cyclables; « vélo-école »",
             territory={"level": "departement", "code": "37"},
+            budget_lines=[line(2025, "Tours Métropole", "20000", "acquis")],
         ),
         await act(client, [{"lever_id": CARS, "ktco2e": "4"}], status="proposee"),
-        await act(client, [{"lever_id": CARS, "ktco2e": "9"}], status="retenue", published=False),
+        await act(
+            client,
+            [{"lever_id": CARS, "ktco2e": "9"}],
+            status="retenue",
+            published=False,
+            budget_lines=[line(2026, "ADEME", "999", "planifie")],  # not public: in no publication
+        ),
     ]
 
 
@@ -174,7 +193,7 @@ async def test_a_publication_stays_byte_identical_after_the_actions_change(clien
     created = await seed(client)
     publication = await publish(client)
     paths = [item["path"] for item in publication["files"]]
-    assert len(paths) == 1 + 3 * 3 + 2 + 3  # snapshot; 3 tables × (csv, csv point, xlsx); package, zip; CSVs
+    assert len(paths) == 1 + 4 * 3 + 2 + 4  # snapshot; 4 tables × (csv, csv point, xlsx); package, zip; CSVs
     before = {path: await get(client, path) for path in [f"{PUBLICATIONS}/1", *paths]}
     sizes = {item["path"]: (item["bytes"], item["etag"]) for item in publication["files"]}
     for path in paths:
@@ -186,7 +205,11 @@ async def test_a_publication_stays_byte_identical_after_the_actions_change(clien
     url = f"/api/v1/actions/{action.json()['id']}"
     changed = await client.patch(
         url,
-        json={"title": "Un autre titre", "impacts": [{"lever_id": CARS, "ktco2e": "42"}]},
+        json={
+            "title": "Un autre titre",
+            "impacts": [{"lever_id": CARS, "ktco2e": "42"}],
+            "budget_lines": [line(2026, "Région Centre-Val de Loire", "1", "planifie")],
+        },
         headers=CENTRE | {"if-match": action.headers["etag"]},
     )
     assert changed.status_code == 200, changed.text
@@ -263,6 +286,18 @@ async def test_the_exports_are_the_snapshot_figures_exactly(client: httpx.AsyncC
             )
             assert total_status == Decimal(lever[f"{status}_ktco2e"]), (lever_id, status)
 
+    # The budget lines of the published actions, with the publication's metadata.
+    budget = read_csv_export(
+        (await get(client, f"{PUBLICATIONS}/1/export?resource=budget_lines&format=csv")).content
+    )
+    assert budget.headers[5] == "amount_eur [EUR]"
+    assert "Licence Ouverte / Open Licence 2.0" in budget.metadata["licence"][0]
+    assert [(row["year"], row["financer"], row["amount_eur"], row["status"]) for row in budget.rows] == [
+        ("2026", "Région Centre-Val de Loire", "150000,5", "acquis"),  # plain decimals, as every export
+        ("2027", "ADEME", "50000", "planifie"),
+        ("2025", "Tours Métropole", "20000", "acquis"),
+    ]
+
     xlsx = await get(client, f"{PUBLICATIONS}/1/export?resource=levers&format=xlsx")
     sheet = read_xlsx_export(xlsx.content)
     assert [row["lever_id"] for row in sheet.rows] == list(levers)
@@ -274,7 +309,7 @@ async def test_the_exports_are_the_snapshot_figures_exactly(client: httpx.AsyncC
 async def test_the_data_package_is_valid_and_ready_for_an_open_data_portal(
     client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    await seed(client)
+    created = await seed(client)
     await publish(client)
     snapshot = (await get(client, f"{PUBLICATIONS}/1/snapshot")).json()
     descriptor_response = await get(client, f"{PUBLICATIONS}/1/datapackage.json")
@@ -286,6 +321,19 @@ async def test_the_data_package_is_valid_and_ready_for_an_open_data_portal(
     schemas = {item["name"]: item["schema"] for item in descriptor["resources"]}
     assert schemas["levers"]["primaryKey"] == ["lever_id"]
     assert schemas["actions"]["primaryKey"] == ["lever_id", "action_id"]
+    assert schemas["budget_lines"]["primaryKey"] == ["action_id", "year", "financer"]
+    budget_fields = {item["name"]: item for item in schemas["budget_lines"]["fields"]}
+    assert {name: item["type"] for name, item in budget_fields.items()} == {
+        "action_id": "string",
+        "title": "string",
+        "lever_id": "string",
+        "year": "integer",
+        "financer": "string",
+        "amount_eur": "number",
+        "status": "string",
+        "aid_id": "integer",
+    }
+    assert "EUR" in budget_fields["amount_eur"]["description"]
     fields = {item["name"]: item for item in schemas["levers"]["fields"]}
     assert (fields["objective_ktco2e"]["type"], fields["on_track"]["type"]) == ("number", "boolean")
     assert fields["objective_ktco2e"]["title"] == "Objectif"
@@ -299,6 +347,7 @@ async def test_the_data_package_is_valid_and_ready_for_an_open_data_portal(
             "files/levers.csv",
             "files/sectors.csv",
             "files/actions.csv",
+            "files/budget_lines.csv",
         ]
         assert opened.read("datapackage.json") == descriptor_response.content
         for item in descriptor["resources"]:
@@ -319,6 +368,21 @@ async def test_the_data_package_is_valid_and_ready_for_an_open_data_portal(
     assert (
         json.loads((tmp_path / "datapackage.json").read_text())["resources"][0]["path"] == "files/levers.csv"
     )
+
+    # The budget lines of the published actions, one row each, as the public financing view sums them.
+    budget = package.get_resource("budget_lines").read_rows()
+    cars, cycling = created[0].json()["id"], created[2].json()["id"]
+    assert [
+        (row["action_id"], row["year"], row["financer"], row["amount_eur"], row["status"]) for row in budget
+    ] == [
+        (cars, 2026, "Région Centre-Val de Loire", Decimal("150000.50"), "acquis"),
+        (cars, 2027, "ADEME", Decimal("50000"), "planifie"),
+        (cycling, 2025, "Tours Métropole", Decimal("20000"), "acquis"),
+    ]
+    financing = (await get(client, f"{ROADMAP}/financing")).json()
+    for status in ("acquis", "planifie"):
+        spent = sum((row["amount_eur"] for row in budget if row["status"] == status), Decimal(0))
+        assert spent == Decimal(financing["total"][f"{status}_eur"]), status
 
 
 async def test_the_live_roadmaps_export_as_csv_and_xlsx(client: httpx.AsyncClient) -> None:
@@ -350,28 +414,49 @@ async def test_the_live_roadmaps_export_as_csv_and_xlsx(client: httpx.AsyncClien
 
 async def test_who_may_publish_and_who_may_read(client: httpx.AsyncClient) -> None:
     await seed(client)
-    for headers in (ORLEANS, READER, LOIRET):
-        refused = await client.post(PUBLICATIONS, json={}, headers=headers)
-        assert refused.status_code == 403, (refused.text, headers)
-    other = await client.post(PUBLICATIONS, json={}, headers=OCCITANIE)
-    assert other.status_code == 404, other.text
-    anonymous = await client.post(PUBLICATIONS, json={}, headers=ANONYMOUS)
-    assert anonymous.status_code == 401, anonymous.text
-    assert (await client.post(LOIRET_PUBLICATIONS, json={}, headers=OCCITANIE)).status_code == 404
-    assert (await client.post(LOIRET_PUBLICATIONS, json={}, headers=ORLEANS)).status_code == 403
+    # Per caller, refusals first: publishing the région's roadmap, then the Loiret's; a refusal writes
+    # nothing.
+    matrix = {
+        "anonymous": (ANONYMOUS, 401, 401),
+        "occitanie": (OCCITANIE, 404, 404),  # another région's: as if it did not exist
+        "orleans": (ORLEANS, 403, 403),
+        "reader": (READER, 403, 403),
+        "loiret": (LOIRET, 403, 201),  # a département's coordinator publishes its own roadmap only
+        "centre": (CENTRE, 201, 201),
+        "admin": (ADMIN, 201, 201),
+    }
+    published = {PUBLICATIONS: 0, LOIRET_PUBLICATIONS: 0}
+    for name, (headers, *statuses) in matrix.items():
+        for url, status in zip(published, statuses, strict=True):
+            response = await client.post(url, json={}, headers=headers)
+            assert response.status_code == status, (name, url, response.text)
+            published[url] += status == 201
+            assert (await get(client, url)).json()["total"] == published[url], (name, url)
     assert (
         await client.post(f"{ROADMAP}/departements/18/publications", json={}, headers=LOIRET)
     ).status_code == 403
-    assert (await get(client, PUBLICATIONS)).json()["total"] == 0  # nothing was written
 
-    assert (await client.post(PUBLICATIONS, json={}, headers=ADMIN)).status_code == 201
-    assert (await client.post(PUBLICATIONS, json={}, headers=CENTRE)).status_code == 201
-    assert (await client.post(LOIRET_PUBLICATIONS, json={}, headers=LOIRET)).status_code == 201
-    assert (await client.post(LOIRET_PUBLICATIONS, json={}, headers=CENTRE)).status_code == 201
+    # Every read of a publication is public and the same bytes for every caller.
+    reads = [
+        f"{base}/{number}{path}"
+        for base, number in ((PUBLICATIONS, 1), (LOIRET_PUBLICATIONS, 2))
+        for path in (
+            "",
+            "/snapshot",
+            "/export?resource=levers&format=csv",
+            "/export?resource=actions&format=xlsx",
+            "/datapackage.json",
+            "/datapackage.zip",
+            "/files/sectors.csv",
+        )
+    ]
+    seen: dict[str, bytes] = {}
     for headers in (ANONYMOUS, OCCITANIE, ORLEANS, READER, LOIRET, CENTRE, ADMIN):
         assert (await get(client, PUBLICATIONS, headers)).json()["total"] == 2
-        assert (await get(client, f"{LOIRET_PUBLICATIONS}/2", headers)).json()["number"] == 2
-        await get(client, f"{PUBLICATIONS}/1/datapackage.zip", headers)
+        assert (await get(client, LOIRET_PUBLICATIONS, headers)).json()["total"] == 3
+        for path in reads:
+            content = (await get(client, path, headers)).content
+            assert seen.setdefault(path, content) == content, (path, headers)
 
 
 async def test_bad_input_is_a_clear_problem_and_changes_nothing(client: httpx.AsyncClient) -> None:

@@ -11,12 +11,21 @@ import httpx
 import pytest_asyncio
 from fastapi import FastAPI
 
-from planeco_shared.testing import identity_headers
+from planeco_shared.testing import identity_headers, read_csv_export
 
 ADMIN = identity_headers("admin")
 CENTRE = identity_headers("coordinator", "24")
 OCCITANIE = identity_headers("coordinator", "76")
 ANONYMOUS = identity_headers("anonymous")
+CALLERS = {
+    "admin": ADMIN,
+    "centre": CENTRE,
+    "loiret": identity_headers("coordinator", "departement:45"),
+    "occitanie": OCCITANIE,
+    "orleans": identity_headers("contributor", "45234"),
+    "reader": identity_headers("reader"),
+    "anonymous": ANONYMOUS,
+}
 CARS = "augm_voitelec"  # milliers de véhicules électriques dans le parc régional
 BIKES = "augm_vélotc"  # an intensive unit: ktCO2e only
 URL = "/api/v1/roadmaps/regions/24"
@@ -131,18 +140,49 @@ async def test_the_roadmap_shows_objective_impact_and_gap_as_the_levers_service_
 async def test_anonymous_callers_and_other_regions_count_the_published_actions_only(
     client: httpx.AsyncClient,
 ) -> None:
-    await act(client, [{"lever_id": CARS, "ktco2e": "3"}], status="retenue", published=True)
-    await act(client, [{"lever_id": CARS, "ktco2e": "2"}], status="retenue")
-    for headers, scope, retenue in [
-        (ANONYMOUS, "published", "3"),
-        (OCCITANIE, "published", "3"),
-        (CENTRE, "all", "5"),
-        (ADMIN, "all", "5"),
-    ]:
-        response = await client.get(URL, headers=headers)
-        assert response.status_code == 200, response.text
-        assert response.json()["scope"] == scope
-        assert Decimal(lever_of(response.json(), CARS)["retenue_ktco2e"]) == Decimal(retenue)
+    await act(
+        client,
+        [{"lever_id": CARS, "ktco2e": "3"}],
+        status="retenue",
+        published=True,
+        budget_lines=[{"year": 2026, "financer": "ADEME", "amount_eur": "1000", "status": "acquis"}],
+        start_date="2026-01-01",
+    )
+    await act(
+        client,
+        [{"lever_id": CARS, "ktco2e": "2"}],
+        status="retenue",
+        budget_lines=[{"year": 2026, "financer": "ADEME", "amount_eur": "500", "status": "acquis"}],
+        start_date="2026-01-01",
+    )
+    # Per caller: the scope of every read of the roadmaps (all public); the région's callers count all.
+    matrix = {
+        "admin": "all",
+        "centre": "all",
+        "loiret": "all",
+        "occitanie": "published",
+        "orleans": "all",
+        "reader": "all",
+        "anonymous": "published",
+    }
+    counted = {"all": ("5", "1500.00", 2), "published": ("3", "1000.00", 1)}
+    for name, scope in matrix.items():
+        retenue, financed, running = counted[scope]
+        for path in (URL, f"{URL}/departements/45"):
+            response = await client.get(path, headers=CALLERS[name])
+            assert response.status_code == 200, (name, path, response.text)
+            assert response.json()["scope"] == scope, (name, path)
+            assert Decimal(lever_of(response.json(), CARS)["retenue_ktco2e"]) == Decimal(retenue), name
+            exported = await client.get(f"{path}/export", params={"format": "csv"}, headers=CALLERS[name])
+            assert exported.status_code == 200, (name, path, exported.text)
+            assert read_csv_export(exported.content).metadata["scope"] == [scope], (name, path)
+        financing = await client.get(f"{URL}/financing", headers=CALLERS[name])
+        assert financing.status_code == 200, (name, financing.text)
+        assert (financing.json()["scope"], financing.json()["total"]["acquis_eur"]) == (scope, financed), name
+        calendar = await client.get(f"{URL}/calendar", headers=CALLERS[name])
+        assert calendar.status_code == 200, (name, calendar.text)
+        (year,) = calendar.json()["years"]
+        assert (calendar.json()["scope"], len(year["actions"])) == (scope, running), name
 
 
 async def test_impacts_stored_at_another_version_are_shown_as_stored_and_flagged(

@@ -183,6 +183,27 @@ async def test_who_may_import_which_catalogue(
         assert response.json()["owner"] == ({"level": level, "code": code} if code else None)
 
 
+async def test_who_reads_a_catalogue(client: httpx.AsyncClient) -> None:
+    assert (await upload(client, NATIONAL, owner="region:24", headers=CENTRE)).status_code == 200
+    # Per caller: the list and one measure (public reads), its history (authenticated callers).
+    matrix = {
+        "admin": (ADMIN, 200, 200),
+        "centre": (CENTRE, 200, 200),
+        "occitanie": (identity_headers("coordinator", "76"), 200, 200),
+        "contributor": (identity_headers("contributor", "244500468"), 200, 200),
+        "reader": (identity_headers("reader"), 200, 200),
+        "anonymous": (ANONYMOUS, 200, 401),
+    }
+    for name, (headers, read_status, history_status) in matrix.items():
+        listed = await client.get(URL, params={"owner": "region:24"}, headers=headers)
+        assert (listed.status_code, listed.json()["total"]) == (read_status, 2), name
+        measure = listed.json()["items"][0]
+        one = await client.get(f"{URL}/{measure['id']}", headers=headers)
+        assert (one.status_code, one.json()) == (read_status, measure), name
+        history = await client.get(f"{URL}/{measure['id']}/history", headers=headers)
+        assert history.status_code == history_status, (name, history.text)
+
+
 async def test_owners_catalogues_are_apart_and_filter_by_owner(client: httpx.AsyncClient) -> None:
     assert (await upload(client, NATIONAL)).status_code == 200
     regional = (

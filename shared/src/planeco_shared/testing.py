@@ -161,6 +161,34 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
+async def assert_restore(
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    archive_status: int,
+    *,
+    admin: dict[str, str],
+) -> httpx.Response:
+    """The restore (`planeco_shared.archive`) of the resource at `url` by the caller `headers`, whose
+    DELETE just answered `archive_status`: one who archived it (204) reads it as 404, finds it with
+    `include_archived=true` and restores it (200); one who may not archive may not restore either (the
+    resource archived by `admin`): the same status. The restore's response."""
+    if archive_status == 204:
+        assert (await client.get(url, headers=headers)).status_code == 404
+        hidden = await client.get(url, params={"include_archived": "true"}, headers=headers)
+        expected = 200
+    else:
+        current = await client.get(url, headers=admin)
+        archived = await client.delete(url, headers=admin | {"if-match": current.headers["etag"]})
+        assert archived.status_code == 204, archived.text
+        hidden = await client.get(url, params={"include_archived": "true"}, headers=admin)
+        expected = archive_status
+    assert hidden.status_code == 200, hidden.text
+    restored = await client.post(f"{url}/restore", headers=headers | {"if-match": hidden.headers["etag"]})
+    assert restored.status_code == expected, restored.text
+    return restored
+
+
 def as_requested(url: str, params: dict[str, str]) -> dict[str, Any]:
     """`client.get(**as_requested(url, params))`: the read in the representation `params["format"]`
     names: `json` (or none) is the read itself, any other format its file export (`…/export`)."""

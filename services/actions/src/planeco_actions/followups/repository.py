@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -18,6 +18,8 @@ from planeco_shared.scopes import visible
 
 # Actions a reminder is for: chosen or under way (a proposal has no calendar yet; done or abandoned, none).
 FOLLOWED = (ActionStatus.retenue, ActionStatus.en_cours)
+# An action's updates, newest first: by date, then by when each was recorded, the id breaking ties.
+NEWEST_FIRST = (ProgressUpdate.reported_on.desc(), ProgressUpdate.created_at.desc(), ProgressUpdate.id.desc())
 
 
 class ProgressRepository:
@@ -34,34 +36,20 @@ class ProgressRepository:
         return update if update is not None and update.action_id == action_id else None
 
     def list_statement(self, action_id: uuid.UUID) -> Select[Any]:
-        """Newest first: by date, then by when it was recorded, the id breaking ties."""
-        return (
-            select(ProgressUpdate)
-            .where(ProgressUpdate.action_id == action_id)
-            .order_by(
-                ProgressUpdate.reported_on.desc(), ProgressUpdate.created_at.desc(), ProgressUpdate.id.desc()
-            )
-        )
+        """An action's updates, `NEWEST_FIRST`."""
+        return select(ProgressUpdate).where(ProgressUpdate.action_id == action_id).order_by(*NEWEST_FIRST)
 
-    async def latest(self, action_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, ProgressUpdate]:
-        """The latest update of each action that has one (the order of `list_statement`)."""
-        ids = sorted(set(action_ids))
-        if not ids:
-            return {}
+    async def latest(self, action_ids: Select[uuid.UUID]) -> dict[uuid.UUID, ProgressUpdate]:
+        """The latest update (the first in `list_statement`'s order) of each action `action_ids` selects
+        that has one. A subquery, not a list of ids: one statement whatever the number of actions."""
+        statement = (
+            select(ProgressUpdate)
+            .where(ProgressUpdate.action_id.in_(action_ids.scalar_subquery()))
+            .order_by(ProgressUpdate.action_id, *NEWEST_FIRST)
+        )
         latest: dict[uuid.UUID, ProgressUpdate] = {}
-        for start in range(0, len(ids), 500):
-            statement = (
-                select(ProgressUpdate)
-                .where(ProgressUpdate.action_id.in_(ids[start : start + 500]))
-                .order_by(
-                    ProgressUpdate.action_id,
-                    ProgressUpdate.reported_on.desc(),
-                    ProgressUpdate.created_at.desc(),
-                    ProgressUpdate.id.desc(),
-                )
-            )
-            for update in (await self.session.execute(statement)).scalars():
-                latest.setdefault(update.action_id, update)
+        for update in (await self.session.execute(statement)).scalars():
+            latest.setdefault(update.action_id, update)
         return latest
 
     async def followed_actions(

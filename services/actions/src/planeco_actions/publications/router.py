@@ -8,8 +8,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from planeco_actions.db import IdempotencyKey
 from planeco_actions.publications import service
-from planeco_actions.publications.schemas import DataFile, PublicationCreate, PublicationRead
-from planeco_actions.roadmaps.schemas import RoadmapRead, RoadmapTable
+from planeco_actions.publications.schemas import (
+    DataFile,
+    PublicationCreate,
+    PublicationRead,
+    PublicationTable,
+)
+from planeco_actions.roadmaps.schemas import RoadmapRead
 from planeco_shared.caching import IMMUTABLE_CACHE_CONTROL, immutable_response, public_cache, strong_etag
 from planeco_shared.codes import DepartementPath, RegionPath
 from planeco_shared.contract import header
@@ -206,7 +211,10 @@ def _routes(
         request: Request,
         session: SessionDep,
         _caller: AnyCaller,
-        resource: Annotated[RoadmapTable, Query(description="The table: `levers`, `sectors` or `actions`")],
+        resource: Annotated[
+            PublicationTable,
+            Query(description="The table: `levers`, `sectors`, `actions` or `budget_lines`"),
+        ],
         format_: Annotated[
             TabularFormat,
             Query(alias="format", description="`csv` or `xlsx` (a `data` and a `metadata` sheet)"),
@@ -225,7 +233,9 @@ def _routes(
         summary=f"A table of a {label}'s publication as a CSV or XLSX file (public)",
         description="One table per file, the snapshot's figures exactly: `levers` (one row per lever), "
         "`sectors` (one row per sector and a `total` row), `actions` (one row per action and lever; the "
-        "levers' figures are their sums by status). The CSV is UTF-8 with BOM, `;`, `#` metadata lines "
+        "levers' figures are their sums by status); and `budget_lines`, one row per action and budget line "
+        "(year, financer, amount in euros, `planifie` or `acquis`) of the actions it counts, as they were "
+        "when published. The CSV is UTF-8 with BOM, `;`, `#` metadata lines "
         "first (title, sources, panorama version, Licence Ouverte 2.0, publication, date), units in the "
         "headers; the XLSX has a `data` and a `metadata` sheet." + IMMUTABLE_TEXT,
         responses=_binary([CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE], "The file"),
@@ -246,9 +256,9 @@ def _routes(
         summary=f"The Frictionless data package of a {label}'s publication (public)",
         description="`datapackage.json` (Frictionless Data Package, `tabular-data-package`): licence "
         "`etalab-2.0`, sources, and per CSV file (`files/levers.csv`, `files/sectors.csv`, "
-        "`files/actions.csv`, relative to this URL) its Table Schema (fields with types, French titles, "
-        "descriptions and units, primary key), size and SHA-256. The CSV files are plain data: UTF-8, `,`, "
-        "decimal point, a header of field names." + IMMUTABLE_TEXT,
+        "`files/actions.csv`, `files/budget_lines.csv`, relative to this URL) its Table Schema (fields "
+        "with types, French titles, descriptions and units, primary key), size and SHA-256. The CSV "
+        "files are plain data: UTF-8, `,`, decimal point, a header of field names." + IMMUTABLE_TEXT,
         responses={
             200: {
                 "description": "The descriptor",

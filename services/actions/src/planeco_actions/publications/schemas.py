@@ -37,12 +37,23 @@ class PublicationCreate(BaseModel):
     year: YearQuery | None = None
 
 
+class PublicationTable(StrEnum):
+    """A table of a publication (one CSV or XLSX file each, and a resource of its data package): the
+    roadmap's (`RoadmapTable`) and its actions' budget lines."""
+
+    levers = "levers"
+    sectors = "sectors"
+    actions = "actions"
+    budget_lines = "budget_lines"
+
+
 class DataFile(StrEnum):
     """A CSV file of a publication's data package (its `resources[].path`, under `files/`)."""
 
     levers = "levers.csv"
     sectors = "sectors.csv"
     actions = "actions.csv"
+    budget_lines = "budget_lines.csv"
 
 
 class PublicationFileRead(BaseModel):

@@ -31,10 +31,12 @@ from planeco_actions.publications.schemas import (
     PublicationCreate,
     PublicationFileRead,
     PublicationRead,
+    PublicationTable,
 )
 from planeco_actions.roadmaps import exports
 from planeco_actions.roadmaps import service as roadmaps
-from planeco_actions.roadmaps.schemas import RoadmapRead, RoadmapTable
+from planeco_actions.roadmaps.repository import BudgetAction, RoadmapRepository
+from planeco_actions.roadmaps.schemas import RoadmapRead
 from planeco_shared import audit
 from planeco_shared.caching import strong_etag
 from planeco_shared.clients.levers import LeversClient
@@ -70,13 +72,13 @@ def base_path(owner: ResolvedOwner) -> str:
     return f"/api/v1/roadmaps/regions/{owner.code}/publications"
 
 
-def export_name(resource: RoadmapTable, fmt: str, decimal: DecimalMark = DecimalMark.comma) -> str:
+def export_name(resource: PublicationTable, fmt: str, decimal: DecimalMark = DecimalMark.comma) -> str:
     if fmt == "xlsx":
         return f"{resource.value}.xlsx"
     return f"{resource.value}.csv" if decimal is DecimalMark.comma else f"{resource.value}.point.csv"
 
 
-def data_name(resource: RoadmapTable) -> str:
+def data_name(resource: PublicationTable) -> str:
     return f"files/{resource.value}.csv"
 
 
@@ -88,7 +90,7 @@ def _file_order(owner: ResolvedOwner, number: int) -> list[tuple[str, str]]:
     """(stored name, path to get it) of every file of a publication, in the order the read lists them."""
     base = f"{base_path(owner)}/{number}"
     out = [(SNAPSHOT, f"{base}/snapshot")]
-    for resource in RoadmapTable:
+    for resource in PublicationTable:
         export = f"{base}/export?resource={resource.value}"
         out += [
             (export_name(resource, "csv"), f"{export}&format=csv"),
@@ -96,7 +98,7 @@ def _file_order(owner: ResolvedOwner, number: int) -> list[tuple[str, str]]:
             (export_name(resource, "xlsx"), f"{export}&format=xlsx"),
         ]
     out += [(DESCRIPTOR, f"{base}/{DESCRIPTOR}"), (PACKAGE_ZIP, f"{base}/{PACKAGE_ZIP}")]
-    out += [(data_name(resource), f"{base}/{data_name(resource)}") for resource in RoadmapTable]
+    out += [(data_name(resource), f"{base}/{data_name(resource)}") for resource in PublicationTable]
     return out
 
 
@@ -124,14 +126,30 @@ async def _roadmap(
     return await roadmaps.region_roadmap(session, owner.code, **arguments)  # type: ignore[arg-type]
 
 
+async def _budget(session: AsyncSession, owner: ResolvedOwner) -> list[BudgetAction]:
+    """The budget lines of the actions the public roadmap counts (those of the financing view)."""
+    assert owner.code is not None and owner.region is not None
+    departement = owner.code if owner.level is OwnerLevel.departement else None
+    return await RoadmapRepository(session).budget_actions(
+        owner.region, published_only=True, departement=departement
+    )
+
+
 def _files(
-    owner: ResolvedOwner, view: RoadmapRead, snapshot: bytes, *, number: int, title: str, at: dt.datetime
+    owner: ResolvedOwner,
+    view: RoadmapRead,
+    budget: list[BudgetAction],
+    snapshot: bytes,
+    *,
+    number: int,
+    title: str,
+    at: dt.datetime,
 ) -> list[PublicationFile]:
     base = f"{base_path(owner)}/{number}"
     extra = [("publication", f"{number} ({title})"), ("published_at", at.isoformat().replace("+00:00", "Z"))]
-    tables = exports.tables(view, generated_at=at, extra=[*extra, ("json_view", f"{base}/snapshot")])
+    tables = exports.tables(view, budget, generated_at=at, extra=[*extra, ("json_view", f"{base}/snapshot")])
     contents: dict[str, tuple[str, bytes]] = {SNAPSHOT: (JSON_MEDIA_TYPE, snapshot)}
-    for resource in RoadmapTable:
+    for resource in PublicationTable:
         table = tables[resource.value]
         contents[export_name(resource, "csv")] = (EXPORT_CSV_MEDIA_TYPE, to_csv(table))
         contents[export_name(resource, "csv", DecimalMark.point)] = (
@@ -147,7 +165,8 @@ def _files(
         title=title,
         description=f"Publication {number} de la feuille de route de la COP, {exports.territory(view)}, "
         f"publiée le {at.date().isoformat()} : objectifs du panorama SGPE {view.version}, impact des "
-        "actions publiées par statut, reste à faire, par levier, par secteur et par action.",
+        "actions publiées par statut, reste à faire, par levier, par secteur et par action ; lignes "
+        "budgétaires des actions.",
         published_at=at,
         snapshot_url=f"{base}/snapshot",
     )
@@ -194,7 +213,7 @@ async def publish(
         published_by=principal.subject,
         etag=strong_etag(snapshot).decode(),
     )
-    files = _files(owner, view, snapshot, number=number, title=title, at=at)
+    files = _files(owner, view, await _budget(session, owner), snapshot, number=number, title=title, at=at)
     try:
         async with session.begin_nested():
             await repository.add(publication, files)

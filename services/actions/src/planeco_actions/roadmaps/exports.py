@@ -1,5 +1,6 @@
 """A roadmap read (`RoadmapRead`) as tables: its levers, its sectors (and the territory's total), the
-actions' impacts per lever; for the live roadmap's exports, a publication's files and its data package.
+actions' impacts per lever; for the live roadmap's exports, a publication's files and its data package,
+which also has the actions' budget lines (one row per action and line: `budget_lines_table`).
 
 The figures are the JSON read's, exactly (never rounded again): a `levers` row per lever (the sums of its
 `actions` rows by status), a `sectors` row per sector (the sums of its levers) and a `total` row (the sum
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from decimal import Decimal
 
+from planeco_actions.roadmaps.repository import BudgetAction
 from planeco_actions.roadmaps.schemas import Figures, RoadmapRead, RoadmapTable
 from planeco_shared.datapackage import ETALAB_2, DataPackage, PackageResource, build_package
 from planeco_shared.tabular import Column, Kind, Metadata, Table, Value
@@ -102,6 +105,23 @@ ACTION_COLUMNS = (
     Column("reached_ktco2e", KT, Kind.decimal, "What it reaches so far on the lever", "Atteint"),
     Column("progress_reported_on", description="Its latest progress update's date", title="Suivi du"),
     Column("progress_percent_done", None, Kind.decimal, "Its latest percent done", "Avancement (%)"),
+)
+
+BUDGET_COLUMNS = (
+    Column("action_id", description="The COP action's id", title="Action"),
+    Column("title", title="Intitulé"),
+    Column("lever_id", description="The action's main lever; empty when it has none", title="Levier"),
+    Column("year", None, Kind.integer, "The year of the line", "Année"),
+    Column("financer", description="Who pays, as entered", title="Financeur"),
+    Column("amount_eur", "EUR", Kind.decimal, "The amount, to the cent", "Montant"),
+    Column("status", description="`planifie` (planned) or `acquis` (secured)", title="Statut"),
+    Column(
+        "aid_id",
+        None,
+        Kind.integer,
+        "The aid of the catalogue (Aides-territoires id) the line is financed by; empty: none",
+        "Aide",
+    ),
 )
 
 
@@ -206,11 +226,35 @@ def actions_table(view: RoadmapRead, meta: Metadata) -> Table:
     )
 
 
+def budget_lines_table(actions: Sequence[BudgetAction], meta: Metadata) -> Table:
+    """One row per action and budget line, the actions in the roadmap's order and their lines as entered."""
+    return Table.from_records(
+        meta,
+        BUDGET_COLUMNS,
+        (
+            {
+                "action_id": str(action.id),
+                "title": action.title,
+                "lever_id": action.lever_id,
+                "year": int(line["year"]),
+                "financer": line["financer"],
+                "amount_eur": Decimal(line["amount_eur"]),
+                "status": line["status"],
+                "aid_id": line.get("aid_id"),
+            }
+            for action in actions
+            for line in action.budget_lines
+        ),
+    )
+
+
 RESOURCES = {
     "levers": ("Leviers", levers_table),
     "sectors": ("Secteurs et total", sectors_table),
     "actions": ("Actions par levier", actions_table),
 }
+BUDGET_LINES = "budget_lines"  # a publication's table only: the roadmap read has no budget lines
+TITLES = {name: what for name, (what, _) in RESOURCES.items()} | {BUDGET_LINES: "Lignes budgétaires"}
 RESOURCE_DESCRIPTIONS = {
     "levers": "Per lever of the panorama: the objective, the impact of the actions by status, the gap, the "
     "share covered, the on-track figures (one row per lever).",
@@ -218,19 +262,34 @@ RESOURCE_DESCRIPTIONS = {
     "actions": "One row per action and lever it is counted on (impacts on levers the panorama version does "
     "not have are in the JSON snapshot's `unplaced` only): the levers' figures are the sums of these rows "
     "by status.",
+    BUDGET_LINES: "One row per action and budget line (year, financer, amount in euros, planned or secured) "
+    "of the actions the roadmap counts (published, not abandoned), those without a lever included: the "
+    "financing view's lines as the public read them.",
 }
-PRIMARY_KEYS = {"levers": ["lever_id"], "sectors": ["sector"], "actions": ["lever_id", "action_id"]}
+PRIMARY_KEYS = {
+    "levers": ["lever_id"],
+    "sectors": ["sector"],
+    "actions": ["lever_id", "action_id"],
+    BUDGET_LINES: ["action_id", "year", "financer"],  # one line per financer and year (validated on write)
+}
 BOOLEANS = {"levers": ["on_track"], "sectors": ["on_track"], "actions": ["other_version"]}
 DATES = {"actions": ["progress_reported_on"]}
 
 
 def tables(
-    view: RoadmapRead, *, generated_at: dt.datetime, extra: Sequence[tuple[str, str]]
+    view: RoadmapRead,
+    budget: Sequence[BudgetAction],
+    *,
+    generated_at: dt.datetime,
+    extra: Sequence[tuple[str, str]],
 ) -> dict[str, Table]:
-    return {
+    """A publication's tables: the roadmap's, and the budget lines of `budget`'s actions."""
+    built = {
         name: build(view, metadata(view, what, generated_at=generated_at, extra=extra))
         for name, (what, build) in RESOURCES.items()
     }
+    meta = metadata(view, TITLES[BUDGET_LINES], generated_at=generated_at, extra=extra)
+    return built | {BUDGET_LINES: budget_lines_table(budget, meta)}
 
 
 def package(
@@ -248,7 +307,7 @@ def package(
     resources = [
         PackageResource(
             name=resource,
-            title=f"{RESOURCES[resource][0]} — {where}",
+            title=f"{TITLES[resource]} — {where}",
             description=RESOURCE_DESCRIPTIONS[resource],
             table=table,
             primary_key=PRIMARY_KEYS[resource],

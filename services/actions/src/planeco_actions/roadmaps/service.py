@@ -27,11 +27,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from planeco_actions.actions.models import Action, ActionStatus
+from planeco_actions.actions.models import ActionStatus
 from planeco_actions.followups.models import ProgressUpdate
 from planeco_actions.followups.repository import ProgressRepository
 from planeco_actions.roadmaps import calendar_view, financing
-from planeco_actions.roadmaps.repository import RoadmapRepository
+from planeco_actions.roadmaps.repository import RoadmapAction, RoadmapRepository
 from planeco_actions.roadmaps.schemas import (
     CalendarRead,
     Figures,
@@ -140,7 +140,7 @@ def expected_on_path(objective: Decimal, year: int) -> Decimal:
 
 
 def reached(
-    action: Action, lever_id: str, impact: dict[str, Any] | None, latest: ProgressUpdate | None
+    action: RoadmapAction, lever_id: str, impact: dict[str, Any] | None, latest: ProgressUpdate | None
 ) -> Decimal:
     """What the action reaches so far on the lever: all of its impact once `realisee`; before, the part
     its latest progress update says: the indicator value (the main lever's physical change so far)
@@ -164,7 +164,7 @@ def reached(
 
 
 def _impact_entry(
-    action: Action,
+    action: RoadmapAction,
     lever_id: str,
     impact: dict[str, Any] | None,
     version: str,
@@ -188,7 +188,7 @@ def _impact_entry(
     )
 
 
-def _action_levers(action: Action) -> list[str]:
+def _action_levers(action: RoadmapAction) -> list[str]:
     levers = [action.lever_id] if action.lever_id else []
     levers += [lever for lever in action.other_lever_ids if lever not in levers]
     levers += [impact["lever_id"] for impact in action.impacts if impact["lever_id"] not in levers]
@@ -201,7 +201,7 @@ def build(
     version: str,
     scope: RoadmapScope,
     levers: Iterable[LeverObjective],
-    actions: Sequence[Action],
+    actions: Sequence[RoadmapAction],
     progress: Mapping[uuid.UUID, ProgressUpdate],
     year: int,
     departement: str | None = None,
@@ -209,7 +209,9 @@ def build(
     """The roadmap from its levers and the actions counted."""
     rows = list(levers)
     known = {row.lever.lever_id for row in rows}
-    entries: dict[str, list[tuple[Action, dict[str, Any] | None]]] = {lever_id: [] for lever_id in known}
+    entries: dict[str, list[tuple[RoadmapAction, dict[str, Any] | None]]] = {
+        lever_id: [] for lever_id in known
+    }
     unplaced: list[RoadmapActionImpact] = []
     for action in actions:
         impacts = {impact["lever_id"]: impact for impact in action.impacts}
@@ -289,6 +291,16 @@ async def _panorama(levers: LeversClient, version: str, region: str) -> RegionPa
     return await levers.region_panorama(found.version, region)  # 404: no such région
 
 
+async def _actions_and_progress(
+    session: AsyncSession, region: str, *, published_only: bool, departement: str | None = None
+) -> tuple[list[RoadmapAction], dict[uuid.UUID, ProgressUpdate]]:
+    """The actions a roadmap counts and the latest progress update of those that have one."""
+    repository = RoadmapRepository(session)
+    actions = await repository.roadmap_actions(region, published_only=published_only, departement=departement)
+    counted = repository.counted_ids(region, published_only=published_only, departement=departement)
+    return actions, await ProgressRepository(session).latest(counted)
+
+
 async def region_roadmap(
     session: AsyncSession,
     region: str,
@@ -303,8 +315,8 @@ async def region_roadmap(
     the roadmap of the published actions only."""
     panorama = await _panorama(levers, version, region)
     scope = await _scope(principal, region, regions)
-    actions = await RoadmapRepository(session).region_actions(
-        region, published_only=scope is RoadmapScope.published
+    actions, progress = await _actions_and_progress(
+        session, region, published_only=scope is RoadmapScope.published
     )
     rows = [
         LeverObjective(
@@ -316,7 +328,6 @@ async def region_roadmap(
         )
         for lever in panorama.levers
     ]
-    progress = await ProgressRepository(session).latest(action.id for action in actions)
     return build(
         region=region,
         version=panorama.version,
@@ -369,8 +380,8 @@ async def departement_roadmap(
             departement,
         )
     scope = await _scope(principal, region, regions)
-    actions = await RoadmapRepository(session).region_actions(
-        region, published_only=scope is RoadmapScope.published, departement=departement
+    actions, progress = await _actions_and_progress(
+        session, region, published_only=scope is RoadmapScope.published, departement=departement
     )
     rows = [
         LeverObjective(
@@ -389,7 +400,7 @@ async def departement_roadmap(
         scope=scope,
         levers=rows,
         actions=actions,
-        progress=await ProgressRepository(session).latest(action.id for action in actions),
+        progress=progress,
         year=year,
         departement=departement,
     )
