@@ -264,6 +264,7 @@ async def figures(
     by_departement: defaultdict[str, defaultdict[str | None, Counter[Pair]]] = defaultdict(
         lambda: defaultdict(Counter)
     )
+    await repository.for_aggregates()
     rows = await repository.item_counts(campaign.id)
     kept, withheld = publishable_cells(rows) if public else (None, Counter[str]())
     for key, type_, departement, p, m, n in rows:
