@@ -3,7 +3,7 @@ diagnostic service serves (a route of the contract without a row fails
 `test_every_diagnostic_route_has_a_matrix_row`), each called by every kind of caller, against the status the
 issue's permissions give: admin everything; a coordinator the campaigns of its région (404 for another
 région's); a contributor its own collectivité's response and the public reads; an invitation token its own
-response only; reader and anonymous the published syntheses.
+response only (and its questionnaire); reader and anonymous the published syntheses.
 
 Where a route needs more than the issue says: a campaign, its invitees and the questionnaire templates are
 read by whoever sees the campaign's région (contributors answer from them, readers find the published
@@ -325,6 +325,11 @@ def own_invitation(world: World, caller: str, answer: httpx.Response) -> None:
     assert (answer.json()["campaign_id"], answer.json()["code"]) == (world.tokens[caller], LOIRET)
 
 
+def the_questions(_world: World, _caller: str, answer: httpx.Response) -> None:
+    """Both campaigns ask the same questionnaire: a token holder reads it with no account."""
+    assert answer.json()["sections"] == DOCUMENT["sections"]
+
+
 def campaigns_listed(world: World, caller: str, answer: httpx.Response) -> None:
     listed = {item["id"] for item in answer.json()["items"]}
     assert (world.campaign in listed) is (CAMPAIGN_READ[caller] == OK), listed
@@ -442,6 +447,7 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/campaigns/{campaign_id}/responses/{code}/reopening", MANAGE_LOCATED, response_reopen),
     Row("POST", "/campaigns/{campaign_id}/responses/imports", MANAGE, responses_file),
     Row("GET", "/answer", TOKEN_ONLY, check=own_invitation),
+    Row("GET", "/answer/questionnaire", TOKEN_ONLY, check=the_questions),
     Row("GET", "/answer/response", TOKEN_ONLY, check=own_invitation),
     Row("PATCH", "/answer/response", TOKEN_ONLY | {"anonymous": 401}, token_save, check=own_invitation),
     Row("POST", "/answer/response/submission", TOKEN_ONLY | {"anonymous": 401}, token_submit, own_invitation),
