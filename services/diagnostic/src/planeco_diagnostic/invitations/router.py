@@ -10,9 +10,12 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from planeco_diagnostic.invitations import service
 from planeco_diagnostic.invitations.schemas import TOKEN_HEADER, InvitationRead, TokenIssued
+from planeco_diagnostic.questionnaires.document import QuestionnaireDocument
+from planeco_diagnostic.questionnaires.service import campaign_document
 from planeco_shared.database import SessionDep
 from planeco_shared.identity import Principal, RequireRole, Role, require_authenticated
 from planeco_shared.problems import problem_responses
@@ -114,3 +117,19 @@ async def get_invitation(found: InvitationDep) -> InvitationRead:
         type=invitee.type,
         departement=invitee.departement,
     )
+
+
+@answer_router.get(
+    "/questionnaire",
+    response_model=QuestionnaireDocument,
+    summary="The questionnaire a token answers: its campaign's document",
+    description=f"Authenticated by the `{TOKEN_HEADER}` header alone: a respondent without an account reads "
+    "the questions here (`GET /questionnaires/{id}/document` needs an account). The whole document "
+    "(`planeco-questionnaire/1`); an item's `respondent_types` say whether it is for this invitee's type. "
+    "The same 404 as `GET /answer` for a token that opens nothing.",
+    responses=problem_responses(401, 404, 429),
+    openapi_extra=INVITATION_TOKEN,
+)
+async def get_invitation_questionnaire(found: InvitationDep, session: SessionDep) -> Response:
+    document = await campaign_document(session, found.campaign.questionnaire_id)
+    return JSONResponse(document.model_dump(mode="json"))

@@ -219,6 +219,13 @@ async def import_document(
     return questionnaire
 
 
+async def campaign_document(session: AsyncSession, questionnaire_id: uuid.UUID) -> QuestionnaireDocument:
+    """The document of a campaign's questionnaire (the campaign locks it, so it is there)."""
+    questionnaire = await QuestionnaireRepository(session).get(questionnaire_id)
+    assert questionnaire is not None  # a campaign locks its questionnaire
+    return export_document(questionnaire)
+
+
 async def get_questionnaire(
     session: AsyncSession, questionnaire_id: uuid.UUID, *, include_archived: bool = False
 ) -> Questionnaire:

@@ -30,8 +30,7 @@ from planeco_diagnostic.questionnaires.document import (
     SingleChoiceItem,
     TextItem,
 )
-from planeco_diagnostic.questionnaires.repository import QuestionnaireRepository
-from planeco_diagnostic.questionnaires.service import export_document
+from planeco_diagnostic.questionnaires.service import campaign_document
 from planeco_diagnostic.responses.models import Response, ResponseStatus
 from planeco_diagnostic.responses.repository import ResponseRepository
 from planeco_diagnostic.responses.schemas import (
@@ -117,9 +116,7 @@ def read_of(campaign: Campaign, invitee: Invitee, response: Response | None) -> 
 
 
 async def _document(session: AsyncSession, campaign: Campaign) -> QuestionnaireDocument:
-    questionnaire = await QuestionnaireRepository(session).get(campaign.questionnaire_id)
-    assert questionnaire is not None  # a campaign locks its questionnaire
-    return export_document(questionnaire)
+    return await campaign_document(session, campaign.questionnaire_id)
 
 
 def _plain(value: Decimal) -> str:

@@ -41,8 +41,7 @@ from planeco_diagnostic.campaigns.repository import CampaignRepository
 from planeco_diagnostic.db import AuditEntry
 from planeco_diagnostic.invitations import service as invitations
 from planeco_diagnostic.questionnaires.document import ActionItem, QuestionnaireDocument
-from planeco_diagnostic.questionnaires.repository import QuestionnaireRepository
-from planeco_diagnostic.questionnaires.service import export_document
+from planeco_diagnostic.questionnaires.service import campaign_document
 from planeco_diagnostic.responses.schemas import Mobilisation, Need, Pertinence
 from planeco_diagnostic.syntheses.models import SynthesisPublication
 from planeco_diagnostic.syntheses.repository import MINIMUM_RESPONDENTS, AnswerRowRepository, item_levers
@@ -215,9 +214,7 @@ def _departement_order(code: str | None) -> tuple[bool, str]:
 
 
 async def document_of(session: AsyncSession, campaign: Campaign) -> QuestionnaireDocument:
-    questionnaire = await QuestionnaireRepository(session).get(campaign.questionnaire_id)
-    assert questionnaire is not None  # a campaign locks its questionnaire
-    return export_document(questionnaire)
+    return await campaign_document(session, campaign.questionnaire_id)
 
 
 def is_manager(principal: Principal, campaign: Campaign) -> bool:
