@@ -63,8 +63,9 @@ def test_existing_questionnaires_keep_their_owner(tmp_path: Path) -> None:
 BEFORE_DENORMALISED_ANSWERS = "c74e4e367c40"
 
 
-def test_answer_rows_get_their_respondent_and_status(tmp_path: Path) -> None:
-    """The rows in place take their invitee's type and département and their response's status."""
+def test_answer_rows_get_their_respondent_status_and_lever_first(tmp_path: Path) -> None:
+    """The rows in place take their invitee's type and département, their response's status, and one
+    row per respondent and lever is flagged."""
     url = fresh_database_url("diagnostic_migration_answers", tmp_path)
     upgrade(ROOT, url, BEFORE_DENORMALISED_ANSWERS)
     questionnaire, campaign = uuid.uuid4(), uuid.uuid4()
@@ -92,7 +93,7 @@ def test_answer_rows_get_their_respondent_and_status(tmp_path: Path) -> None:
     )
     row = (
         "INSERT INTO response_answers (invitee_id, item_key, lever_id, campaign_id, lever_rank, needs) "
-        "VALUES ('{id}', 'bus', 'augm_buselec', '{campaign}', 0, 0)"
+        "VALUES ('{id}', '{item}', 'augm_buselec', '{campaign}', 0, 0)"
     )
     asyncio.run(
         _execute(
@@ -103,15 +104,21 @@ def test_answer_rows_get_their_respondent_and_status(tmp_path: Path) -> None:
             invitee.format(id=draft, campaign=campaign, code="24", type="region", departement="NULL"),
             response.format(id=submitted, campaign=campaign, status="submitted"),
             response.format(id=draft, campaign=campaign, status="draft"),
-            row.format(id=submitted, campaign=campaign),
-            row.format(id=draft, campaign=campaign),
+            row.format(id=submitted, campaign=campaign, item="bus"),
+            row.format(id=submitted, campaign=campaign, item="autocars"),  # the same lever again
+            row.format(id=draft, campaign=campaign, item="bus"),
         )
     )
     upgrade(ROOT, url)
     rows = asyncio.run(
         _execute(
             url,
-            "SELECT respondent_type, departement, submitted FROM response_answers ORDER BY respondent_type",
+            "SELECT respondent_type, departement, submitted, item_key, lever_first FROM response_answers "
+            "ORDER BY respondent_type, item_key",
         )
     )
-    assert [tuple(row) for row in rows] == [("commune", "45", True), ("region", None, False)]
+    assert [tuple(row) for row in rows] == [
+        ("commune", "45", True, "autocars", True),  # one row per respondent and lever counts it
+        ("commune", "45", True, "bus", False),
+        ("region", None, False, "bus", True),
+    ]

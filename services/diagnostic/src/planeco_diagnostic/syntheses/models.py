@@ -44,6 +44,9 @@ class AnswerRow(Base):
     departement: Mapped[str | None] = mapped_column(String(3))
     # The response is submitted (what the synthesis counts); drafts are kept but never counted.
     submitted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # True on one row per respondent and lever (its first item of the lever): the respondents of a lever
+    # are then a COUNT of these rows, not a COUNT(DISTINCT) that sorts every answer.
+    lever_first: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class SynthesisPublication(Base):

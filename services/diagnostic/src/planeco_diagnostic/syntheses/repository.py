@@ -37,6 +37,7 @@ def answer_rows(
     levers = item_levers(document)
     submitted = response.status is ResponseStatus.submitted
     rows: list[dict[str, Any]] = []
+    counted_levers: set[str] = set()
     for key, answer in response.answers.items():
         if key not in levers or not isinstance(answer, dict):
             continue
@@ -56,8 +57,10 @@ def answer_rows(
                     "respondent_type": invitee.type.value,
                     "departement": invitee.departement,
                     "submitted": submitted,
+                    "lever_first": lever_id not in counted_levers,
                 }
             )
+            counted_levers.add(lever_id)
     return rows
 
 
@@ -153,11 +156,13 @@ class AnswerRowRepository:
             rows = self._publishable(campaign_id)
             grain = (rows.c.lever_id, rows.c.respondent_type, rows.c.departement)
             statement = select(*grain, func.count(func.distinct(rows.c.invitee_id))).group_by(*grain)
-        else:
+        else:  # one `lever_first` row per respondent and lever
             grain = (AnswerRow.lever_id, AnswerRow.respondent_type, AnswerRow.departement)
-            statement = self._counted(
-                campaign_id, *grain, func.count(func.distinct(AnswerRow.invitee_id))
-            ).group_by(*grain)
+            statement = (
+                self._counted(campaign_id, *grain, func.count())
+                .where(AnswerRow.lever_first.is_(True))
+                .group_by(*grain)
+            )
         return [(lever, t, d, int(n)) for lever, t, d, n in await self._rows(statement)]
 
     async def respondents(
