@@ -177,6 +177,10 @@ async def test_invitations_reach_the_smtp_server_with_a_link_that_opens_the_resp
         assert hash_token(token) in hashes
         bodies = (await session.scalars(select(OutboxMessage.text_body))).all()
         assert not any(h in body for h in hashes if h for body in bodies)
+        # once sent, the stored copy no longer carries the token (the outbox read hands out no link)
+        stored = (await session.execute(select(OutboxMessage.text_body, OutboxMessage.html_body))).all()
+        assert len(stored) == 3 and not any(token in text or token in html for text, html in stored)
+        assert all("#jeton=(envoyé)" in text for text, _ in stored)
     opened = await client.get("/api/v1/answer", headers=holder(token))
     assert opened.status_code == 200 and opened.json()["code"] == "45"
     [orleans] = mail_server.received(addresses["orleans"])

@@ -68,14 +68,21 @@ def address() -> str:
     return f"c.martin.{uuid.uuid4().hex[:8]}@loiret.fr"
 
 
-async def queue(app: FastAPI, to: str, *, territory: Territory = LOIRET, **extra: object) -> uuid.UUID:
+async def queue(
+    app: FastAPI,
+    to: str,
+    *,
+    territory: Territory = LOIRET,
+    context: dict[str, str] = CONTEXT,
+    **extra: object,
+) -> uuid.UUID:
     async with runtime_of(app).transaction() as session:
         message = await enqueue(
             session,
             to=to,
             subject="Diagnostic de la COP : à vous de répondre",
             template="invitation",
-            context=CONTEXT,
+            context=context,
             reply_to="cop@centrevaldeloire.fr",
             territory=territory,
             **extra,  # type: ignore[arg-type]
@@ -149,7 +156,8 @@ async def test_a_refused_recipient_is_retried_later_then_failed(
     app: FastAPI, mail_server: MailServer
 ) -> None:
     to = f"inconnu.{uuid.uuid4().hex[:8]}@{REFUSED_DOMAIN}"
-    message_id = await queue(app, to)
+    link = "https://cop.example.fr/repondre#jeton=Ab3_xY-9"
+    message_id = await queue(app, to, context=CONTEXT | {"link": link})
     result = await run_job(runtime_of(app), JOBS, "send-mail", trigger=JobTrigger.cli, started_by="test")
     assert result.counts["retried"] == 1
     assert result.errors[0]["item"] == f"message {message_id}"
@@ -161,9 +169,13 @@ async def test_a_refused_recipient_is_retried_later_then_failed(
     assert (await stored(app, message_id)).attempts == 1
     later = await deliver_due(runtime_of(app), now=first.next_attempt_at)
     assert (later.failed, later.retried) == (1, 0)  # mail_max_attempts=2
+    assert link in first.text_body and link in first.html_body  # kept while it may still be sent
     last = await stored(app, message_id)
     assert (last.status, last.attempts) == (MessageStatus.failed, 2)
     assert mail_server.received(to) == []
+    # given up: the token in its link is blanked (a new mail would issue a new one)
+    assert "Ab3_xY-9" not in last.text_body and "Ab3_xY-9" not in last.html_body
+    assert "#jeton=(envoyé)" in last.text_body
 
 
 async def test_smtp_down_is_retried_and_the_message_goes_out_once_it_is_back(

@@ -43,7 +43,7 @@ from planeco_diagnostic.mailings.schemas import (
     NonRespondentRead,
     NonRespondentStatus,
 )
-from planeco_diagnostic.outbox.service import enqueue
+from planeco_diagnostic.outbox.service import LINK_FRAGMENT_KEY, enqueue
 from planeco_diagnostic.responses.models import ResponseStatus
 from planeco_diagnostic.responses.service import invitee_territory
 from planeco_diagnostic.settings import DiagnosticSettings
@@ -84,7 +84,7 @@ def french_date(day: dt.date) -> str:
 
 def answer_link(settings: DiagnosticSettings, token: str) -> str:
     """The front end's answer page, the token in the fragment (never sent to a server, never logged)."""
-    return f"{settings.answer_url}#jeton={token}"
+    return f"{settings.answer_url}#{LINK_FRAGMENT_KEY}={token}"
 
 
 def choose(invitees: Sequence[Invitee], choice: InviteeChoice | None) -> list[Invitee]:

@@ -18,12 +18,18 @@ that rare case, perhaps never: the outbox read shows it, and a coordinator can s
 message keeps one `Message-ID`, so a copy sent again is recognisable as the same message.
 
 At most `mail_daily_cap` messages are sent per rolling 24 hours; the others wait for the next runs.
+
+**Secrets in links** (an invitation token in the link's fragment, `#jeton=…`) are kept in the stored copy only
+until a delivery attempt marks the message `sent` or `failed`, then blanked there (`without_secrets`): only
+tokens' hashes are kept for good, and the outbox read does not hand out working links (a message left
+`sending` by a crash keeps its link: it may have been delivered).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -91,6 +97,22 @@ async def enqueue(
         created_by=created_by,
     )
     return await OutboxRepository(session).add(message, flush=flush)
+
+
+# The fragment parameter that carries a secret in a message's links (planeco_diagnostic.mailings).
+LINK_FRAGMENT_KEY = "jeton"
+_KEYED_FRAGMENT = re.compile(rf"(#{LINK_FRAGMENT_KEY}=)[A-Za-z0-9_\-]+")
+BLANKED = "(envoyé)"
+
+
+def without_secrets(body: str) -> str:
+    """The body with every link's secret blanked (`…#jeton=(envoyé)`)."""
+    return _KEYED_FRAGMENT.sub(rf"\g<1>{BLANKED}", body)
+
+
+def _blank_secrets(message: OutboxMessage) -> None:
+    message.text_body = without_secrets(message.text_body)
+    message.html_body = without_secrets(message.html_body)
 
 
 @dataclass(slots=True)
@@ -166,6 +188,7 @@ async def deliver_due(runtime: ServiceRuntime, *, now: dt.datetime | None = None
             message.status = MessageStatus.sent
             message.sent_at = utcnow()
             message.last_error = None
+            _blank_secrets(message)
         delivery.sent += 1
     if connected:
         try:
@@ -186,6 +209,7 @@ async def _record_failure(
         message.last_error = error
         if message.attempts >= settings.mail_max_attempts:
             message.status = MessageStatus.failed
+            _blank_secrets(message)  # a new mail issues a new token
             delivery.failed += 1
         else:
             message.status = MessageStatus.queued
