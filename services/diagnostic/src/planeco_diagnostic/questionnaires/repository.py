@@ -21,6 +21,10 @@ class QuestionnaireRepository:
     async def get(self, questionnaire_id: uuid.UUID) -> Questionnaire | None:
         return await self.session.get(Questionnaire, questionnaire_id)
 
+    async def content_hash(self, questionnaire_id: uuid.UUID) -> str | None:
+        statement = select(Questionnaire.content_hash).where(Questionnaire.id == questionnaire_id)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
     def list_statement(self, filters: QuestionnaireFilters, *, include_archived: bool) -> Select[Any]:
         statement = (
             select(Questionnaire)

@@ -71,8 +71,8 @@ class AnswerRowRepository:
     async def replace(self, response: Response, rows: list[dict[str, Any]]) -> None:
         """The response's rows, all of them replaced (delete + insert), in the caller's transaction."""
         await self.session.execute(delete(AnswerRow).where(AnswerRow.invitee_id == response.invitee_id))
-        if rows:
-            await self.session.execute(insert(AnswerRow), rows)
+        if rows:  # one multi-row INSERT, not one statement per row (executemany)
+            await self.session.execute(insert(AnswerRow).values(rows))
 
     async def mark_submitted(self, invitee_id: uuid.UUID, submitted: bool) -> None:
         """The response's rows follow its status (submission, reopening), in the caller's transaction."""
