@@ -128,23 +128,40 @@ def immutable_response(
     or more; `mtime` 0, so the same bytes each time) with its own tag `"…-gzip"`, so that the app's gzip
     middleware, which leaves an encoded answer alone, never sends other bytes under the identity's tag."""
     identity = etag.encode()
-    gzip_tag = identity[:-1] + b'-gzip"'
+    etags = (identity, identity[:-1] + b'-gzip"')
     sent = {"Cache-Control": IMMUTABLE_CACHE_CONTROL, "Vary": "Accept-Encoding", **(headers or {})}
+    return _not_modified(request, etags, sent) or _coded(
+        request, content, lambda: _gzipped(content), etags, media_type=media_type, headers=sent
+    )
+
+
+def _not_modified(request: Request, etags: tuple[bytes, bytes], headers: dict[str, str]) -> Response | None:
+    """A 304 when `If-None-Match` names the identity's or the gzip coding's tag, else None."""
     wanted = request.headers.get("if-none-match")
-    if wanted is not None:
-        matched = _matching(wanted.encode(), (identity, gzip_tag))
-        if matched is not None:
-            return Response(status_code=304, headers=sent | {"ETag": matched.decode()})
-    if len(content) >= GZIP_MINIMUM_BYTES and accepts_gzip(
-        request.headers.get("accept-encoding", "").encode()
-    ):
-        body = gzip.compress(content, compresslevel=GZIP_LEVEL, mtime=0)
+    matched = _matching(wanted.encode("latin-1"), etags) if wanted is not None else None
+    return (
+        None if matched is None else Response(status_code=304, headers=headers | {"ETag": matched.decode()})
+    )
+
+
+def _coded(
+    request: Request,
+    identity: bytes,
+    gzipped: Callable[[], bytes | None],
+    etags: tuple[bytes, bytes],
+    *,
+    media_type: str,
+    headers: dict[str, str],
+) -> Response:
+    """The gzip coding under its own tag when the client accepts it and there is one (`gzipped`, asked
+    only then), else the identity under the identity's tag."""
+    if accepts_gzip(request.headers.get("accept-encoding", "").encode()) and (body := gzipped()) is not None:
         return Response(
             body,
             media_type=media_type,
-            headers=sent | {"ETag": gzip_tag.decode(), "Content-Encoding": "gzip"},
+            headers=headers | {"ETag": etags[1].decode(), "Content-Encoding": "gzip"},
         )
-    return Response(content, media_type=media_type, headers=sent | {"ETag": etag})
+    return Response(identity, media_type=media_type, headers=headers | {"ETag": etags[0].decode()})
 
 
 def if_none_match_matches(header: bytes, etag: bytes) -> bool:
@@ -510,7 +527,6 @@ class PrivateAnswers:
         self._answers: LRUCache[bytes, CachedAnswer] = LRUCache(
             maxsize=max_bytes, getsizeof=lambda answer: answer.size
         )
-        self.hits = self.misses = self.not_modified = 0
 
     async def respond(
         self,
@@ -527,27 +543,18 @@ class PrivateAnswers:
         seed = repr((request.url.path, *key)).encode() + b"|" + str(version).encode()
         etags = _etags(seed)
         sent = {"Cache-Control": PRIVATE_CACHE_CONTROL, "Vary": "Accept-Encoding"}
-        wanted = request.headers.get("if-none-match")
-        matched = _matching(wanted.encode("latin-1"), etags) if wanted is not None else None
-        if matched is not None:
-            self.not_modified += 1
-            return Response(status_code=304, headers=sent | {"ETag": matched.decode()})
+        if (unchanged := _not_modified(request, etags, sent)) is not None:
+            return unchanged
         answer = self._answers.get(seed)
         if answer is None:
-            self.misses += 1
             body = await build()
             answer = CachedAnswer(headers=[], identity=body, gzipped=_gzipped(body))
             if answer.size <= self.max_bytes // 4:
                 self._answers[seed] = answer
-        else:
-            self.hits += 1
-        if answer.gzipped is not None and accepts_gzip(request.headers.get("accept-encoding", "").encode()):
-            return Response(
-                answer.gzipped,
-                media_type=media_type,
-                headers=sent | {"ETag": etags[1].decode(), "Content-Encoding": "gzip"},
-            )
-        return Response(answer.identity, media_type=media_type, headers=sent | {"ETag": etags[0].decode()})
+        kept = answer
+        return _coded(
+            request, kept.identity, lambda: kept.gzipped, etags, media_type=media_type, headers=sent
+        )
 
 
 def private_answers(request: Request) -> PrivateAnswers:
