@@ -139,12 +139,19 @@ class AnswerRowRepository:
     async def item_needs(self, campaign_id: uuid.UUID, *, publishable: bool) -> dict[str, list[int]]:
         """Item → [answers naming each need], in NEED_BITS order (the needs are shown per item only);
         `publishable`: of the public form's answers only."""
-        rows: Any = self._publishable(campaign_id) if publishable else AnswerRow.__table__
+        rows = (
+            self._publishable(campaign_id)
+            if publishable
+            else self._counted(
+                campaign_id, AnswerRow.item_key, AnswerRow.lever_rank, AnswerRow.needs
+            ).subquery()
+        )
         needs = [func.sum(case((rows.c.needs.op("&")(bit) != 0, 1), else_=0)) for bit in NEED_BITS.values()]
-        statement = select(rows.c.item_key, *needs).where(rows.c.lever_rank == 0, rows.c.needs != 0)
-        if not publishable:
-            statement = statement.where(rows.c.campaign_id == campaign_id, rows.c.submitted.is_(True))
-        statement = statement.group_by(rows.c.item_key)
+        statement = (
+            select(rows.c.item_key, *needs)
+            .where(rows.c.lever_rank == 0, rows.c.needs != 0)
+            .group_by(rows.c.item_key)
+        )
         return {key: [int(x or 0) for x in rest] for key, *rest in await self._rows(statement)}
 
     async def lever_respondents(
