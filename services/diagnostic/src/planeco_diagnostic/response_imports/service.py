@@ -31,6 +31,7 @@ from planeco_diagnostic.campaigns.models import Invitee
 from planeco_diagnostic.invitations import service as invitations
 from planeco_diagnostic.mailings.repository import MailingRepository
 from planeco_diagnostic.questionnaires.document import ActionItem, MultipleChoiceItem
+from planeco_diagnostic.questionnaires.service import campaign_document
 from planeco_diagnostic.response_imports.repository import ResponseImportRepository
 from planeco_diagnostic.response_imports.schemas import AnswerRow, ResponseImportResult
 from planeco_diagnostic.responses import service as responses
@@ -132,7 +133,7 @@ async def import_responses(
         skip_metadata=True,
     )
     valid = validate_rows(rows, AnswerRow, errors, prepare=_prepare)
-    document = await responses._document(session, campaign)
+    document = await campaign_document(session, campaign.questionnaire_id)
     items = {item.key: item for section in document.sections for item in section.items}
     invitees = {invitee.code: invitee for invitee in await MailingRepository(session).invitees(campaign.id)}
     seen: dict[tuple[str, str], int] = {}

@@ -115,10 +115,6 @@ def read_of(campaign: Campaign, invitee: Invitee, response: Response | None) -> 
     )
 
 
-async def _document(session: AsyncSession, campaign: Campaign) -> QuestionnaireDocument:
-    return await campaign_document(session, campaign.questionnaire_id)
-
-
 def _plain(value: Decimal) -> str:
     """Plain notation, no trailing zeros, every digit kept (normalize rounds to the context precision)."""
     with localcontext(prec=EXACT_DIGITS):
@@ -231,7 +227,7 @@ async def _save(  # every write of answers goes through here (their rows follow)
         check_if_match(request, response_etag(invitee, response))
     if response is not None and response.status is ResponseStatus.submitted:
         raise Conflict("The response is submitted: read only until a coordinator reopens it")
-    document = await _document(session, campaign)
+    document = await campaign_document(session, campaign.questionnaire_id)
     clean = validate_answers(document, invitee, data.answers)
     before = dict(response.answers) if response is not None else {}
     after = dict(before)

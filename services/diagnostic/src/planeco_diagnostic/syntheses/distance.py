@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from planeco_diagnostic.campaigns.models import Campaign
 from planeco_diagnostic.campaigns.repository import CampaignRepository
 from planeco_diagnostic.questionnaires.document import ActionItem
+from planeco_diagnostic.questionnaires.service import campaign_document
 from planeco_diagnostic.syntheses import service
 from planeco_diagnostic.syntheses.repository import MINIMUM_RESPONDENTS, AnswerRowRepository, item_levers
 from planeco_diagnostic.syntheses.schemas import (
@@ -103,7 +104,7 @@ def suppressed_groups(respondents: dict[str | None, int], *, public: bool) -> se
 
 
 async def build(session: AsyncSession, levers: LeversClient, campaign: Campaign, *, public: bool) -> Distance:
-    document = await service.document_of(session, campaign)
+    document = await campaign_document(session, campaign.questionnaire_id)
     levers_of = item_levers(document)
     measured = list(
         dict.fromkeys(

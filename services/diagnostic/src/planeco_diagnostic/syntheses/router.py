@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from starlette.responses import Response as StarletteResponse
 
+from planeco_diagnostic.questionnaires.service import campaign_document
 from planeco_diagnostic.responses import service as responses
 from planeco_diagnostic.responses.schemas import CampaignStats
 from planeco_diagnostic.syntheses import comparison, distance, exports, service
@@ -268,7 +269,7 @@ async def export_answers(
     request: Request,
 ) -> StarletteResponse:
     campaign = await service.managed(session, campaign_id, principal=principal, regions=regions)
-    document = await service.document_of(session, campaign)
+    document = await campaign_document(session, campaign.questionnaire_id)
     sessionmaker = runtime_of(request.app).sessionmaker
     return streamed_tabular_response(
         representation,

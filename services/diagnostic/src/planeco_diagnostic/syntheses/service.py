@@ -40,7 +40,7 @@ from planeco_diagnostic.campaigns.models import Campaign, InviteeType
 from planeco_diagnostic.campaigns.repository import CampaignRepository
 from planeco_diagnostic.db import AuditEntry
 from planeco_diagnostic.invitations import service as invitations
-from planeco_diagnostic.questionnaires.document import ActionItem, QuestionnaireDocument
+from planeco_diagnostic.questionnaires.document import ActionItem
 from planeco_diagnostic.questionnaires.service import campaign_document
 from planeco_diagnostic.responses.schemas import Mobilisation, Need, Pertinence
 from planeco_diagnostic.syntheses.models import SynthesisPublication
@@ -213,10 +213,6 @@ def _departement_order(code: str | None) -> tuple[bool, str]:
     return (code is None, code or "")
 
 
-async def document_of(session: AsyncSession, campaign: Campaign) -> QuestionnaireDocument:
-    return await campaign_document(session, campaign.questionnaire_id)
-
-
 def is_manager(principal: Principal, campaign: Campaign) -> bool:
     """Admins and the coordinators of the campaign's owner (the full, unsuppressed synthesis)."""
     if principal.role is Role.admin:
@@ -251,7 +247,7 @@ async def figures(
 ) -> dict[str, Any]:
     """The synthesis as the JSON-ready dict of a `Synthesis` (the response is made of it directly)."""
     repository = AnswerRowRepository(session)
-    document = await document_of(session, campaign)
+    document = await campaign_document(session, campaign.questionnaire_id)
     levers_of = item_levers(document)
     labels = {
         i.key: (i.label, s.key) for s in document.sections for i in s.items if isinstance(i, ActionItem)
