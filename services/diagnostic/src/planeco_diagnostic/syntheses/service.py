@@ -280,10 +280,9 @@ async def figures(
         type_respondents[type_] += n
         departement_respondents[departement] += n
     total_respondents = sum(type_respondents.values())
-    # Every département with respondents is listed; in the public form, suppressed when none is kept.
-    summarised = set(departement_respondents)
-    if public:
-        summarised |= {d for _, d, _ in await repository.respondents(campaign.id, publishable=False)}
+    # Every département with respondents is listed (those of all counted answers, kept or not); in the
+    # public form, suppressed when none of its answers is kept.
+    summarised = set(departement_respondents) | {departement for _, _, departement, *_ in rows}
 
     def breakdowns(
         types: dict[str, Counter[Pair]],
