@@ -41,7 +41,7 @@ from planeco_shared.testing import TEST_SECRET, migrated_database, running_serve
 REPO = Path(__file__).resolve().parents[1]
 ISSUER = "https://proconnect.test/api/v2"
 AUDIENCE = "planeco"
-SLOW_SECONDS = 3.0
+SLOW_SECONDS = 30.0
 
 
 @dataclass
@@ -168,6 +168,8 @@ def gateway_settings(
         "oidc_audience": AUDIENCE,
         "oidc_jwks_url": provider.jwks_url,
         "cors_origins": ["https://cop.example.fr"],
+        # Timeouts are tested on `degraded_gateway`; elsewhere a loaded host must not make a slow read a 504.
+        "upstream_timeout": 60.0,
         # The suite's calls all come from 127.0.0.1: limits far above them, except where a test sets its own.
         "rate_limit_anonymous": "100000/minute",
         "rate_limit_authenticated": "100000/minute",
@@ -211,7 +213,8 @@ async def degraded_gateway(
     databases: dict[str, str], upstreams: dict[str, str], identity_provider: IdentityProvider
 ) -> AsyncIterator[str]:
     """levers up, diagnostic down (nothing listens), actions too slow for the 0.5 s upstream timeout."""
-    async with running_server(_slow_app(), lifespan="off") as slow:
+    # Its requests still sleep when the suite ends: stop without waiting for them.
+    async with running_server(_slow_app(), lifespan="off", timeout_graceful_shutdown=1) as slow:
         settings = gateway_settings(
             databases,
             identity_provider,
