@@ -9,11 +9,12 @@ gateway on PostgreSQL (issue 11).
 2. Starts the levers and diagnostic services and the gateway (`planeco <service> serve`, one process each,
    stopped by PID), a coordinator key of Occitanie (76) and an admin key.
 3. Creates the campaign: the région, its 13 départements, every EPCI and every commune (4,600+ invitees).
-4. Ingests every response through the gateway as respondents do: the coordinator issues each invitee's
-   token, the respondent saves all its answers (the default questionnaire's items for its type, generated
-   from a fixed seed: pertinence, mobilisation, needs, quantities) and submits. `--concurrency`
-   respondents at a time.
-5. Times, through the gateway: the stats (live); the full synthesis, kept (the same URL again: the answer
+4. The coordinator issues every invitee's token at once, as the mail-merge file (CSV) a région sends
+   its invitations from (timed apart: campaign set-up, not ingestion).
+5. Ingests every response through the gateway as respondents do: the respondent saves all its answers
+   (the default questionnaire's items for its type, generated from a fixed seed: pertinence,
+   mobilisation, needs, quantities) with its token and submits. `--concurrency` respondents at a time.
+6. Times, through the gateway: the stats (live); the full synthesis, kept (the same URL again: the answer
    the service built once for this data version) and cold (other thresholds on each read, so each is built
    from the answers); the exports (all answers as CSV, the synthesis as XLSX), sampling the diagnostic
    process's RSS. This machine's PostgreSQL runs without autovacuum, so these reads meet tables the planner
@@ -25,7 +26,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import datetime as dt
+import io
 import json
 import os
 import random
@@ -128,31 +131,41 @@ async def all_invitees(
         page += 1
 
 
+def issue_tokens(gateway: str, campaign: str, coordinator: dict[str, str]) -> tuple[dict[str, str], float]:
+    """Every invitee's token, from the mail-merge file (one request); (code → token, seconds)."""
+    started = time.perf_counter()
+    with httpx.Client(base_url=gateway, timeout=300, headers=coordinator) as http:
+        issued = http.post(f"/api/v1/campaigns/{campaign}/invitation-tokens", params={"format": "csv"})
+    seconds = time.perf_counter() - started
+    if issued.status_code != 200:
+        raise RuntimeError(f"tokens not issued: {issued.status_code} {issued.text}")
+    # planeco's CSV: leading metadata lines (`#…`, or `"#…"` when quoted), then a `;`-separated table
+    lines = [
+        line
+        for line in io.StringIO(issued.content.decode("utf-8-sig"))
+        if not line.lstrip('"').startswith("#")
+    ]
+    rows = csv.DictReader(lines, delimiter=";")
+    return {row["code"]: row["token"] for row in rows}, seconds
+
+
 async def answer_one(
-    http: httpx.AsyncClient,
-    campaign: str,
-    invitee: dict[str, Any],
-    document: dict[str, Any],
-    coordinator: dict[str, str],
+    http: httpx.AsyncClient, invitee: dict[str, Any], token: str, document: dict[str, Any]
 ) -> int:
-    """Issue the token, save every answer, submit: the requests one respondent costs (3)."""
-    issued = await checked(
-        await http.post(f"/api/v1/campaigns/{campaign}/invitees/{invitee['code']}/token", headers=coordinator)
-    )
-    token = {"X-Invitation-Token": issued.json()["token"]}
+    """Save every answer, submit: the requests one respondent costs (2)."""
+    holder = {"X-Invitation-Token": token}
     rng = random.Random(f"{SEED}:{invitee['code']}")
     body = {"answers": answers_for(document, respondent_type(invitee["type"]), rng)}
-    await checked(await http.patch("/api/v1/answer/response", json=body, headers=token | {"If-Match": "*"}))
-    await checked(await http.post("/api/v1/answer/response/submission", headers=token))
-    return 3
+    await checked(await http.patch("/api/v1/answer/response", json=body, headers=holder | {"If-Match": "*"}))
+    await checked(await http.post("/api/v1/answer/response/submission", headers=holder))
+    return 2
 
 
 async def ingest(
     gateway: str,
-    campaign: str,
     invitees: list[dict[str, Any]],
+    tokens: dict[str, str],
     document: dict[str, Any],
-    coordinator: dict[str, str],
     concurrency: int,
 ) -> dict[str, float]:
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -166,7 +179,7 @@ async def ingest(
         while not queue.empty():
             invitee = queue.get_nowait()
             started = time.perf_counter()
-            made = await answer_one(http, campaign, invitee, document, coordinator)
+            made = await answer_one(http, invitee, tokens[invitee["code"]], document)
             requests += made
             latencies.append(time.perf_counter() - started)
 
@@ -310,8 +323,11 @@ def main() -> int:
         invitees = asyncio.run(_invitees(gateway, campaign, coordinator))
         if args.limit:
             invitees = invitees[: args.limit]
+        tokens, token_seconds = issue_tokens(gateway, campaign, coordinator)
+        print(f"{len(tokens)} tokens issued (mail-merge file) in {token_seconds:.1f} s", flush=True)
         print(f"ingesting {len(invitees)} responses, {args.concurrency} at a time …", flush=True)
-        ingestion = asyncio.run(ingest(gateway, campaign, invitees, document, coordinator, args.concurrency))
+        ingestion = asyncio.run(ingest(gateway, invitees, tokens, document, args.concurrency))
+        ingestion["tokens_seconds"] = round(token_seconds, 2)
         print(f"ingested: {ingestion}", flush=True)
         base = f"/api/v1/campaigns/{campaign}"
         cold = [f"{base}/synthesis?relevance_threshold=0.{n:02d}" for n in range(1, args.repeat + 2)]
