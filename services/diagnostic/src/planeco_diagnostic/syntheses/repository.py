@@ -17,6 +17,9 @@ from planeco_diagnostic.syntheses.models import NEED_BITS, AnswerRow, SynthesisP
 
 # The public form leaves out the answers of a cell (item × respondent type × département) of fewer.
 MINIMUM_RESPONDENTS = 3
+# (item, respondent type, département, pertinence, mobilisation, answers, answers naming each need in
+# NEED_BITS order): one row of the finest grain the synthesis counts at.
+ItemCount = tuple[str, str, str | None, str | None, str | None, int, tuple[int, ...]]
 AGGREGATES_WORK_MEM = "64MB"  # per sort or hash of one synthesis query (a constant, never input)
 
 
@@ -100,7 +103,6 @@ class AnswerRowRepository:
             AnswerRow.item_key,
             AnswerRow.lever_id,
             AnswerRow.lever_rank,
-            AnswerRow.needs,
             AnswerRow.respondent_type,
             AnswerRow.departement,
             cell_answers.label("cell_answers"),
@@ -119,11 +121,10 @@ class AnswerRowRepository:
         """Plain rows from the connection: tens of thousands of aggregate rows skip the ORM's loading."""
         return (await (await self.session.connection()).execute(statement)).all()
 
-    async def item_counts(
-        self, campaign_id: uuid.UUID
-    ) -> list[tuple[str, str, str | None, str | None, str | None, int]]:
-        """(item, type, département, pertinence, mobilisation, answers) per item × respondent type ×
-        département × pertinence × mobilisation: one scan, from which the synthesis sums every breakdown."""
+    async def item_counts(self, campaign_id: uuid.UUID) -> list[ItemCount]:
+        """Per item × respondent type × département × pertinence × mobilisation: the answers, and of them
+        those naming each need. One scan, from which the synthesis sums every breakdown and every item's
+        needs (a kept cell's needs in the public form)."""
         grain = (
             AnswerRow.item_key,
             AnswerRow.respondent_type,
@@ -131,28 +132,18 @@ class AnswerRowRepository:
             AnswerRow.pertinence,
             AnswerRow.mobilisation,
         )
+        needs = [
+            func.sum(case((AnswerRow.needs.op("&")(bit) != 0, 1), else_=0)) for bit in NEED_BITS.values()
+        ]
         statement = (
-            self._counted(campaign_id, *grain, func.count()).where(AnswerRow.lever_rank == 0).group_by(*grain)
+            self._counted(campaign_id, *grain, func.count(), *needs)
+            .where(AnswerRow.lever_rank == 0)
+            .group_by(*grain)
         )
-        return [tuple(row) for row in await self._rows(statement)]
-
-    async def item_needs(self, campaign_id: uuid.UUID, *, publishable: bool) -> dict[str, list[int]]:
-        """Item → [answers naming each need], in NEED_BITS order (the needs are shown per item only);
-        `publishable`: of the public form's answers only."""
-        rows = (
-            self._publishable(campaign_id)
-            if publishable
-            else self._counted(
-                campaign_id, AnswerRow.item_key, AnswerRow.lever_rank, AnswerRow.needs
-            ).subquery()
-        )
-        needs = [func.sum(case((rows.c.needs.op("&")(bit) != 0, 1), else_=0)) for bit in NEED_BITS.values()]
-        statement = (
-            select(rows.c.item_key, *needs)
-            .where(rows.c.lever_rank == 0, rows.c.needs != 0)
-            .group_by(rows.c.item_key)
-        )
-        return {key: [int(x or 0) for x in rest] for key, *rest in await self._rows(statement)}
+        return [
+            (key, type_, departement, p, m, n, tuple(named))
+            for key, type_, departement, p, m, n, *named in await self._rows(statement)
+        ]
 
     async def lever_respondents(
         self, campaign_id: uuid.UUID, *, publishable: bool

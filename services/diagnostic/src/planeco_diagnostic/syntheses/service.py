@@ -29,7 +29,8 @@ from __future__ import annotations
 import functools
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -40,11 +41,16 @@ from planeco_diagnostic.campaigns.models import Campaign, InviteeType
 from planeco_diagnostic.campaigns.repository import CampaignRepository
 from planeco_diagnostic.db import AuditEntry
 from planeco_diagnostic.invitations import service as invitations
-from planeco_diagnostic.questionnaires.document import ActionItem
+from planeco_diagnostic.questionnaires.document import ActionItem, QuestionnaireDocument
 from planeco_diagnostic.questionnaires.service import campaign_document
 from planeco_diagnostic.responses.schemas import Mobilisation, Need, Pertinence
 from planeco_diagnostic.syntheses.models import SynthesisPublication
-from planeco_diagnostic.syntheses.repository import MINIMUM_RESPONDENTS, AnswerRowRepository, item_levers
+from planeco_diagnostic.syntheses.repository import (
+    MINIMUM_RESPONDENTS,
+    AnswerRowRepository,
+    ItemCount,
+    item_levers,
+)
 from planeco_diagnostic.syntheses.schemas import (
     NOT_ANSWERED,
     SUPPRESSED_REASON,
@@ -69,11 +75,11 @@ TOP_STRENGTHS, TOP_LEVERS = 5, 3
 PERTINENT = Pertinence.pertinent.value
 CELLS = [(p, m) for p in PERTINENCES for m in MOBILISATIONS]  # the order of a distribution's cells
 NEED_VALUES = [need.value for need in Need]
-NO_COUNTS: Counter[Pair] = Counter()  # a group with no answers (never written to)
-NO_GROUPS: dict[Any, Counter[Pair]] = {}  # an item with no answers (never written to)
+NO_COUNTS: Counts = {}  # a group with no answers (never written to)
 TYPE_ORDER = [t.value for t in InviteeType]  # the order of a `by_type` breakdown
 
-Pair = tuple[str, str]
+Pair = tuple[str, str]  # (pertinence, mobilisation)
+Counts = Mapping[Pair, int]  # answers per (pertinence, mobilisation)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -97,7 +103,7 @@ def _pair(pertinence: str | None, mobilisation: str | None) -> Pair:
     return (pertinence or NOT_ANSWERED, mobilisation or NOT_ANSWERED)
 
 
-def family(counts: Counter[Pair], thresholds: Thresholds) -> Family | None:
+def family(counts: Counts, thresholds: Thresholds) -> Family | None:
     """The lever's family by the documented rule (exact comparisons)."""
     given = sum(c for (p, _), c in counts.items() if p != NOT_ANSWERED)
     if not given:
@@ -136,7 +142,7 @@ SUPPRESSED: dict[str, Any] = {
 
 
 def distribution(
-    counts: Counter[Pair],
+    counts: Counts,
     respondents: int,
     *,
     suppressed: bool = False,
@@ -149,8 +155,9 @@ def distribution(
     if suppressed:
         return SUPPRESSED | extra
     n = sum(counts.values())
-    by_pertinence: Counter[str] = Counter()
-    by_mobilisation: Counter[str] = Counter()
+    # Plain dicts and `get`: a Counter's missing key is a Python call (__missing__), thousands per read.
+    by_pertinence = dict.fromkeys(PERTINENCES, 0)
+    by_mobilisation = dict.fromkeys(MOBILISATIONS, 0)
     engaged = 0
     for (p, m), c in counts.items():
         by_pertinence[p] += c
@@ -164,16 +171,12 @@ def distribution(
         "respondents": respondents,
         "suppressed": False,
         "reason": None,
-        "pertinence": {
-            p: {"count": by_pertinence[p], "share": _share(by_pertinence[p], n)} for p in PERTINENCES
-        },
-        "mobilisation": {
-            m: {"count": by_mobilisation[m], "share": _share(by_mobilisation[m], n)} for m in MOBILISATIONS
-        },
+        "pertinence": {p: {"count": c, "share": _share(c, n)} for p, c in by_pertinence.items()},
+        "mobilisation": {m: {"count": c, "share": _share(c, n)} for m, c in by_mobilisation.items()},
         "cells": [
-            {"pertinence": p, "mobilisation": m, "count": c, "share": _share(c, n)}
+            {"pertinence": p, "mobilisation": m, "count": cell, "share": _share(cell, n)}
             for p, m in CELLS
-            if (c := counts[(p, m)])
+            if (cell := counts.get((p, m)))
         ],
         "relevant_share": share(pertinent, given),
         "engaged_share": share(engaged, pertinent),
@@ -184,15 +187,13 @@ def distribution(
 Cell3 = tuple[str, str, str | None]  # (item, respondent type, département)
 
 
-def publishable_cells(
-    rows: Iterable[tuple[str, str, str | None, str | None, str | None, int]],
-) -> tuple[set[Cell3], Counter[str]]:
+def publishable_cells(rows: Iterable[ItemCount]) -> tuple[set[Cell3], Counter[str]]:
     """The public form's cells (item × respondent type × département with 3 answers or more: one per
     respondent), and per item the answers left out. Every public figure is a sum of whole kept cells,
     so that no difference of two figures (a lever minus its other items, an overall minus the shown
     groups, a type minus a département) can isolate fewer than 3 collectivités."""
     answers: Counter[Cell3] = Counter()
-    for key, type_, departement, _, _, n in rows:
+    for key, type_, departement, _, _, n, _ in rows:
         answers[(key, type_, departement)] += n
     kept = {cell for cell, n in answers.items() if n >= MINIMUM_RESPONDENTS}
     withheld: Counter[str] = Counter()
@@ -202,10 +203,11 @@ def publishable_cells(
     return kept, withheld
 
 
-def _sum(counters: Iterable[Counter[Pair]]) -> Counter[Pair]:
-    total: Counter[Pair] = Counter()
-    for counter in counters:
-        total.update(counter)
+def _sum(counters: Iterable[Counts]) -> Counts:
+    total: defaultdict[Pair, int] = defaultdict(int)
+    for counts in counters:
+        for pair, n in counts.items():
+            total[pair] += n
     return total
 
 
@@ -237,6 +239,25 @@ async def managed(
     return campaign
 
 
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """What a synthesis reads of the answers (SQL); `assemble` makes the synthesis of it alone."""
+
+    items: list[ItemCount]
+    lever_respondents: list[tuple[str, str, str | None, int]]  # (lever, type, département, n)
+    respondents: list[tuple[str, str | None, int]]  # (type, département, n)
+
+
+async def counted(session: AsyncSession, campaign_id: uuid.UUID, *, public: bool) -> Counted:
+    repository = AnswerRowRepository(session)
+    await repository.for_aggregates()
+    return Counted(
+        items=await repository.item_counts(campaign_id),
+        lever_respondents=await repository.lever_respondents(campaign_id, publishable=public),
+        respondents=await repository.respondents(campaign_id, publishable=public),
+    )
+
+
 async def figures(
     session: AsyncSession,
     campaign: Campaign,
@@ -246,47 +267,88 @@ async def figures(
     publication: SynthesisPublication | None,
 ) -> dict[str, Any]:
     """The synthesis as the JSON-ready dict of a `Synthesis` (the response is made of it directly)."""
-    repository = AnswerRowRepository(session)
     document = await campaign_document(session, campaign.questionnaire_id)
+    answers = await counted(session, campaign.id, public=public)
+    return assemble(campaign, document, answers, thresholds, public=public, publication=publication)
+
+
+# group (respondent type or département) → its answers; defaultdicts of int, whose missing keys cost no
+# Python call (a Counter's __missing__ does), tens of thousands of times per synthesis
+Groups = defaultdict[Any, defaultdict[Pair, int]]
+
+
+def _groups() -> Groups:
+    return defaultdict(functools.partial(defaultdict, int))
+
+
+def assemble(
+    campaign: Campaign,
+    document: QuestionnaireDocument,
+    answers: Counted,
+    thresholds: Thresholds,
+    *,
+    public: bool,
+    publication: SynthesisPublication | None,
+) -> dict[str, Any]:
+    """The synthesis of the counted answers. Each count row is added once to its item's groups and to
+    each of its levers' (a lever's figures are the sums of its items'), in one pass."""
     levers_of = item_levers(document)
     labels = {
         i.key: (i.label, s.key) for s in document.sections for i in s.items if isinstance(i, ActionItem)
     }
+    lever_items: dict[str, list[str]] = {}
+    for key, lever_ids in levers_of.items():
+        for lever in lever_ids:
+            lever_items.setdefault(lever, []).append(key)
     no_needs = [0] * len(NEED_VALUES)
-    by_type: defaultdict[str, defaultdict[str, Counter[Pair]]] = defaultdict(lambda: defaultdict(Counter))
-    by_departement: defaultdict[str, defaultdict[str | None, Counter[Pair]]] = defaultdict(
-        lambda: defaultdict(Counter)
-    )
-    await repository.for_aggregates()
-    rows = await repository.item_counts(campaign.id)
+    item_types = {key: _groups() for key in levers_of}
+    item_departements = {key: _groups() for key in levers_of}
+    lever_types = {lever: _groups() for lever in lever_items}
+    lever_departements = {lever: _groups() for lever in lever_items}
+    rows = answers.items
     kept, withheld = publishable_cells(rows) if public else (None, Counter[str]())
-    for key, type_, departement, p, m, n in rows:
+    needs_of: dict[str, list[int]] = {}
+    for key, type_, departement, p, m, n, named in rows:
+        if key not in levers_of:
+            continue
+        types, departements = item_types[key], item_departements[key]
+        # an item listed twice under a lever counts twice, as the lever's item_keys say
+        its_levers = [(lever_types[lever], lever_departements[lever]) for lever in levers_of[key]]
         if kept is not None and (key, type_, departement) not in kept:
-            by_type[key][type_]  # the group is listed (suppressed), its answers left out
-            by_departement[key][departement]
+            types[type_]  # the group is listed (suppressed), its answers left out
+            departements[departement]
+            for lever_type_groups, lever_departement_groups in its_levers:
+                lever_type_groups[type_]
+                lever_departement_groups[departement]
             continue
         pair = _pair(p, m)
-        by_type[key][type_][pair] += n
-        by_departement[key][departement][pair] += n
-    needs_of = await repository.item_needs(campaign.id, publishable=public)
+        types[type_][pair] += n
+        departements[departement][pair] += n
+        for lever_type_groups, lever_departement_groups in its_levers:
+            lever_type_groups[type_][pair] += n
+            lever_departement_groups[departement][pair] += n
+        if any(named):
+            total = needs_of.setdefault(key, [0] * len(NEED_VALUES))
+            for index, count in enumerate(named):
+                total[index] += count
     lever_type: dict[str, Counter[str]] = {}
     lever_departement: dict[str, Counter[str | None]] = {}
-    for lever, type_, departement, n in await repository.lever_respondents(campaign.id, publishable=public):
+    for lever, type_, departement, n in answers.lever_respondents:
         lever_type.setdefault(lever, Counter())[type_] += n
         lever_departement.setdefault(lever, Counter())[departement] += n
     type_respondents: Counter[str] = Counter()
     departement_respondents: Counter[str | None] = Counter()
-    for type_, departement, n in await repository.respondents(campaign.id, publishable=public):
+    for type_, departement, n in answers.respondents:
         type_respondents[type_] += n
         departement_respondents[departement] += n
     total_respondents = sum(type_respondents.values())
     # Every département with respondents is listed (those of all counted answers, kept or not); in the
     # public form, suppressed when none of its answers is kept.
-    summarised = set(departement_respondents) | {departement for _, _, departement, *_ in rows}
+    summarised = set(departement_respondents) | {row[2] for row in rows}
 
     def breakdowns(
-        types: dict[str, Counter[Pair]],
-        departements: dict[str | None, Counter[Pair]],
+        types: Mapping[str, Counts],
+        departements: Mapping[str | None, Counts],
         type_counts: dict[str, int],
         departement_counts: dict[str | None, int],
     ) -> dict[str, list[dict[str, Any]]]:
@@ -313,10 +375,9 @@ async def figures(
         }
 
     items: list[dict[str, Any]] = []
-    item_overall: dict[str, Counter[Pair]] = {}
+    item_overall: dict[str, Counts] = {}
     for key, lever_ids in levers_of.items():
-        types: dict[str, Counter[Pair]] = by_type.get(key, NO_GROUPS)
-        departements: dict[str | None, Counter[Pair]] = by_departement.get(key, NO_GROUPS)
+        types, departements = item_types[key], item_departements[key]
         overall = _sum(types.values())
         item_overall[key] = overall
         n = sum(overall.values())
@@ -341,20 +402,9 @@ async def figures(
                 {d: sum(c.values()) for d, c in departements.items()},
             )
         )
-    lever_items: dict[str, list[str]] = {}
-    for key, lever_ids in levers_of.items():
-        for lever in lever_ids:
-            lever_items.setdefault(lever, []).append(key)
     levers: list[dict[str, Any]] = []
     for lever, keys in lever_items.items():
-        types = {}
-        for key in keys:
-            for t, c in by_type.get(key, NO_GROUPS).items():
-                types.setdefault(t, Counter()).update(c)
-        departements = {}
-        for key in keys:
-            for d, c in by_departement.get(key, NO_GROUPS).items():
-                departements.setdefault(d, Counter()).update(c)
+        types, departements = lever_types[lever], lever_departements[lever]
         overall = _sum(types.values())
         respondents = sum(lever_type.get(lever, Counter()).values())
         needs = [sum(x) for x in zip(*(needs_of.get(k, no_needs) for k in keys), strict=True)]
@@ -389,24 +439,13 @@ async def figures(
             continue
         strengths: list[dict[str, Any]] = []
         for key in levers_of:
-            counts = by_departement.get(key, NO_GROUPS).get(departement, NO_COUNTS)
-            done = sum(c for (_, m), c in counts.items() if m in ENGAGED)
-            if done:
-                strengths.append(
-                    {
-                        "item_key": key,
-                        "label": labels[key][0],
-                        "count": done,
-                        "share": _share(done, sum(counts.values())),
-                    }
-                )
+            if strength := _engaged(item_departements[key].get(departement, NO_COUNTS)):
+                strengths.append({"item_key": key, "label": labels[key][0], **strength})
         strengths.sort(key=lambda strength: -strength["count"])
         main: list[dict[str, Any]] = []
-        for lever, keys in lever_items.items():
-            counts = _sum(by_departement.get(k, NO_GROUPS).get(departement, NO_COUNTS) for k in keys)
-            done = sum(c for (_, m), c in counts.items() if m in ENGAGED)
-            if done:
-                main.append({"lever_id": lever, "count": done, "share": _share(done, sum(counts.values()))})
+        for lever in lever_items:
+            if strength := _engaged(lever_departements[lever].get(departement, NO_COUNTS)):
+                main.append({"lever_id": lever, **strength})
         main.sort(key=lambda lever: -lever["count"])
         departement_summaries.append(
             {
@@ -437,6 +476,12 @@ async def figures(
         "items": items,
         "departements": departement_summaries,
     }
+
+
+def _engaged(counts: Counts) -> dict[str, Any] | None:
+    """`count` (answers realise or en_cours) and its `share` of the group's answers; None for none."""
+    done = sum(c for (_, m), c in counts.items() if m in ENGAGED)
+    return {"count": done, "share": _share(done, sum(counts.values()))} if done else None
 
 
 def figures_json(synthesis: dict[str, Any]) -> bytes:
