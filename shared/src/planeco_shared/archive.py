@@ -6,19 +6,27 @@ with `?include_archived=true`; the history stays readable, so the archive itself
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Protocol, TypeVar, get_args
 
-from fastapi import Depends, Query
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from sqlalchemy import ColumnElement, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from planeco_shared import audit
+from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, etag
+from planeco_shared.database import SessionDep
 from planeco_shared.identity import Authenticated, Principal, Role
 from planeco_shared.models import ArchivableMixin, AuditEntryMixin, utcnow
-from planeco_shared.problems import Conflict, Forbidden
+from planeco_shared.problems import Conflict, Forbidden, problem_responses
+from planeco_shared.runtime import VisibleRegions
 
 MANAGERS = frozenset({Role.admin, Role.coordinator})
+E = TypeVar("E", bound=ArchivableMixin)
+E_co = TypeVar("E_co", bound=ArchivableMixin, covariant=True)
 
 
 async def include_archived(
@@ -68,3 +76,118 @@ def set_archived(
         entity_id=entity_id,
         action="archive" if archived else "restore",
     )
+
+
+# The routes --------------------------------------------------------------------------------------------
+
+
+class Versioned(Protocol):
+    id: uuid.UUID
+    version: int
+
+
+class ToChange(Protocol[E_co]):
+    """`<module>.service.<entity>_to_change`: the entity, visible (404) and the caller allowed to change
+    it (403); archived ones only with `include_archived`."""
+
+    def __call__(
+        self,
+        session: AsyncSession,
+        entity_id: uuid.UUID,
+        /,
+        *,
+        principal: Principal,
+        regions: frozenset[str] | None,
+        include_archived: bool = False,
+    ) -> Awaitable[E_co]: ...
+
+
+class SetArchived(Protocol[E]):
+    """`<module>.service.set_archived`: `set_archived` above for the entity, flushed (a new revision)."""
+
+    def __call__(
+        self, session: AsyncSession, entity: E, archived: bool, /, *, principal: Principal
+    ) -> Awaitable[E]: ...
+
+
+def add_archive_routes(
+    router: APIRouter,
+    path: str,
+    *,
+    name: str,
+    label: str,
+    to_change: ToChange[E],
+    set_archived: SetArchived[E],
+    read: Callable[[E], Any],
+    response_model: type[Any],
+    manager: Any,
+    archive_description: str,
+    restore_description: str,
+) -> None:
+    """`DELETE {path}` (archive) and `POST {path}/restore` for an archivable resource, both If-Match
+    required: visibility (404) and scope (403) are checked before the precondition, so that a caller who
+    may not change the resource learns nothing from a 428 or 412. `path` ends with the resource's id
+    parameter (`/meetings/{meeting_id}`); `name` makes the operations `archive_<name>` and
+    `restore_<name>`; `label` ("a meeting") their summaries; `manager` is the dependency giving the
+    caller allowed to write: the router's `Annotated[Principal, Depends(...)]`."""
+    parameter = re.fullmatch(r".*\{(\w+)\}", path)
+    if parameter is None:
+        raise ValueError(f"{path!r} does not end with the resource's id parameter")
+    entity_id_param = Path(alias=parameter.group(1))
+    writer = get_args(manager)[1]  # the Depends(...) of Annotated[Principal, Depends(...)]
+
+    async def archive(
+        request: Request,
+        session: SessionDep,
+        regions: VisibleRegions,
+        entity_id: uuid.UUID = entity_id_param,
+        principal: Principal = writer,
+    ) -> Response:
+        entity = await to_change(session, entity_id, principal=principal, regions=regions)
+        check_if_match(request, _etag(entity))
+        await set_archived(session, entity, True, principal=principal)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    async def restore(
+        request: Request,
+        session: SessionDep,
+        regions: VisibleRegions,
+        response: Response,
+        entity_id: uuid.UUID = entity_id_param,
+        principal: Principal = writer,
+    ) -> Any:
+        entity = await to_change(
+            session, entity_id, principal=principal, regions=regions, include_archived=True
+        )
+        check_if_match(request, _etag(entity))
+        entity = await set_archived(session, entity, False, principal=principal)
+        response.headers["ETag"] = _etag(entity)
+        return read(entity)
+
+    router.add_api_route(
+        path,
+        archive,
+        methods=["DELETE"],
+        name=f"archive_{name}",
+        status_code=status.HTTP_204_NO_CONTENT,
+        summary=f"Archive {label} (If-Match required)",
+        description=archive_description,
+        responses=problem_responses(404, 409, 412, 428),
+        openapi_extra=IF_MATCH_REQUIRED,
+    )
+    router.add_api_route(
+        f"{path}/restore",
+        restore,
+        methods=["POST"],
+        name=f"restore_{name}",
+        response_model=response_model,
+        summary=f"Restore an archived {label.split(' ', 1)[1]} (If-Match required)",
+        description=restore_description,
+        responses=problem_responses(404, 409, 412, 428),
+        openapi_extra=IF_MATCH_REQUIRED,
+    )
+
+
+def _etag(entity: Any) -> str:
+    versioned: Versioned = entity
+    return etag(versioned.id, versioned.version)

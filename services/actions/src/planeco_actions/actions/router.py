@@ -18,7 +18,7 @@ from planeco_actions.actions.schemas import (
     PanoramaVersion,
 )
 from planeco_actions.db import IdempotencyKey
-from planeco_shared.archive import IncludeArchived
+from planeco_shared.archive import IncludeArchived, add_archive_routes
 from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, etag
 from planeco_shared.database import SessionDep
 from planeco_shared.history import HistoryEntry
@@ -208,52 +208,25 @@ async def update_action(
     return ActionRead.of(action)
 
 
-@router.delete(
+add_archive_routes(
+    router,
     "/{action_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="Archive a COP action (If-Match required)",
-    description="An action is part of an audited roadmap: it is archived, not erased. It then reads as 404 "
-    "and leaves the lists, except with include_archived (coordinators, admins); its history keeps an "
-    "`archive` entry; `POST …/restore` brings it back. 409 when already archived.",
-    responses=problem_responses(404, 409, 412, 428),
-    openapi_extra=IF_MATCH_REQUIRED,
-)
-async def archive_action(
-    action_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    principal: Manager,
-    regions: VisibleRegions,
-) -> Response:
-    action = await service.action_to_change(session, action_id, principal=principal, regions=regions)
-    check_if_match(request, etag(action.id, action.version))
-    await service.set_archived(session, action, True, principal=principal)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post(
-    "/{action_id}/restore",
+    name="action",
+    label="a COP action",
+    to_change=service.action_to_change,
+    set_archived=service.set_archived,
+    read=ActionRead.of,
     response_model=ActionRead,
-    summary="Restore an archived COP action (If-Match required)",
-    description="The ETag of the archived action (read with include_archived=true). 409 when not archived.",
-    responses=problem_responses(404, 409, 412, 428),
-    openapi_extra=IF_MATCH_REQUIRED,
+    manager=Manager,
+    archive_description=(
+        "An action is part of an audited roadmap: it is archived, not erased. It then reads as 404 and "
+        "leaves the lists, except with include_archived (coordinators, admins); its history keeps an "
+        "`archive` entry; `POST …/restore` brings it back. 409 when already archived."
+    ),
+    restore_description=(
+        "The ETag of the archived action (read with include_archived=true). 409 when not archived."
+    ),
 )
-async def restore_action(
-    action_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    principal: Manager,
-    regions: VisibleRegions,
-    response: Response,
-) -> ActionRead:
-    action = await service.action_to_change(
-        session, action_id, principal=principal, regions=regions, include_archived=True
-    )
-    check_if_match(request, etag(action.id, action.version))
-    action = await service.set_archived(session, action, False, principal=principal)
-    response.headers["ETag"] = etag(action.id, action.version)
-    return ActionRead.of(action)
 
 
 @router.post(

@@ -7,11 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_actions.actions.schemas import ActionRead
 from planeco_actions.db import IdempotencyKey
 from planeco_actions.debate import exports, service
 from planeco_actions.debate.exports import GroupFile
+from planeco_actions.debate.models import Proposal
 from planeco_actions.debate.schemas import (
     MeetingCreate,
     MeetingRead,
@@ -26,7 +28,7 @@ from planeco_actions.debate.schemas import (
     WorkingGroupRead,
     WorkingGroupUpdate,
 )
-from planeco_shared.archive import IncludeArchived
+from planeco_shared.archive import IncludeArchived, add_archive_routes
 from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, etag
 from planeco_shared.database import SessionDep
 from planeco_shared.history import HistoryEntry
@@ -138,48 +140,25 @@ async def update_working_group(
     return WorkingGroupRead.of(group)
 
 
-@router.delete(
+add_archive_routes(
+    router,
     "/working-groups/{group_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="Archive a working group (If-Match required)",
-    description="A group belongs to an audited debate: it is archived, not erased. It then reads as 404 "
-    "and leaves the lists, except with include_archived; `POST …/restore` brings it back. 409 when "
-    "already archived.",
-    responses=problem_responses(404, 409, 412, 428),
-    openapi_extra=IF_MATCH_REQUIRED,
-)
-async def archive_working_group(
-    group_id: uuid.UUID, request: Request, session: SessionDep, principal: Manager, regions: VisibleRegions
-) -> Response:
-    group = await service.group_to_change(session, group_id, principal=principal, regions=regions)
-    check_if_match(request, etag(group.id, group.version))
-    await service.set_archived(session, group, True, principal=principal)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post(
-    "/working-groups/{group_id}/restore",
+    name="working_group",
+    label="a working group",
+    to_change=service.group_to_change,
+    set_archived=service.set_archived,
+    read=WorkingGroupRead.of,
     response_model=WorkingGroupRead,
-    summary="Restore an archived working group (If-Match required)",
-    description="The ETag of the archived group (read with include_archived=true). 409 when not archived.",
-    responses=problem_responses(404, 409, 412, 428),
-    openapi_extra=IF_MATCH_REQUIRED,
+    manager=Manager,
+    archive_description=(
+        "A group belongs to an audited debate: it is archived, not erased. It then reads as 404 and leaves "
+        "the lists, except with include_archived; `POST …/restore` brings it back. 409 when already "
+        "archived."
+    ),
+    restore_description=(
+        "The ETag of the archived group (read with include_archived=true). 409 when not archived."
+    ),
 )
-async def restore_working_group(
-    group_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    principal: Manager,
-    regions: VisibleRegions,
-    response: Response,
-) -> WorkingGroupRead:
-    group = await service.group_to_change(
-        session, group_id, principal=principal, regions=regions, include_archived=True
-    )
-    check_if_match(request, etag(group.id, group.version))
-    group = await service.set_archived(session, group, False, principal=principal)
-    response.headers["ETag"] = etag(group.id, group.version)
-    return WorkingGroupRead.of(group)
 
 
 @router.get(
@@ -293,46 +272,21 @@ async def update_meeting(
     return MeetingRead.of(meeting)
 
 
-@router.delete(
+add_archive_routes(
+    router,
     "/meetings/{meeting_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="Archive a meeting (If-Match required)",
-    description="Archived, not erased; `POST …/restore` brings it back. 409 when already archived.",
-    responses=problem_responses(404, 409, 412, 428),
-    openapi_extra=IF_MATCH_REQUIRED,
-)
-async def archive_meeting(
-    meeting_id: uuid.UUID, request: Request, session: SessionDep, principal: Manager, regions: VisibleRegions
-) -> Response:
-    meeting = await service.meeting_to_change(session, meeting_id, principal=principal, regions=regions)
-    check_if_match(request, etag(meeting.id, meeting.version))
-    await service.set_archived(session, meeting, True, principal=principal)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post(
-    "/meetings/{meeting_id}/restore",
+    name="meeting",
+    label="a meeting",
+    to_change=service.meeting_to_change,
+    set_archived=service.set_archived,
+    read=MeetingRead.of,
     response_model=MeetingRead,
-    summary="Restore an archived meeting (If-Match required)",
-    description="The ETag of the archived meeting (read with include_archived=true). 409 when not archived.",
-    responses=problem_responses(404, 409, 412, 428),
-    openapi_extra=IF_MATCH_REQUIRED,
+    manager=Manager,
+    archive_description=("Archived, not erased; `POST …/restore` brings it back. 409 when already archived."),
+    restore_description=(
+        "The ETag of the archived meeting (read with include_archived=true). 409 when not archived."
+    ),
 )
-async def restore_meeting(
-    meeting_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    principal: Manager,
-    regions: VisibleRegions,
-    response: Response,
-) -> MeetingRead:
-    meeting = await service.meeting_to_change(
-        session, meeting_id, principal=principal, regions=regions, include_archived=True
-    )
-    check_if_match(request, etag(meeting.id, meeting.version))
-    meeting = await service.set_archived(session, meeting, False, principal=principal)
-    response.headers["ETag"] = etag(meeting.id, meeting.version)
-    return MeetingRead.of(meeting)
 
 
 @router.get(
@@ -452,48 +406,37 @@ async def update_proposal(
     return ProposalRead.of(proposal)
 
 
-@router.delete(
-    "/proposals/{proposal_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="Archive a proposal (If-Match required)",
-    description="Archived, not erased; `POST …/restore` brings it back. 409 when already archived.",
-    responses=problem_responses(404, 409, 412, 428),
-    openapi_extra=IF_MATCH_REQUIRED,
-)
-async def archive_proposal(
-    proposal_id: uuid.UUID, request: Request, session: SessionDep, principal: Manager, regions: VisibleRegions
-) -> Response:
-    proposal, _group = await service.proposal_to_change(
-        session, proposal_id, principal=principal, regions=regions
-    )
-    check_if_match(request, etag(proposal.id, proposal.version))
-    await service.set_archived(session, proposal, True, principal=principal)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post(
-    "/proposals/{proposal_id}/restore",
-    response_model=ProposalRead,
-    summary="Restore an archived proposal (If-Match required)",
-    description="The ETag of the archived proposal (read with include_archived=true). 409 when not archived.",
-    responses=problem_responses(404, 409, 412, 428),
-    openapi_extra=IF_MATCH_REQUIRED,
-)
-async def restore_proposal(
+async def _proposal_to_change(
+    session: AsyncSession,
     proposal_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    principal: Manager,
-    regions: VisibleRegions,
-    response: Response,
-) -> ProposalRead:
+    /,
+    *,
+    principal: Principal,
+    regions: frozenset[str] | None,
+    include_archived: bool = False,
+) -> Proposal:
+    """`service.proposal_to_change` without its group, which archiving does not need."""
     proposal, _group = await service.proposal_to_change(
-        session, proposal_id, principal=principal, regions=regions, include_archived=True
+        session, proposal_id, principal=principal, regions=regions, include_archived=include_archived
     )
-    check_if_match(request, etag(proposal.id, proposal.version))
-    proposal = await service.set_archived(session, proposal, False, principal=principal)
-    response.headers["ETag"] = etag(proposal.id, proposal.version)
-    return ProposalRead.of(proposal)
+    return proposal
+
+
+add_archive_routes(
+    router,
+    "/proposals/{proposal_id}",
+    name="proposal",
+    label="a proposal",
+    to_change=_proposal_to_change,
+    set_archived=service.set_archived,
+    read=ProposalRead.of,
+    response_model=ProposalRead,
+    manager=Manager,
+    archive_description=("Archived, not erased; `POST …/restore` brings it back. 409 when already archived."),
+    restore_description=(
+        "The ETag of the archived proposal (read with include_archived=true). 409 when not archived."
+    ),
+)
 
 
 @router.post(

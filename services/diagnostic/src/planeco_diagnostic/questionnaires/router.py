@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from planeco_diagnostic.db import IdempotencyKey
 from planeco_diagnostic.questionnaires import service
@@ -26,7 +27,7 @@ from planeco_diagnostic.questionnaires.schemas import (
     QuestionnaireRead,
     QuestionnaireUpdate,
 )
-from planeco_shared.archive import IncludeArchived
+from planeco_shared.archive import IncludeArchived, add_archive_routes
 from planeco_shared.codes import DEPARTEMENT_PATTERN
 from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, etag
 from planeco_shared.database import SessionDep
@@ -292,40 +293,38 @@ async def create_questionnaire_edition(
     return await create.respond(QuestionnaireRead.of(edition), status_code=201, headers=_location(edition))
 
 
-@router.delete(
-    "/{questionnaire_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="Archive a questionnaire template (If-Match required)",
-    description="Archived, not erased (campaigns and the audit trail refer to it): it then reads as 404 and "
-    "leaves the lists, except with include_archived (coordinators, admins); `POST …/restore` brings it back. "
-    "409 when already archived.",
-    responses=problem_responses(404, 409, 412, 428),
-    openapi_extra=IF_MATCH_REQUIRED,
-)
-async def archive_questionnaire(
-    questionnaire_id: uuid.UUID, request: Request, session: SessionDep, principal: Manager
-) -> Response:
-    questionnaire = await service.questionnaire_to_change(session, questionnaire_id, principal=principal)
-    check_if_match(request, etag(questionnaire.id, questionnaire.version))
-    await service.set_archived(session, questionnaire, True, principal=principal)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post(
-    "/{questionnaire_id}/restore",
-    response_model=QuestionnaireRead,
-    summary="Restore an archived questionnaire template (If-Match required)",
-    description="The ETag of the archived template (read with include_archived=true). 409 when not archived.",
-    responses=problem_responses(404, 409, 412, 428),
-    openapi_extra=IF_MATCH_REQUIRED,
-)
-async def restore_questionnaire(
-    questionnaire_id: uuid.UUID, request: Request, session: SessionDep, principal: Manager, response: Response
-) -> QuestionnaireRead:
-    questionnaire = await service.questionnaire_to_change(
-        session, questionnaire_id, principal=principal, include_archived=True
+async def _questionnaire_to_change(
+    session: AsyncSession,
+    questionnaire_id: uuid.UUID,
+    /,
+    *,
+    principal: Principal,
+    regions: frozenset[str] | None,
+    include_archived: bool = False,
+) -> Questionnaire:
+    """`service.questionnaire_to_change`: a template's owner decides who manages it, not the régions
+    the caller sees (`regions` is not used)."""
+    return await service.questionnaire_to_change(
+        session, questionnaire_id, principal=principal, include_archived=include_archived
     )
-    check_if_match(request, etag(questionnaire.id, questionnaire.version))
-    questionnaire = await service.set_archived(session, questionnaire, False, principal=principal)
-    response.headers["ETag"] = etag(questionnaire.id, questionnaire.version)
-    return QuestionnaireRead.of(questionnaire)
+
+
+add_archive_routes(
+    router,
+    "/{questionnaire_id}",
+    name="questionnaire",
+    label="a questionnaire template",
+    to_change=_questionnaire_to_change,
+    set_archived=service.set_archived,
+    read=QuestionnaireRead.of,
+    response_model=QuestionnaireRead,
+    manager=Manager,
+    archive_description=(
+        "Archived, not erased (campaigns and the audit trail refer to it): it then reads as 404 and leaves "
+        "the lists, except with include_archived (coordinators, admins); `POST …/restore` brings it back. "
+        "409 when already archived."
+    ),
+    restore_description=(
+        "The ETag of the archived template (read with include_archived=true). 409 when not archived."
+    ),
+)
