@@ -2,9 +2,9 @@
 Centre-Val de Loire coordinator imports the région's roadmap file, and the roadmap's figures are the levers
 service's own (an electric-vehicle action entered in thousands of vehicles); the same file sent again
 changes nothing; a contributor's action proposal is accepted; a working group's proposal (from Orléans
-Métropole) is promoted to an action, both keeping the link; a progress update moves what is reached; the
-published snapshot stays as it was after later edits; and a coordinator of another région writes none of
-it (the file import included).
+Métropole) is promoted to an action, both keeping the link; progress updates move what is reached and,
+giving an action up, the gap; the published snapshot stays as it was after later edits; and a coordinator
+of another région writes none of it (the file import included).
 
 Other tests of the session write actions of the région too: the figures are checked as they move."""
 
@@ -342,7 +342,23 @@ async def test_a_regional_roadmap_through_the_gateway(gateway: str, make_key: An
             headers=occitanie,
         )
         assert other.status_code in (403, 404), other.text
+        # A progress update that gives an action up moves the gap by exactly its impact.
+        given_up = await http.post(
+            f"/api/v1/actions/{chosen['id']}/progress-updates",
+            json={
+                "reported_on": "2026-06-30",
+                "status": "abandonnee",
+                "percent_done": "0",
+                "comment": "Pas de foncier disponible pour les bornes",
+            },
+            headers=centre,
+        )
+        assert given_up.status_code == 201, given_up.text
         moved = await read(http, ROADMAP, centre, version=VERSION, year="2026")
+        assert figure(moved, "gap_ktco2e") - figure(counted, "gap_ktco2e") == Decimal("0.8")
+        assert figure(counted, "retenue_ktco2e") - figure(moved, "retenue_ktco2e") == expected + Decimal(
+            "0.8"
+        )
         ratio = Decimal(cars["impacts"][0]["ratio"])
         (item,) = [a for a in lever_of(moved, CARS)["actions"] if a["action_id"] == cars["id"]]
         assert item["status"] == "en_cours"
