@@ -256,6 +256,17 @@ def test_quantities_only_on_levers_with_an_extensive_unit_with_a_positive_decima
         assert Decimal(factor) > 0, item["key"]
 
 
+# Extensive levers whose quantity is no collectivité's own figure (SOURCES.md, « Quantities »): road freight
+# tonne-km avoided, nitrogen fertiliser delivered, fossil energy burnt on farms.
+NOT_COLLECTIVITES_FIGURES = {"augm_fret", "augm_logi", "reduc_azote", "reduc_eneragri"}
+
+
+def test_every_extensive_lever_asks_a_quantity_but_those_collectivites_cannot_measure() -> None:
+    asked = {lever_ids_of(section, item)[0] for section, item in actions() if "quantity" in item}
+    assert extensive_levers() - asked == NOT_COLLECTIVITES_FIGURES
+    assert not asked & NOT_COLLECTIVITES_FIGURES
+
+
 @pytest.mark.parametrize(
     ("key", "lever_unit", "factor"),
     [
