@@ -20,6 +20,7 @@ from planeco_diagnostic.db import JobRun
 from planeco_diagnostic.jobs import JOBS
 from planeco_diagnostic.outbox.models import MessageStatus, OutboxMessage
 from planeco_diagnostic.outbox.rendering import TemplateError
+from planeco_diagnostic.outbox.repository import OutboxRepository
 from planeco_diagnostic.outbox.service import INTERRUPTED, deliver_due, enqueue
 from planeco_shared.jobs import JobOutcome, JobResult, JobTrigger, run_job
 from planeco_shared.runtime import ServiceRuntime, runtime_of
@@ -226,6 +227,22 @@ async def test_concurrent_runs_send_each_message_once(database_url: str, mail_se
             async with runtime.transaction() as session:
                 await session.execute(delete(OutboxMessage).where(OutboxMessage.id == message_id))
                 await session.execute(delete(JobRun).where(JobRun.started_by == "test-concurrent"))
+
+
+async def test_a_message_is_claimed_by_one_run_only(app: FastAPI) -> None:
+    """The claim is a compare-and-set on `queued`: a second claim, as a second run would make, gets
+    nothing, and the attempt is counted once."""
+    message_id = await queue(app, address())
+    async with runtime_of(app).transaction() as session:
+        claimed = await OutboxRepository(session).claim(message_id)
+        assert claimed is not None
+        assert (claimed.status, claimed.attempts) == (MessageStatus.sending, 1)
+    async with runtime_of(app).transaction() as session:
+        assert await OutboxRepository(session).claim(message_id) is None
+    again = await stored(app, message_id)
+    assert (again.status, again.attempts) == (MessageStatus.sending, 1)
+    async with runtime_of(app).transaction() as session:  # not left for the next test's run
+        await session.execute(delete(OutboxMessage).where(OutboxMessage.id == message_id))
 
 
 async def test_an_interrupted_attempt_is_never_resent(app: FastAPI, mail_server: MailServer) -> None:

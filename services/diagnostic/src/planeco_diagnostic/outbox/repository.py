@@ -27,6 +27,20 @@ class OutboxRepository:
     async def get(self, message_id: uuid.UUID) -> OutboxMessage | None:
         return await self.session.get(OutboxMessage, message_id)
 
+    async def claim(self, message_id: uuid.UUID) -> OutboxMessage | None:
+        """The message marked `sending`, its attempt counted, if it still was `queued`; None otherwise.
+        One UPDATE … WHERE status = 'queued' (a compare-and-set): of two runs claiming the same message,
+        exactly one gets it, whatever else keeps runs apart (the job's lock does)."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == MessageStatus.queued)
+            .values(status=MessageStatus.sending, attempts=OutboxMessage.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(result, "rowcount", 0):
+            return None
+        return await self.session.get(OutboxMessage, message_id, populate_existing=True)
+
     async def due(self, now: dt.datetime, *, limit: int) -> Sequence[OutboxMessage]:
         statement = (
             select(OutboxMessage)

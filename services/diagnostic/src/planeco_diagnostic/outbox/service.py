@@ -4,7 +4,8 @@ causes it (an invitation, a reminder), so that it is sent if and only if that tr
 
 Delivery, per message, each step in its own transaction:
 
-1. mark it `sending` and count the attempt (committed before anything goes out);
+1. claim it: `queued` → `sending` by a compare-and-set, the attempt counted (committed before anything goes
+   out), so that of two runs only one ever hands a message to the server;
 2. hand it to the SMTP server;
 3. right after the server accepted it, mark it `sent` (or, when refused or unreachable, `queued` again with
    the error and the next attempt time, the wait doubling from `mail_retry_seconds`; `failed` after
@@ -14,8 +15,9 @@ Delivery, per message, each step in its own transaction:
 committed) leaves the message `sending`. Runs are one at a time (the job's lock, across replicas), so the next
 run knows no attempt is under way and marks every `sending` message `failed` with the reason "interrupted":
 it is never resent on its own, because it may already have been delivered. Never twice, at the price of, in
-that rare case, perhaps never: the outbox read shows it, and a coordinator can send it again by hand. Each
-message keeps one `Message-ID`, so a copy sent again is recognisable as the same message.
+that rare case, perhaps never: the outbox read shows it, and a coordinator sends the invitation or reminder
+again (`POST /campaigns/{id}/invitations` for that invitee: a new message, with a new token). Each message
+keeps one `Message-ID`, so a duplicate at the receiving end is recognisable as the same message.
 
 At most `mail_daily_cap` messages are sent per rolling 24 hours; the others wait for the next runs.
 
@@ -165,11 +167,9 @@ async def deliver_due(runtime: ServiceRuntime, *, now: dt.datetime | None = None
     connected = False
     for message_id in ids:
         async with runtime.transaction() as session:
-            message = await OutboxRepository(session).get(message_id)
-            if message is None or message.status is not MessageStatus.queued:
+            message = await OutboxRepository(session).claim(message_id)
+            if message is None:  # no longer queued: another run has it
                 continue
-            message.status = MessageStatus.sending
-            message.attempts += 1
             mail = build_message(message, settings)
         try:
             if not connected:
