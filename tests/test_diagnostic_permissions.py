@@ -224,6 +224,11 @@ async def new_campaign(world: World, caller: str) -> Call:
     return Call(json=body)
 
 
+async def campaign_patch(world: World, caller: str) -> Call:
+    current = await world.ok("GET", f"{API}/campaigns/{world.campaign}")
+    return Call(headers={"If-Match": current.headers["etag"]}, json={"title": f"Diagnostic ({caller})"})
+
+
 async def template_patch(world: World, _caller: str) -> Call:
     identifier, tag = await world.template()
     return Call(
@@ -403,6 +408,7 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/campaigns", statuses(403, admin=OK, centre=OK, **NO_CREDENTIAL), new_campaign),
     Row("GET", "/campaigns", AUTHENTICATED, WHOLE_LIST, campaigns_listed),
     Row("GET", "/campaigns/{campaign_id}", CAMPAIGN_READ),
+    Row("PATCH", "/campaigns/{campaign_id}", MANAGE, campaign_patch),
     Row("GET", "/campaigns/{campaign_id}/invitees", CAMPAIGN_READ),
     # Invitation tokens, contacts, e-mails, non-respondents
     Row("POST", "/campaigns/{campaign_id}/invitees/{code}/token", MANAGE, fixed(ids={"code": CHER})),

@@ -3,9 +3,11 @@ resolved through the levers service (its real COG data), the questionnaire locke
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest_asyncio
@@ -216,3 +218,92 @@ async def test_permission_matrix(client: httpx.AsyncClient, national: str) -> No
             assert listed.status_code == 401
         else:
             assert listed.json()["total"] == (0 if name == "coordinator elsewhere" else 5), name
+
+
+def _day(days: int) -> str:
+    """A French calendar day from today (the campaigns' dates are Europe/Paris days)."""
+    return (dt.datetime.now(ZoneInfo("Europe/Paris")).date() + dt.timedelta(days=days)).isoformat()
+
+
+REGION_ONLY = {"departements": False, "epci_natures": []}
+
+
+async def test_a_coordinator_extends_closes_and_renames_a_campaign(
+    client: httpx.AsyncClient, national: str
+) -> None:
+    body = campaign(national, opening_date=_day(-1), closing_date=_day(30), invitees=REGION_ONLY)
+    created = await client.post(URL, json=body, headers=CENTRE)
+    assert created.status_code == 201, created.text
+    url, first = f"{URL}/{created.json()['id']}", created.headers["etag"]
+    issued = await client.post(f"{url}/invitees/24/token", headers=CENTRE)
+    assert issued.status_code == 200, issued.text
+    token = {"X-Invitation-Token": issued.json()["token"]}
+    assert (await client.get("/api/v1/answer/response", headers=token)).status_code == 200
+
+    assert_problem(await client.patch(url, json={"title": "Diagnostic prolongé"}, headers=CENTRE), 428)
+    extended = await client.patch(
+        url,
+        json={"title": "Diagnostic COP 2026 (prolongé)", "closing_date": _day(60)},
+        headers=CENTRE | {"If-Match": first},
+    )
+    assert extended.status_code == 200, extended.text
+    read = extended.json()
+    assert (read["title"], read["closing_date"], read["revision"]) == (
+        "Diagnostic COP 2026 (prolongé)",
+        _day(60),
+        created.json()["revision"] + 1,
+    )
+    assert extended.headers["etag"] != first
+    stale = await client.patch(url, json={"title": "Encore"}, headers=CENTRE | {"If-Match": first})
+    assert_problem(stale, 412)
+    tag = {"If-Match": extended.headers["etag"]}
+
+    # Refused: what would rewrite the past; nothing changes.
+    opened = await client.patch(url, json={"opening_date": _day(1)}, headers=CENTRE | tag)
+    assert "opened on" in assert_problem(opened, 409)["detail"]
+    too_early = await client.patch(url, json={"closing_date": _day(-2)}, headers=CENTRE | tag)
+    [error] = assert_problem(too_early, 422)["errors"]
+    assert (error["loc"], error["type"]) == (["body", "closing_date"], "in_the_past")
+    assert_problem(await client.patch(url, json={}, headers=CENTRE | tag), 422)
+    assert_problem(
+        await client.patch(url, json={"owner": {"level": "region", "code": "53"}}, headers=CENTRE | tag), 422
+    )
+    assert (await client.get(url, headers=CENTRE)).headers["etag"] == tag["If-Match"]
+
+    # Closed from today on (yesterday's date): the token stops working; extended again, it works again.
+    closed = await client.patch(url, json={"closing_date": _day(-1)}, headers=CENTRE | tag)
+    assert closed.status_code == 200, closed.text
+    assert (await client.get("/api/v1/answer/response", headers=token)).status_code == 404
+    reopened = await client.patch(
+        url, json={"closing_date": _day(7)}, headers=CENTRE | {"If-Match": closed.headers["etag"]}
+    )
+    assert reopened.status_code == 200, reopened.text
+    assert (await client.get("/api/v1/answer/response", headers=token)).status_code == 200
+
+    # Who may: its région's coordinators and admins; another région's does not see it.
+    tag = {"If-Match": reopened.headers["etag"]}
+    change = {"title": "Pas à vous"}
+    assert_problem(await client.patch(url, json=change, headers=BRETAGNE | tag), 404)
+    for caller in (CONTRIBUTOR, READER):
+        assert_problem(await client.patch(url, json=change, headers=caller | tag), 403)
+    assert_problem(await client.patch(url, json=change, headers=ANONYMOUS | tag), 401)
+    assert (await client.patch(url, json=change, headers=ADMIN | tag)).status_code == 200
+
+
+async def test_a_campaign_not_yet_open_moves_its_dates_in_order(
+    client: httpx.AsyncClient, national: str
+) -> None:
+    body = campaign(national, opening_date=_day(10), closing_date=_day(40), invitees=REGION_ONLY)
+    created = await client.post(URL, json=body, headers=CENTRE)
+    assert created.status_code == 201, created.text
+    url, tag = f"{URL}/{created.json()['id']}", {"If-Match": created.headers["etag"]}
+    reversed_ = await client.patch(
+        url, json={"opening_date": _day(20), "closing_date": _day(15)}, headers=CENTRE | tag
+    )
+    [error] = assert_problem(reversed_, 422)["errors"]
+    assert (error["loc"], error["type"]) == (["body", "closing_date"], "dates_out_of_order")
+    past = await client.patch(url, json={"opening_date": _day(-1)}, headers=CENTRE | tag)
+    assert assert_problem(past, 422)["errors"][0]["type"] == "in_the_past"
+    sooner = await client.patch(url, json={"opening_date": _day(0)}, headers=CENTRE | tag)
+    assert sooner.status_code == 200, sooner.text
+    assert (sooner.json()["opening_date"], sooner.json()["closing_date"]) == (_day(0), _day(40))

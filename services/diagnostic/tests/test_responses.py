@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
+from fastapi import FastAPI
 
 from planeco_diagnostic.invitations.router import today
 from planeco_shared.testing import assert_problem, identity_headers
@@ -338,3 +339,44 @@ async def test_stats_of_the_centre_val_de_loire_campaign_are_live_and_add_up(
     assert_problem(await client.get(stats_url, headers=BRETAGNE), 404)
     assert_problem(await client.get(stats_url, headers=ANONYMOUS), 401)
     assert_problem(await client.get(stats_url, headers=tours), 401)
+
+
+async def test_no_reopening_after_the_closing_date_the_response_stays_submitted_and_counted(
+    client: httpx.AsyncClient, app: FastAPI, centre: str
+) -> None:
+    answer = {"bus-decarbones": {"pertinence": "pertinent", "mobilisation": "realise"}}
+    assert (await save(client, url(centre), CONTRIBUTOR, answer)).status_code == 200
+    submitted = await client.post(f"{url(centre)}/submission", headers=CONTRIBUTOR)
+    assert submitted.status_code == 200 and submitted.json()["status"] == "submitted"
+    closing = dt.date.fromisoformat(
+        (await client.get(f"/api/v1/campaigns/{centre}", headers=CENTRE)).json()["closing_date"]
+    )
+    synthesis_url = f"/api/v1/campaigns/{centre}/synthesis"
+    try:
+        app.dependency_overrides[today] = lambda: closing + dt.timedelta(days=1)
+        for caller in (CENTRE, ADMIN):
+            refused = assert_problem(await client.post(f"{url(centre)}/reopening", headers=caller), 409)
+            assert refused["detail"] == (
+                f"The campaign closed on {closing.isoformat()}: its responses are read only and a submitted "
+                "response can no longer be reopened (it could not be submitted again)"
+            )
+        assert_problem(await client.post(f"{url(centre)}/reopening", headers=CONTRIBUTOR), 403)  # still
+        read = await client.get(url(centre), headers=CENTRE)
+        assert (
+            read.json()["status"] == "submitted" and read.json()["revision"] == submitted.json()["revision"]
+        )
+        assert read.json()["submitted_at"] == submitted.json()["submitted_at"]
+        stats = (await client.get(f"/api/v1/campaigns/{centre}/stats", headers=CENTRE)).json()
+        assert stats["overall"]["submitted"] == 1
+        synthesis = (await client.get(synthesis_url, headers=CENTRE)).json()
+        assert synthesis["respondents"] == 1
+        assert {i["item_key"]: i["overall"]["n"] for i in synthesis["items"]}["bus-decarbones"] == 1
+        history = (await client.get(f"{url(centre)}/history", headers=CENTRE)).json()["items"]
+        assert [e["action"] for e in history] == ["submit", "create"]  # nothing recorded
+        # the closing date itself is still open: a coordinator may reopen then
+        app.dependency_overrides[today] = lambda: closing
+        reopened = await client.post(f"{url(centre)}/reopening", headers=CENTRE)
+        assert reopened.status_code == 200 and reopened.json()["status"] == "draft"
+        assert (await client.get(synthesis_url, headers=CENTRE)).json()["respondents"] == 0
+    finally:
+        app.dependency_overrides.pop(today, None)

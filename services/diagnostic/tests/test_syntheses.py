@@ -551,3 +551,129 @@ async def test_two_campaigns_on_one_questionnaire_are_compared_on_their_shared_i
     third = (await client.post("/api/v1/campaigns", json=body, headers=CENTRE)).json()["id"]
     refused = await client.get(compared_url, params={"with": third}, headers=CENTRE)
     assert assert_problem(refused, 422)["errors"][0]["loc"] == ["query", "with"]
+
+
+async def test_two_campaigns_on_two_editions_are_compared_on_the_items_they_share(
+    client: httpx.AsyncClient, centre: str, answered: dict[str, str]
+) -> None:
+    # edition 2 of the first campaign's questionnaire (locked by that campaign): a copy, made through the
+    # API, without the bus item and with an action item on a lever the first edition has no item under
+    first = (await client.get(f"/api/v1/campaigns/{centre}", headers=CENTRE)).json()
+    made = await client.post(f"/api/v1/questionnaires/{first['questionnaire_id']}/editions", headers=ADMIN)
+    assert made.status_code == 201, made.text
+    edition = made.json()
+    assert (edition["edition"], edition["lineage_id"]) == (2, first["questionnaire_id"])
+    document_url = f"/api/v1/questionnaires/{edition['id']}/document"
+    document = (await client.get(document_url, headers=ADMIN)).json()
+    vehicles, energy = document["sections"]
+    vehicles["items"] = [item for item in vehicles["items"] if item["key"] != BUS]
+    energy["items"].append(
+        {"key": "chaudieres-fioul", "kind": "action", "label": "Remplacer les chaudières au fioul",
+         "help": "", "lever_ids": ["reduc_rfioul"], "respondent_types": None, "quantity": None}
+    )  # fmt: skip
+    changed = await client.put(
+        document_url, json=document, headers=ADMIN | {"If-Match": made.headers["etag"]}
+    )
+    assert changed.status_code == 200, changed.text
+    day = today()
+    body = {
+        "questionnaire_id": edition["id"],
+        "owner": {"level": "region", "code": "24"},
+        "title": "Diagnostic COP Centre-Val de Loire, édition 2",
+        "opening_date": (day - dt.timedelta(days=1)).isoformat(),
+        "closing_date": (day + dt.timedelta(days=10)).isoformat(),
+        "panorama_version": "2024-07-24",
+    }
+    created = await client.post("/api/v1/campaigns", json=body, headers=CENTRE)
+    assert created.status_code == 201, created.text
+    second = created.json()["id"]
+    # fleet, second campaign: 5 answers, 3 pertinent of which 1 engaged (first: 4, 3 pertinent, 2 engaged)
+    fuel = "chaudieres-fioul"
+    await respond(
+        client,
+        second,
+        ORLEANS,
+        {FLOTTE: action("pertinent", "realise"), fuel: action("pertinent", "en_cours")},
+    )
+    await respond(client, second, TOURS, {FLOTTE: action("pertinent", "planifie")})
+    await respond(client, second, answered["cc1"], {FLOTTE: action("pertinent", "envisage")})
+    await respond(client, second, answered["cc2"], {FLOTTE: action("a_discuter", "envisage")})
+    await respond(client, second, answered["cc3"], {FLOTTE: action("non_pertinent", "non_engage")})
+    await respond(client, second, "24", {fuel: action("a_discuter", None)})
+    await respond(client, second, "45", {fuel: action("pertinent", "realise")}, submit=False)  # a draft
+    gone = await save(client, url(second, "45"), ADMIN, {BUS: action("pertinent", "realise")})
+    assert assert_problem(gone, 422)["errors"][0]["type"] == "unknown_item"  # not in edition 2
+
+    compared_url = f"{synthesis_url(centre)}/comparison"
+    read = await client.get(compared_url, params={"with": second}, headers=CENTRE)
+    assert read.status_code == 200, read.text
+    compared = read.json()
+    assert (compared["campaign_id"], compared["with_campaign_id"]) == (centre, second)
+    assert compared["counted"] == "submitted"
+    assert compared["only_in_first"] == [BUS] and compared["only_in_second"] == [fuel]
+    assert [row["key"] for row in compared["items"]] == [FLOTTE]
+    flotte = compared["items"][0]
+    assert flotte["label"] == "Électrifier la flotte de véhicules de la collectivité"
+    assert (flotte["first"]["n"], flotte["first"]["respondents"]) == (4, 4)
+    assert (flotte["second"]["n"], flotte["second"]["respondents"]) == (5, 5)
+    assert flotte["first"]["pertinence"] == {
+        "pertinent": "0.7500", "non_pertinent": "0.2500", "a_discuter": "0.0000", "non_renseigne": "0.0000"
+    }  # fmt: skip
+    assert flotte["second"]["pertinence"] == {
+        "pertinent": "0.6000", "non_pertinent": "0.2000", "a_discuter": "0.2000", "non_renseigne": "0.0000"
+    }  # fmt: skip
+    assert flotte["second"]["mobilisation"] == {
+        "realise": "0.2000", "en_cours": "0.0000", "planifie": "0.2000", "envisage": "0.4000",
+        "non_engage": "0.2000", "non_renseigne": "0.0000",
+    }  # fmt: skip
+    assert (flotte["first"]["relevant_share"], flotte["second"]["relevant_share"]) == ("0.7500", "0.6000")
+    assert (flotte["first"]["engaged_share"], flotte["second"]["engaged_share"]) == ("0.6667", "0.3333")
+    assert flotte["difference"] == {
+        "pertinence": {
+            "pertinent": "-0.1500", "non_pertinent": "-0.0500", "a_discuter": "0.2000",
+            "non_renseigne": "0.0000",
+        },
+        "mobilisation": {
+            "realise": "-0.0500", "en_cours": "-0.2500", "planifie": "-0.0500", "envisage": "0.4000",
+            "non_engage": "-0.0500", "non_renseigne": "0.0000",
+        },
+        "relevant_share": "-0.1500",  # 3/5 − 3/4
+        "engaged_share": "-0.3333",  # 1/3 − 2/3 exactly, not 0.3333 − 0.6667
+    }  # fmt: skip
+    # per lever: only the one whose items are the same in both (the bus lever has no item in the second,
+    # the fuel lever none in the first)
+    assert [row["key"] for row in compared["levers"]] == ["augm_voitelec"]
+    lever = compared["levers"][0]
+    assert (lever["first"], lever["second"], lever["difference"]) == (
+        flotte["first"],
+        flotte["second"],
+        flotte["difference"],
+    )
+    # the other way round: the sides and the lists swap, the differences change sign
+    back = await client.get(f"{synthesis_url(second)}/comparison", params={"with": centre}, headers=ADMIN)
+    assert back.status_code == 200, back.text
+    reverse = back.json()
+    assert reverse["only_in_first"] == [fuel] and reverse["only_in_second"] == [BUS]
+    assert (
+        reverse["items"][0]["first"] == flotte["second"] and reverse["items"][0]["second"] == flotte["first"]
+    )
+    assert reverse["items"][0]["difference"]["engaged_share"] == "0.3333"
+    assert reverse["items"][0]["difference"]["pertinence"]["a_discuter"] == "-0.2000"
+
+    # a campaign on an unrelated questionnaire (the same content imported again: another lineage)
+    other = await client.post(
+        "/api/v1/questionnaires/imports", json=json.loads(SMALL.read_text(encoding="utf-8")), headers=ADMIN
+    )
+    assert other.status_code == 201, other.text
+    body |= {"questionnaire_id": other.json()["id"], "title": "Diagnostic sur un autre questionnaire"}
+    unrelated = await client.post("/api/v1/campaigns", json=body, headers=CENTRE)
+    assert unrelated.status_code == 201, unrelated.text
+    for campaign in (centre, second):
+        refused = await client.get(
+            f"{synthesis_url(campaign)}/comparison", params={"with": unrelated.json()["id"]}, headers=CENTRE
+        )
+        problem = assert_problem(refused, 422)
+        assert "different questionnaires" in problem["detail"]
+        assert [(e["loc"], e["type"]) for e in problem["errors"]] == [
+            (["query", "with"], "other-questionnaire")
+        ]

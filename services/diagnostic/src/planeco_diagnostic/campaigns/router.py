@@ -12,11 +12,13 @@ from planeco_diagnostic.campaigns.schemas import (
     CampaignCreate,
     CampaignFilters,
     CampaignRead,
+    CampaignUpdate,
     InviteeFilters,
     InviteeRead,
 )
 from planeco_diagnostic.db import IdempotencyKey
-from planeco_shared.concurrency import etag
+from planeco_diagnostic.invitations.router import Today
+from planeco_shared.concurrency import IF_MATCH_REQUIRED, check_if_match, etag
 from planeco_shared.database import SessionDep
 from planeco_shared.idempotency import IDEMPOTENCY_KEY, idempotent_create
 from planeco_shared.identity import Principal, RequireRole, Role
@@ -76,6 +78,37 @@ async def get_campaign(
     campaign_id: uuid.UUID, session: SessionDep, regions: VisibleRegions, response: Response
 ) -> CampaignRead:
     campaign, counts = await service.get_campaign(session, campaign_id, regions=regions)
+    response.headers["ETag"] = etag(campaign.id, campaign.version)
+    return CampaignRead.of(campaign, counts)
+
+
+@router.patch(
+    "/{campaign_id}",
+    response_model=CampaignRead,
+    summary="Change a campaign's title or dates (If-Match required)",
+    description="Its coordinators (and admins). Extend the closing date (a closed campaign opens again "
+    "until then: its invitation tokens work again) or bring it forward to close sooner (yesterday: closed "
+    "from today on); move the opening date while the campaign has not opened. Dates are French calendar "
+    "days. 409 when the opening date of an opened campaign is changed; 422 naming the date out of order "
+    "or in the past. The questionnaire, owner, panorama version and invitees stay as created. Audited.",
+    responses=problem_responses(404, 409, 412, 422, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
+)
+async def update_campaign(
+    campaign_id: uuid.UUID,
+    data: CampaignUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: Manager,
+    regions: VisibleRegions,
+    day: Today,
+    response: Response,
+) -> CampaignRead:
+    campaign, counts = await service.campaign_to_change(
+        session, campaign_id, principal=principal, regions=regions
+    )
+    check_if_match(request, etag(campaign.id, campaign.version))
+    campaign = await service.update_campaign(session, campaign, data, principal=principal, today=day)
     response.headers["ETag"] = etag(campaign.id, campaign.version)
     return CampaignRead.of(campaign, counts)
 

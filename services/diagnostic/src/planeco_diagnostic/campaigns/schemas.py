@@ -73,6 +73,34 @@ class CampaignCreate(BaseModel):
         return self
 
 
+class CampaignUpdate(BaseModel):
+    """A campaign's title and dates (its questionnaire, owner, panorama version and invitees stay as
+    created: responses and syntheses rest on them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = Field(default=None, description="Optional")
+    opening_date: dt.date | None = Field(
+        default=None,
+        description="Optional; only before the campaign opens, and not before today",
+        examples=["2026-03-09"],
+    )
+    closing_date: dt.date | None = Field(
+        default=None,
+        description="Optional; later to extend the campaign (a closed one opens again until then), earlier "
+        "to close it sooner; on or after the opening date, and not before yesterday (yesterday: closed "
+        "from today on). Invitation tokens are valid until it.",
+        examples=["2026-05-31"],
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> CampaignUpdate:
+        given = {name for name in self.model_fields_set if getattr(self, name) is not None}
+        if not given:
+            raise ValueError("Nothing to change: give title, opening_date or closing_date")
+        return self
+
+
 class CampaignRead(BaseModel):
     id: uuid.UUID
     questionnaire_id: uuid.UUID

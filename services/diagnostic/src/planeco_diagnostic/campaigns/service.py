@@ -5,6 +5,7 @@ territories as they are that day, stored with the campaign), and locks the quest
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -16,12 +17,14 @@ from planeco_diagnostic.campaigns.schemas import (
     CampaignCreate,
     CampaignFilters,
     CampaignRead,
+    CampaignUpdate,
     InviteeFilters,
     InviteeNature,
     InviteeRead,
     InviteeSelection,
 )
 from planeco_diagnostic.db import AuditEntry
+from planeco_diagnostic.invitations.service import owner_territory
 from planeco_diagnostic.questionnaires import service as questionnaires
 from planeco_diagnostic.questionnaires.models import QuestionnaireStatus
 from planeco_diagnostic.questionnaires.repository import QuestionnaireRepository
@@ -32,7 +35,7 @@ from planeco_shared.clients.levers import LeversClient
 from planeco_shared.identity import Principal
 from planeco_shared.owners import OwnerLevel
 from planeco_shared.pagination import Page, PageParams, paginate, paginate_into
-from planeco_shared.problems import FieldError, NotFound, UnprocessableEntity
+from planeco_shared.problems import Conflict, FieldError, NotFound, UnprocessableEntity
 from planeco_shared.scopes import Territory, ensure_may_act_on
 
 ENTITY = "campaign"
@@ -235,6 +238,62 @@ async def get_campaign(
     if campaign is None or (regions is not None and campaign.owner_region not in regions):
         raise NotFound(f"No campaign {campaign_id}")
     return campaign, (await repository.invitee_counts([campaign.id]))[campaign.id]
+
+
+async def campaign_to_change(
+    session: AsyncSession, campaign_id: uuid.UUID, *, principal: Principal, regions: frozenset[str] | None
+) -> tuple[Campaign, dict[InviteeType, int]]:
+    """The campaign (404 outside the caller's régions), if the caller manages its owner (403)."""
+    campaign, counts = await get_campaign(session, campaign_id, regions=regions)
+    ensure_may_act_on(principal, owner_territory(campaign))
+    return campaign, counts
+
+
+async def update_campaign(
+    session: AsyncSession, campaign: Campaign, data: CampaignUpdate, *, principal: Principal, today: dt.date
+) -> Campaign:
+    """New title or dates (audited, a new revision): the opening date only before the campaign opens
+    (409 after), dates in order, none in the past (422 naming each)."""
+    wanted = {name: getattr(data, name) for name in data.model_fields_set if getattr(data, name) is not None}
+    opening = wanted.get("opening_date", campaign.opening_date)
+    closing = wanted.get("closing_date", campaign.closing_date)
+    if "opening_date" in wanted and wanted["opening_date"] != campaign.opening_date:
+        if today >= campaign.opening_date:
+            raise Conflict(
+                f"The campaign opened on {campaign.opening_date.isoformat()}: its opening date stays"
+            )
+        if opening < today:
+            _refuse_update("opening_date", f"{opening.isoformat()} is in the past", "in_the_past")
+    if "closing_date" in wanted and closing < today - dt.timedelta(days=1):
+        _refuse_update(
+            "closing_date",
+            f"{closing.isoformat()} is before yesterday: to close the campaign now, give yesterday's date",
+            "in_the_past",
+        )
+    if closing < opening:
+        _refuse_update(
+            "closing_date" if "closing_date" in wanted else "opening_date",
+            f"The closing date {closing.isoformat()} is before the opening date {opening.isoformat()}",
+            "dates_out_of_order",
+        )
+    audit.apply_update(
+        session,
+        AuditEntry,
+        campaign,
+        wanted,
+        principal=principal,
+        entity_type=ENTITY,
+        entity_id=str(campaign.id),
+    )
+    await session.flush()
+    return campaign
+
+
+def _refuse_update(field: str, msg: str, type_: str) -> None:
+    raise UnprocessableEntity(
+        "The campaign cannot be changed as asked; see `errors`.",
+        errors=[FieldError(loc=["body", field], msg=msg, type=type_)],
+    )
 
 
 async def list_campaigns(

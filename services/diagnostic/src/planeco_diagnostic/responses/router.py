@@ -152,7 +152,10 @@ async def submit_response(
     "/{campaign_id}/responses/{code}/reopening",
     response_model=ResponseRead,
     summary="Reopen a submitted response (back to draft)",
-    description="For the coordinators of the campaign's owner and admins. 409 unless it is submitted.",
+    description="For the coordinators of the campaign's owner and admins, until the campaign's closing "
+    "date: once it is closed the responses are read only, and a reopened response could never be "
+    "submitted again (the synthesis counts submitted responses only). 409 after the closing date, and "
+    "unless it is submitted.",
     responses=problem_responses(409),
 )
 async def reopen_response(
@@ -161,10 +164,11 @@ async def reopen_response(
     session: SessionDep,
     principal: Authenticated,
     regions: VisibleRegions,
+    day: Today,
     response: Response,
 ) -> ResponseRead:
     read, response.headers["ETag"] = await service.reopen_response(
-        session, campaign_id, code, principal=principal, regions=regions
+        session, campaign_id, code, principal=principal, regions=regions, today=day
     )
     return read
 

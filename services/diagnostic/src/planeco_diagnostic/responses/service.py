@@ -483,11 +483,19 @@ async def reopen_response(
     *,
     principal: Principal,
     regions: frozenset[str] | None,
+    today: dt.date,
 ) -> tuple[ResponseRead, str]:
+    """Back to draft, out of the synthesis until submitted again: only until the closing date, since a
+    response reopened later could never be submitted again (no write once the campaign is closed)."""
     campaign, invitee = await _located(session, campaign_id, code, regions=regions)
     if principal.role not in (Role.admin, Role.coordinator):
         raise Forbidden("Only the campaign's coordinators reopen a response")
     ensure_may_act_on(principal, invitations.owner_territory(campaign))
+    if today > campaign.closing_date:
+        raise Conflict(
+            f"The campaign closed on {campaign.closing_date.isoformat()}: its responses are read only and "
+            "a submitted response can no longer be reopened (it could not be submitted again)"
+        )
     response = await ResponseRepository(session).get(invitee.id)
     if response is None or response.status is not ResponseStatus.submitted:
         raise Conflict("Only a submitted response can be reopened")
