@@ -119,7 +119,7 @@ async def test_every_rule_error_is_listed_with_its_json_path(client: httpx.Async
     first["items"][3]["key"] = "flotte-electrique"  # an item key used twice
     first["items"][3]["minimum"], first["items"][3]["maximum"] = "10", "2"  # bounds inverted
     first["items"][1]["lever_ids"] = ["reduc_rfioul"]  # not one of its section's levers
-    first["items"][1]["quantity"] = {"label": "Bus", "unit": "bus", "lever_unit_factor": "0"}
+    first["items"][1]["quantity"] = {"label": "Bus", "unit": "bus", "lever_unit_factor": "0", "maximum": "0"}
     first["items"][0]["lever_ids"] = None  # a quantity on two levers
     second["items"][0]["respondent_types"] = ["region"]  # not one of the document's
     second["items"][1]["options"][2]["key"] = "ademe"  # an option twice
@@ -129,6 +129,7 @@ async def test_every_rule_error_is_listed_with_its_json_path(client: httpx.Async
         ((*item, 0, "quantity"), "quantity_one_lever"),
         ((*item, 1, "lever_ids", 0), "not_in_section"),
         ((*item, 1, "quantity", "lever_unit_factor"), "greater_than"),
+        ((*item, 1, "quantity", "maximum"), "greater_than"),
         ((*item, 3, "key"), "duplicate_key"),
         ((*item, 3, "maximum"), "bounds_inverted"),
         (("body", "sections", 1, "key"), "duplicate_key"),

@@ -9,10 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 
+from planeco_diagnostic.campaigns.models import Invitee, InviteeType
 from planeco_diagnostic.invitations.router import today
+from planeco_diagnostic.questionnaires.document import parse_document
+from planeco_diagnostic.responses.service import validate_answers
+from planeco_shared.problems import UnprocessableEntity
 from planeco_shared.testing import assert_problem, identity_headers
 
 ADMIN = identity_headers("admin")
@@ -380,3 +385,52 @@ async def test_no_reopening_after_the_closing_date_the_response_stays_submitted_
         assert (await client.get(synthesis_url, headers=CENTRE)).json()["respondents"] == 0
     finally:
         app.dependency_overrides.pop(today, None)
+
+
+async def test_a_quantity_in_another_unit_is_refused_and_the_item_unit_is_kept(
+    client: httpx.AsyncClient, centre: str
+) -> None:
+    holder = await token_for(client, centre)
+    mine = "/api/v1/answer/response"
+    fleet = {"pertinence": "pertinent", "mobilisation": "en_cours", "quantity": "12"}
+    wrong = await client.patch(
+        mine,
+        json={"answers": {"flotte-electrique": fleet | {"unit": "milliers de véhicules"}}},
+        headers=holder | {"If-Match": "*"},
+    )
+    [error] = assert_problem(wrong, 422)["errors"]
+    assert (error["loc"], error["type"]) == (["body", "answers", "flotte-electrique", "unit"], "wrong_unit")
+    assert "'véhicules'" in error["msg"]
+    no_quantity = await client.patch(
+        mine,
+        json={"answers": {"bus-decarbones": {"pertinence": "pertinent", "unit": "bus"}}},
+        headers=holder | {"If-Match": "*"},
+    )
+    assert assert_problem(no_quantity, 422)["errors"][0]["type"] == "no_quantity"
+    assert (await client.get(mine, headers=holder)).json()["status"] == "not_started"
+    said = await client.patch(
+        mine,
+        json={"answers": {"flotte-electrique": fleet | {"unit": "véhicules"}}},
+        headers=holder | {"If-Match": "*"},
+    )
+    assert said.status_code == 200, said.text
+    stored = said.json()["answers"]["flotte-electrique"]
+    assert (stored["quantity"], stored["unit"], stored["lever_quantity"]) == ("12", "véhicules", "0.012")
+
+
+def test_a_quantity_above_the_items_maximum_is_refused() -> None:
+    """`maximum` (optional, in the item's unit) bounds an answer's quantity; at the maximum is accepted."""
+    document = json.loads(SMALL.read_text(encoding="utf-8"))
+    document["sections"][0]["items"][0]["quantity"]["maximum"] = "500"
+    parsed = parse_document(json.dumps(document).encode())
+    epci = Invitee(code="244500468", name="Orléans Métropole", type=InviteeType.metropole, departement="45")
+    with pytest.raises(UnprocessableEntity) as refused:
+        validate_answers(parsed, epci, {"flotte-electrique": {"quantity": "500.5"}})
+    [error] = refused.value.errors
+    assert (error.loc, error.type) == (
+        ["body", "answers", "flotte-electrique", "quantity"],
+        "less_than_equal",
+    )
+    assert error.msg == "The quantity must be ≤ 500 véhicules"
+    kept = validate_answers(parsed, epci, {"flotte-electrique": {"quantity": "500"}})
+    assert kept["flotte-electrique"]["lever_quantity"] == "0.5"

@@ -65,6 +65,14 @@ class Quantity(_Strict):
         description="Decimal string, > 0: one `unit` is this many of the lever's physical unit",
         examples=["0.001"],
     )
+    maximum: DecimalString | None = Field(
+        default=None,
+        # left out of the document when unset: documents written before it keep their export and hash
+        exclude_if=lambda value: value is None,
+        description="Optional; default none: the largest quantity an answer may give, in `unit` (above: 422 "
+        "naming the answer), for a figure that cannot exceed a known bound (the vehicles of a fleet)",
+        examples=["5000"],
+    )
 
 
 class Option(_Strict):
@@ -281,6 +289,8 @@ def rule_errors(document: QuestionnaireDocument, *, prefix: Sequence[str | int] 
                     fail(
                         [*item_at, "quantity", "lever_unit_factor"], "The factor must be > 0", "greater_than"
                     )
+                if item.quantity.maximum is not None and Decimal(item.quantity.maximum) <= 0:
+                    fail([*item_at, "quantity", "maximum"], "The maximum must be > 0", "greater_than")
                 levers = item.lever_ids if item.lever_ids is not None else section.lever_ids
                 if len(levers) != 1:
                     fail(

@@ -48,7 +48,15 @@ class ActionAnswer(BaseModel):
     needs: list[Need] = Field(default_factory=list, max_length=6)
     comment: Annotated[FreeText, StringConstraints(max_length=2000)] = ""
     quantity: DecimalString | None = Field(
-        default=None, description="Decimal string, ≥ 0, in the item's unit (only where the item asks for one)"
+        default=None,
+        description="Decimal string, ≥ 0 and at most the item's `maximum` if it sets one, in the item's unit "
+        "(only where the item asks for one)",
+    )
+    unit: Annotated[str, StringConstraints(max_length=100)] | None = Field(
+        default=None,
+        description="Optional: the unit `quantity` is in, checked rather than assumed: it must be the item's "
+        "`unit` (422 `wrong_unit` otherwise). Not stored: the stored answer carries the item's unit",
+        examples=["véhicules"],
     )
 
 

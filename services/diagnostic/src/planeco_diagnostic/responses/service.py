@@ -156,8 +156,22 @@ def validate_answers(
         try:
             if isinstance(item, ActionItem):
                 answer = ActionAnswer.model_validate(value)
-                stored: dict[str, Any] = answer.model_dump(mode="json", exclude={"quantity"})
+                stored: dict[str, Any] = answer.model_dump(mode="json", exclude={"quantity", "unit"})
                 stored["needs"] = [n.value for n in Need if n in answer.needs]
+                if answer.unit is not None and item.quantity is None:
+                    fail([key, "unit"], f"The item {key!r} asks for no quantity", "no_quantity")
+                    continue
+                if (
+                    answer.unit is not None
+                    and item.quantity is not None
+                    and answer.unit != item.quantity.unit
+                ):
+                    fail(
+                        [key, "unit"],
+                        f"The quantity of item {key!r} is in {item.quantity.unit!r}, not {answer.unit!r}",
+                        "wrong_unit",
+                    )
+                    continue
                 if answer.quantity is not None:
                     if item.quantity is None:
                         fail([key, "quantity"], f"The item {key!r} asks for no quantity", "no_quantity")
@@ -165,6 +179,14 @@ def validate_answers(
                     quantity = Decimal(answer.quantity)
                     if quantity < 0:
                         fail([key, "quantity"], "The quantity must be ≥ 0", "greater_than_equal")
+                        continue
+                    maximum = item.quantity.maximum
+                    if maximum is not None and quantity > Decimal(maximum):
+                        fail(
+                            [key, "quantity"],
+                            f"The quantity must be ≤ {maximum} {item.quantity.unit}",
+                            "less_than_equal",
+                        )
                         continue
                     stored["quantity"] = _plain(quantity)
                     stored["unit"] = item.quantity.unit
