@@ -331,3 +331,92 @@ async def test_who_may_import_and_export(client: httpx.AsyncClient) -> None:
         counts[name] = len(lines) - 1
     assert counts == {"admin": 3, "centre": 3, "occitanie": 0, "reader": 3, "loiret": 3, "contributor": 3}
     assert (await client.get(f"{URL}/export", params={"format": "csv"}, headers=ANONYMOUS)).status_code == 401
+
+
+async def actions_by_id(client: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
+    response = await client.get(URL, params={"page_size": 500, "region": "24"}, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    return {item["id"]: item for item in response.json()["items"]}
+
+
+async def test_actions_without_an_external_id_export_and_import_again_by_their_id(
+    client: httpx.AsyncClient,
+) -> None:
+    assert (await upload(client, CSV)).status_code == 200
+    # No external id: one recorded through the API, one a contributor proposed.
+    recorded = await client.post(
+        URL,
+        json={
+            "title": "Pistes cyclables",
+            "territory": {"level": "region", "code": "24"},
+            "lever_id": CARS,
+            "start_date": "2026-01-01",
+            "impacts": [{"lever_id": CARS, "ktco2e": "0.5"}],
+        },
+        headers=CENTRE,
+    )
+    proposed = await client.post(
+        URL,
+        json={"title": "Jardins partagés", "territory": {"level": "commune", "code": "45234"}},
+        headers=ORLEANS,
+    )
+    assert (recorded.status_code, proposed.status_code) == (201, 201), (recorded.text, proposed.text)
+    before = await actions_by_id(client)
+    assert [item["external_id"] for item in before.values()].count(None) == 2
+    lengths = await history_lengths(client, before)
+    for params in ({"format": "csv"}, {"format": "xlsx"}):
+        exported = await client.get(f"{URL}/export", params=params | {"region": "24"}, headers=CENTRE)
+        assert exported.status_code == 200, exported.text
+        media_type = XLSX_MEDIA_TYPE if params["format"] == "xlsx" else "text/csv"
+        again = await upload(client, exported.content, media_type=media_type)
+        assert again.status_code == 200, (params, again.text)
+        assert again.json() == {"rows": 5, "created": 0, "updated": 0, "unchanged": 5, "restored": 0}, params
+    after = await actions_by_id(client)
+    assert after == before  # no new action, the same revisions
+    assert await history_lengths(client, after) == lengths  # no audit entry
+
+    # The exported row changed: its action is updated, by id.
+    exported = await client.get(f"{URL}/export", params={"format": "csv", "region": "24"}, headers=CENTRE)
+    text = exported.content.decode("utf-8-sig")
+    assert recorded.json()["id"] in text
+    changed = await upload(client, text.replace("Pistes cyclables", "Pistes cyclables sécurisées"))
+    assert changed.json() == {"rows": 5, "created": 0, "updated": 1, "unchanged": 4, "restored": 0}
+    bikes = (await actions_by_id(client))[recorded.json()["id"]]
+    assert (bikes["title"], bikes["revision"], bikes["external_id"]) == (
+        "Pistes cyclables sécurisées",
+        2,
+        None,
+    )
+
+
+async def test_a_row_naming_an_action_by_id_must_name_one_of_the_callers(client: httpx.AsyncClient) -> None:
+    assert (await upload(client, CSV)).status_code == 200
+    centre = await actions_of(client)
+    hedges, cars = centre["CVL-HAIES-01"]["id"], centre["CVL-VE-01"]["id"]
+    elsewhere = await client.post(
+        URL, json={"title": "Rénovation", "territory": {"level": "region", "code": "76"}}, headers=OCCITANIE
+    )
+    loiret = await client.post(
+        URL, json={"title": "Sans id", "territory": {"level": "departement", "code": "45"}}, headers=CENTRE
+    )
+    assert (elsewhere.status_code, loiret.status_code) == (201, 201), (elsewhere.text, loiret.text)
+    before = await actions_by_id(client)
+    rows = [
+        f"{hedges};CVL-HAIES-01;Plan haies renommé;region:24",  # valid: still not saved
+        "00000000-0000-4000-8000-000000000000;;Inconnue;region:24",  # no such action
+        "pas-un-id;;Mal écrit;region:24",
+        f"{elsewhere.json()['id']};;Rénovation;region:24",  # another région's: unknown to the caller
+        f"{cars};CVL-VE-01;Bornes;region:24",  # an action's territory does not change
+        f"{hedges};;Deux fois;region:24",  # the same action twice
+        f"{loiret.json()['id']};CVL-VE-01;Bornes;departement:45",  # another action's external id
+    ]
+    response = await upload(client, "id;external_id;title;territory\n" + "\n".join(rows) + "\n")
+    assert sorted(errors(response)) == [
+        (["row", 3, "id"], "not_found"),
+        (["row", 4, "id"], "uuid_parsing"),
+        (["row", 5, "id"], "not_found"),
+        (["row", 6, "territory"], "value_error"),
+        (["row", 7, "id"], "duplicate"),
+        (["row", 8, "external_id"], "duplicate"),
+    ]
+    assert await actions_by_id(client) == before

@@ -114,3 +114,46 @@ async def test_sorted_by_status_end_date_and_paginated(client: httpx.AsyncClient
         "/api/v1/actions", params={"sort": "title", "page": 2, "page_size": 2}, headers=ADMIN
     )
     assert [a["title"] for a in titles.json()["items"]] == ["Action C"]
+
+
+async def test_actions_without_a_sort_value_come_last_either_way(client: httpx.AsyncClient) -> None:
+    # The same order on SQLite and PostgreSQL, which put NULLs at opposite ends by default.
+    early = await post(
+        client, title="Early", start_date="2025-01-01", end_date="2026-12-31", estimated_cost_eur="1000"
+    )
+    late = await post(
+        client, title="Late", start_date="2027-01-01", end_date="2029-12-31", estimated_cost_eur="9000"
+    )
+    blank = sorted([await post(client, title="Blank 1"), await post(client, title="Blank 2")])
+
+    async def ids(**params: Any) -> list[str]:
+        response = await client.get("/api/v1/actions", params=params, headers=ADMIN)
+        assert response.status_code == 200, (params, response.text)
+        return [item["id"] for item in response.json()["items"]]
+
+    for key in ("start_date", "end_date", "estimated_cost_eur"):
+        assert await ids(sort=key) == [early, late, *blank], key
+        assert await ids(sort=key, descending="true") == [late, early, *blank], key
+        # Pages of a sort with ties neither overlap nor skip.
+        pages = [await ids(sort=key, descending="true", page=n, page_size=1) for n in (1, 2, 3, 4)]
+        assert [page[0] for page in pages] == [late, early, *blank], key
+
+
+async def test_the_year_filter_keeps_the_actions_whose_calendar_overlaps_it(
+    client: httpx.AsyncClient,
+) -> None:
+    both = await post(client, title="Both", start_date="2025-03-01", end_date="2026-06-30")
+    start_only = await post(client, title="Start only", start_date="2027-01-01")
+    end_only = await post(client, title="End only", end_date="2026-12-31")
+    await post(client, title="No calendar")
+
+    async def ids(year: int) -> set[str]:
+        response = await client.get("/api/v1/actions", params={"year": year}, headers=ADMIN)
+        assert response.status_code == 200, response.text
+        return {item["id"] for item in response.json()["items"]}
+
+    assert await ids(2024) == {end_only}  # under way until its end
+    assert await ids(2025) == {both, end_only}
+    assert await ids(2026) == {both, end_only}  # its last year: found by its end date alone
+    assert await ids(2027) == {start_only}
+    assert await ids(2040) == {start_only}  # no end date: under way from its start

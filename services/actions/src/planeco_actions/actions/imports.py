@@ -3,8 +3,10 @@ exported in the same columns.
 
 Every row is checked as a single action's write is (the same schema, calendar, budget, lever, territory,
 actor and impact rules: `service`, `impacts`) before anything is written; any error and nothing changes.
-Idempotent by (territory, external id): an unchanged row writes nothing (no audit entry, no new revision),
-a changed one updates its action (audited `update`), a new one creates it (audited `create`)."""
+A row names its action by planeco `id` (what the export writes: actions recorded through the API, by
+contributors or from a proposal have no external id) or else by (territory, external id). Idempotent: an
+unchanged row writes nothing (no audit entry, no new revision), a changed one updates its action (audited
+`update`), a new one (no `id`, an external id not yet known) creates it (audited `create`)."""
 
 from __future__ import annotations
 
@@ -53,6 +55,7 @@ class _Row:
     sheet: SheetRow
     data: ActionCreate
     present: frozenset[str]  # the ActionCreate fields the file's columns give
+    action_id: uuid.UUID | None  # the planeco id the row names its action by, if it has one
 
 
 def _column(cells: Mapping[str, str], loc: Sequence[str | int]) -> str:
@@ -78,8 +81,20 @@ def _parse(rows: list[SheetRow], errors: RowErrors) -> list[_Row]:
             errors.add(["row", sheet_row.number, column], message, "syntax")
         if wrong:
             continue
-        if not fields.get("external_id"):
-            errors.add(["row", sheet_row.number, "external_id"], "the external id is required", "missing")
+        raw_id = fields.pop("id", None)
+        action_id: uuid.UUID | None = None
+        if raw_id:
+            try:
+                action_id = uuid.UUID(raw_id)
+            except ValueError:
+                errors.add(["row", sheet_row.number, "id"], "not an action id (a UUID)", "uuid_parsing")
+                continue
+        elif not fields.get("external_id"):
+            errors.add(
+                ["row", sheet_row.number, "external_id"],
+                "the external id is required when the row has no id",
+                "missing",
+            )
             continue
         try:
             data = ActionCreate.model_validate(fields)
@@ -88,7 +103,7 @@ def _parse(rows: list[SheetRow], errors: RowErrors) -> list[_Row]:
                 column = _column(sheet_row.values, list(error["loc"]))
                 errors.add(["row", sheet_row.number, column], _message(dict(error)), str(error["type"]))
             continue
-        parsed.append(_Row(sheet_row, data, frozenset(fields)))
+        parsed.append(_Row(sheet_row, data, frozenset(fields), action_id))
     return parsed
 
 
@@ -106,6 +121,7 @@ async def _lock(session: AsyncSession) -> None:
 
 
 async def _existing(session: AsyncSession, rows: list[_Row]) -> dict[tuple[str, str, str], Action]:
+    """The actions holding the rows' external ids, by (territory level, code, external id)."""
     ids = sorted({row.data.external_id for row in rows if row.data.external_id})
     found: dict[tuple[str, str, str], Action] = {}
     for start in range(0, len(ids), 500):
@@ -114,6 +130,56 @@ async def _existing(session: AsyncSession, rows: list[_Row]) -> dict[tuple[str, 
             assert action.external_id is not None
             found[(action.territory_level.value, action.territory_code, action.external_id)] = action
     return found
+
+
+async def _named(session: AsyncSession, rows: list[_Row]) -> dict[uuid.UUID, Action]:
+    """The actions the rows name by id (archived ones too: a row restores its action)."""
+    ids = sorted({row.action_id for row in rows if row.action_id is not None})
+    found: dict[uuid.UUID, Action] = {}
+    for start in range(0, len(ids), 500):
+        statement = select(Action).where(Action.id.in_(ids[start : start + 500]))
+        found |= {action.id: action for action in (await session.execute(statement)).scalars()}
+    return found
+
+
+def _target(
+    row: _Row,
+    place: service.Place,
+    *,
+    named: dict[uuid.UUID, Action],
+    existing: dict[tuple[str, str, str], Action],
+    principal: Principal,
+    errors: RowErrors,
+) -> tuple[bool, Action | None]:
+    """The action a row writes (None: a new one), and whether the row may write it (False: an error is
+    recorded). By id when the row has one (an action the caller may act on, on the row's territory, and
+    the row's external id not another action's), else by territory and external id."""
+    number = row.sheet.number
+    external_id = row.data.external_id if "external_id" in row.present else None
+    holder = existing.get((place.level.value, place.code, external_id)) if external_id else None
+    if row.action_id is None:
+        return True, holder
+    action = named.get(row.action_id)
+    if action is None or not may_act_on(principal, service.scope_of(action)):
+        # Another territory's action reads as unknown: its existence is not the caller's to learn.
+        errors.add(["row", number, "id"], f"no action {row.action_id} on your territory", "not_found")
+        return False, None
+    if (action.territory_level.value, action.territory_code) != (place.level.value, place.code):
+        errors.add(
+            ["row", number, "territory"],
+            f"action {action.id} is on {action.territory_level.value}:{action.territory_code}: an "
+            "action's territory does not change (leave the id out to record a new action)",
+            "value_error",
+        )
+        return False, None
+    if holder is not None and holder.id != action.id:
+        errors.add(
+            ["row", number, "external_id"],
+            f"action {holder.id} of {place.level.value} {place.code} already has external_id {external_id!r}",
+            "duplicate",
+        )
+        return False, None
+    return True, action
 
 
 def _with_versions(data: ActionCreate, action: Action | None) -> list[ImpactInput]:
@@ -184,10 +250,10 @@ async def import_actions(
             errors=outside[:200],
         )
 
-    first_row: dict[tuple[str, str, str | None], int] = {}
+    first_row: dict[tuple[str, str, str], int] = {}
     for row in rows:
         place = places.get(row.sheet.number)
-        if place is None:
+        if place is None or not row.data.external_id:
             continue
         key = (place.level.value, place.code, row.data.external_id)
         if key in first_row:
@@ -201,13 +267,27 @@ async def import_actions(
 
     await _lock(session)
     existing = await _existing(session, rows)
+    named = await _named(session, rows)
+    writing: dict[uuid.UUID, int] = {}  # the action each row writes → its first row
     planned: list[tuple[_Row, service.Place, Action | None, dict[str, Any], list[str]]] = []
     for row in rows:
         place = places.get(row.sheet.number)
         if place is None:
             continue
-        assert row.data.external_id is not None  # a required column
-        action = existing.get((place.level.value, place.code, row.data.external_id))
+        found, action = _target(
+            row, place, named=named, existing=existing, principal=principal, errors=errors
+        )
+        if not found:
+            continue
+        if action is not None:
+            if action.id in writing:
+                errors.add(
+                    ["row", row.sheet.number, "id" if row.action_id else "external_id"],
+                    f"action {action.id} is also written by row {writing[action.id]}",
+                    "duplicate",
+                )
+                continue
+            writing[action.id] = row.sheet.number
         check = ReferenceCheck()
         refused: list[FieldError] = []
         data = row.data

@@ -58,7 +58,9 @@ class ActionRepository:
         published_only: bool = False,
     ) -> Select[Any]:
         column = getattr(Action, filters.sort.value)
-        order = column.desc() if filters.descending else column.asc()
+        # Empty values last in both directions, on both databases (SQLite and PostgreSQL disagree on
+        # where NULLs go by default); the id breaks ties, so that pages never overlap.
+        order = (column.desc() if filters.descending else column.asc()).nulls_last()
         statement = (
             select(Action)
             .where(visible(Action.region_code, regions), not_archived(Action.archived_at, include_archived))
@@ -101,9 +103,10 @@ class ActionRepository:
             statement = statement.where(Action.structurante.is_(filters.structurante))
         if filters.year is not None:
             first, last = dt.date(filters.year, 1, 1), dt.date(filters.year, 12, 31)
+            # The calendar overlaps the year; a missing date leaves its side open, but a calendar needs one.
             statement = statement.where(
-                Action.start_date.is_not(None),
-                Action.start_date <= last,
+                or_(Action.start_date.is_not(None), Action.end_date.is_not(None)),
+                or_(Action.start_date.is_(None), Action.start_date <= last),
                 or_(Action.end_date.is_(None), Action.end_date >= first),
             )
         for word in fold(filters.q or "").split():

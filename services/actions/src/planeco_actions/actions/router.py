@@ -108,8 +108,12 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
     summary="Import a roadmap file: one row per action (CSV or XLSX)",
     description="Coordinators import the actions of their territory (and what lies in it), admins any; "
     "a row on a territory outside the caller's is a 403 listing those rows, and nothing changes. "
-    "Idempotent by the row's territory and `external_id`: the same file again changes nothing (no audit "
-    "entry, no new revision); a changed row updates its action (audited `update`); a new one creates it "
+    "A row names its action by planeco `id` when it has one (the export writes it, so that actions "
+    "without an external id, recorded through the API, by contributors or from a proposal, re-import): "
+    "that action must exist on the caller's territory and on the row's `territory`, else a row error; "
+    "a row without `id` names it by its territory and `external_id` (required then). Idempotent: the "
+    "same file again changes nothing (no audit entry, no new revision); a changed row updates its action "
+    "(audited `update`); a new one (no `id`, an `external_id` unknown on its territory) creates it "
     "(audited `create`, with the status the row gives); a row naming an archived action restores it. "
     "Actions the file leaves out are left as they are. All or nothing: any invalid row and nothing "
     "changes; the 422 `invalid-roadmap-file` lists every error (up to 200) as "
@@ -136,9 +140,9 @@ async def import_actions(
     summary="The COP actions as a roadmap file (CSV or XLSX), in the columns of the import",
     description="The actions `listActions` lists with the same filters (not archived; those of the "
     "régions the caller may see), all of them in one file (at most 10,000: a 422 `export-too-large` asks "
-    "to narrow it down), one row per action in the columns `importActions` reads: the file imported "
-    "again changes nothing. The file's metadata give the filters, the source and the licence (Licence "
-    "Ouverte 2.0).",
+    "to narrow it down), one row per action in the columns `importActions` reads, its planeco `id` "
+    "among them (actions without an external id too): the file imported again changes nothing. The "
+    "file's metadata give the filters, the source and the licence (Licence Ouverte 2.0).",
     response_class=Response,
     responses=file_responses("The actions as a CSV or XLSX file") | problem_responses(422),
 )

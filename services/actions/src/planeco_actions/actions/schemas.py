@@ -319,7 +319,10 @@ class ActionFilters(BaseModel):
         Field(
             ge=2015,
             le=2060,
-            description="Only actions whose calendar (start_date–end_date) covers part of it",
+            description="Only actions whose calendar (start_date–end_date) overlaps that year: a start on or "
+            "before 31 December and an end on or after 1 January, a missing date leaving its side open "
+            "(an action with an end date only is under way until then); actions with neither date are left "
+            "out (their phases are not read)",
         ),
     ] = None
     q: Annotated[
@@ -329,7 +332,13 @@ class ActionFilters(BaseModel):
             description="Words in the title or description, each of them (case and accents ignored)",
         ),
     ] = None
-    sort: Annotated[ActionSort, Field(description="Sort key")] = ActionSort.created_at
+    sort: Annotated[
+        ActionSort,
+        Field(
+            description="Sort key. Actions without a value for it (no start_date, end_date or "
+            "estimated_cost_eur) come last, ascending or descending; ties in the order of the action ids"
+        ),
+    ] = ActionSort.created_at
     descending: Annotated[bool, Field(description="Sort in descending order")] = False
 
 

@@ -1,5 +1,6 @@
 """A roadmap as a spreadsheet: one row per COP action, the columns its import reads and its export writes
-(the same ones, so that a file exported then imported again changes nothing).
+(the same ones, so that a file exported then imported again changes nothing: its rows name their actions by
+planeco id, external id or not).
 
 Cells that hold several things (carriers, budget lines, phases, other impacts) use one compact syntax:
 items separated by `|`, the fields of an item by `:`, and a backslash before a `|`, a `:` or a `\\` that
@@ -22,8 +23,12 @@ per action (what `GET /actions/export` writes: its `#` metadata lines are skippe
 compared without case, accents or separators. A column the file leaves out leaves that field of existing
 actions as it is (new actions take its default); an empty cell clears the field.
 
-- `external_id` (required): the sending system's id of the action, unique within its territory: a
-  re-import updates the action of that territory with that id;
+- `id`: planeco's id of the action (the export writes it): a row with one updates that action, which
+  must exist, be on the caller's territory and on the row's `territory` (a row error otherwise; an
+  action's territory does not change); leave it empty to name the action by `external_id`;
+- `external_id` (the column is required; the cell when the row has no `id`): the sending system's id of
+  the action, unique within its territory: a row without `id` updates the action of that territory with
+  that external id, or creates it; with an `id`, the row sets the action's external id (empty: none);
 - `title` (required); `description`;
 - `territory` (required): `level:code`, the level among `region`, `departement`, `epci`, `crte`, `commune`
   and the official code (`region:24`, `departement:45`, `epci:244500468`, `commune:45234`);
@@ -55,7 +60,11 @@ Documents are not in the file: an import leaves them as they are.
 
 REQUIRED = ("external_id", "title", "territory")
 TEXT_COLUMNS = [
-    Column("external_id", description="The sending system's id, unique within the territory"),
+    Column(
+        "external_id",
+        description="The sending system's id, unique within the territory: names the action when the "
+        "row has no id (required then)",
+    ),
     Column("title"),
     Column("description"),
     Column("territory", description="level:code (region:24, departement:45, epci:244500468…)"),
@@ -93,6 +102,11 @@ TEXT_COLUMNS = [
         description="Read only: the sum of the impacts in ktCO2e (ignored on import)",
     ),
     Column("published", description="true or false"),
+    Column(
+        "id",
+        description="planeco's id of the action: a row with one updates that action (it must exist on "
+        "your territory, on the row's territory); empty for an action named by external_id",
+    ),
 ]
 COLUMNS = tuple(column.name for column in TEXT_COLUMNS)
 IGNORED = frozenset({"expected_impact_ktco2e", "territory_name"})
@@ -377,6 +391,7 @@ def record(action: Action) -> dict[str, str | Decimal | None]:
         or None,
         "expected_impact_ktco2e": action.expected_impact_ktco2e,
         "published": _bool(action.published),
+        "id": str(action.id),
     }
 
 
