@@ -3,7 +3,9 @@ kept as an `.eml` file in a folder, so that a developer can open what the diagno
 
 `python -m planeco.mailserver --port 1025 --dir .data/mail [--refuse-domain refused.test]`: recipients at a
 refused domain get `550` at RCPT (what a real server answers for an unknown mailbox), to test retries.
-Stops on SIGTERM or SIGINT. Not for production: it relays nothing, it only keeps."""
+`--tls implicit|starttls --tls-cert CERT.pem --tls-key KEY.pem`: TLS from the first byte (SMTPS, as on port
+465) or after STARTTLS (as on port 587), so that the outbox's TLS settings are tested against a real
+handshake. Stops on SIGTERM or SIGINT. Not for production: it relays nothing, it only keeps."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import email.policy
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -57,9 +60,33 @@ class KeepingHandler:
         return "250 OK: kept"
 
 
-def serve(port: int, folder: Path, refuse_domains: frozenset[str], host: str = "127.0.0.1") -> None:
+TLS_MODES = ("implicit", "starttls")
+
+
+def serve(
+    port: int,
+    folder: Path,
+    refuse_domains: frozenset[str],
+    host: str = "127.0.0.1",
+    *,
+    tls: str | None = None,
+    certificate: tuple[Path, Path] | None = None,
+) -> None:
+    """`tls`: None, "implicit" or "starttls", with `certificate` (the PEM certificate and key files)."""
     handler = KeepingHandler(folder, refuse_domains)
-    controller = Controller(handler, hostname=host, port=port)
+    options: dict[str, Any] = {}
+    if tls is not None:
+        if tls not in TLS_MODES or certificate is None:
+            raise ValueError(f"tls is one of {TLS_MODES}, with a certificate and its key")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*certificate)
+        # implicit: the listening socket speaks TLS; starttls: offered, and required before MAIL
+        options = (
+            {"ssl_context": context}
+            if tls == "implicit"
+            else {"tls_context": context, "require_starttls": True}
+        )
+    controller = Controller(handler, hostname=host, port=port, **options)
     controller.start()
     print(f"SMTP server on {host}:{port}: messages kept in {folder}/ as .eml files", flush=True)
     loop = asyncio.new_event_loop()
@@ -99,12 +126,20 @@ class MailServer:
 
 @contextmanager
 def running_mail_server(
-    port: int, folder: Path, *, refuse_domains: Iterable[str] = (), startup_seconds: float = 20
+    port: int,
+    folder: Path,
+    *,
+    refuse_domains: Iterable[str] = (),
+    startup_seconds: float = 20,
+    tls: str | None = None,
+    certificate: tuple[Path, Path] | None = None,
 ) -> Iterator[MailServer]:
     """This server as its own process on loopback while the block runs, stopped by its PID."""
     command = [sys.executable, "-m", "planeco.mailserver", "--port", str(port), "--dir", str(folder)]
     for domain in refuse_domains:
         command += ["--refuse-domain", domain]
+    if tls is not None and certificate is not None:
+        command += ["--tls", tls, "--tls-cert", str(certificate[0]), "--tls-key", str(certificate[1])]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603 (our own interpreter)
     try:
         deadline = time.monotonic() + startup_seconds
@@ -129,9 +164,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=1025)
     parser.add_argument("--dir", type=Path, default=Path(".data/mail"))
     parser.add_argument("--refuse-domain", action="append", default=[])
+    parser.add_argument("--tls", choices=TLS_MODES, default=None)
+    parser.add_argument("--tls-cert", type=Path, default=None)
+    parser.add_argument("--tls-key", type=Path, default=None)
     arguments = parser.parse_args()
     refused = frozenset(domain.lower() for domain in arguments.refuse_domain)
-    serve(arguments.port, arguments.dir, refused, arguments.host)
+    if arguments.tls is not None and (arguments.tls_cert is None or arguments.tls_key is None):
+        parser.error("--tls needs --tls-cert and --tls-key")
+    certificate = (arguments.tls_cert, arguments.tls_key) if arguments.tls is not None else None
+    serve(arguments.port, arguments.dir, refused, arguments.host, tls=arguments.tls, certificate=certificate)
 
 
 if __name__ == "__main__":

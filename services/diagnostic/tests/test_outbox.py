@@ -4,12 +4,19 @@ retries of refused and undeliverable messages, never twice, the daily cap, the o
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import ipaddress
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from fastapi import FastAPI
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -243,6 +250,72 @@ async def test_a_message_is_claimed_by_one_run_only(app: FastAPI) -> None:
     assert (again.status, again.attempts) == (MessageStatus.sending, 1)
     async with runtime_of(app).transaction() as session:  # not left for the next test's run
         await session.execute(delete(OutboxMessage).where(OutboxMessage.id == message_id))
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost, signed by its own key: (certificate, key) PEM files. It
+    is its own CA: the client trusts it only when given it (`smtp_ca_file`)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "smtp.pem", folder / "smtp.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.mark.parametrize("mode", ["implicit", "starttls"])
+async def test_mail_goes_over_tls_and_the_servers_certificate_is_checked(
+    app: FastAPI, tmp_path: Path, mode: str
+) -> None:
+    """Against a real TLS handshake (SMTPS or STARTTLS): with the server's CA given, delivered; with the
+    system's CAs only, the self-signed certificate is refused and the message waits for a retry."""
+    certificate = self_signed(tmp_path)
+    runtime = runtime_of(app)
+    settings = runtime.settings
+    port = unused_port()
+    tls = {"smtp_port": port, "smtp_implicit_tls": mode == "implicit", "smtp_starttls": mode == "starttls"}
+    with running_mail_server(port, tmp_path / "mail", tls=mode, certificate=certificate) as server:
+        to = address()
+        message_id = await queue(app, to)
+        runtime.settings = settings.model_copy(update=tls)
+        try:
+            assert (await send(app))["retried"] == 1
+            refused = await stored(app, message_id)
+            assert refused.status is MessageStatus.queued
+            assert "certificate" in (refused.last_error or "").lower()
+            runtime.settings = settings.model_copy(update=tls | {"smtp_ca_file": certificate[0]})
+            assert (await deliver_due(runtime, now=refused.next_attempt_at)).sent == 1
+        finally:
+            runtime.settings = settings
+        [received] = server.received(to)
+        assert received["Message-ID"].strip() == refused.message_id
+
+
+def test_starttls_and_implicit_tls_are_one_or_the_other(database_url: str) -> None:
+    with pytest.raises(ValueError, match="choose one"):
+        diagnostic_settings(database_url, smtp_starttls=True, smtp_implicit_tls=True)
 
 
 async def test_an_interrupted_attempt_is_never_resent(app: FastAPI, mail_server: MailServer) -> None:

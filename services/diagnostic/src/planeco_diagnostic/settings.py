@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from planeco_shared.settings import ServiceSettings
@@ -25,6 +25,10 @@ class DiagnosticSettings(ServiceSettings):
     smtp_port: int = Field(default=1025, ge=1, le=65535)
     # STARTTLS after connecting (port 587); False: plain SMTP (a relay on the same network, the local run).
     smtp_starttls: bool = False
+    # TLS from the first byte instead (SMTPS, port 465); not with smtp_starttls.
+    smtp_implicit_tls: bool = False
+    # A CA bundle (PEM) the server's certificate is checked against (a private CA); default: the system's.
+    smtp_ca_file: Path | None = None
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None  # a secret: never in the repo, never logged
     smtp_timeout: float = Field(default=30.0, gt=0)
@@ -41,3 +45,9 @@ class DiagnosticSettings(ServiceSettings):
     # closes (each number once; [] : never by itself, only by POST /campaigns/{id}/reminders).
     reminder_days_before_closing: list[int] = Field(default_factory=lambda: [7], max_length=10)
     mail_batch: int = Field(default=200, ge=1, le=10_000)  # messages per run of the job
+
+    @model_validator(mode="after")
+    def _one_tls_mode(self) -> DiagnosticSettings:
+        if self.smtp_starttls and self.smtp_implicit_tls:
+            raise ValueError("smtp_starttls and smtp_implicit_tls: choose one (587: STARTTLS, 465: implicit)")
+        return self

@@ -1,4 +1,5 @@
-"""Sending one message over SMTP with aiosmtplib (settings: host, port, STARTTLS, login, from address)."""
+"""Sending one message over SMTP with aiosmtplib (settings: host, port, STARTTLS or implicit TLS, the CA to
+check the server's certificate against, login, from address)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def build_message(message: OutboxMessage, settings: DiagnosticSettings) -> Email
 
 
 def connection(settings: DiagnosticSettings) -> aiosmtplib.SMTP:
-    """An SMTP client, not connected yet (`await smtp.connect()`: STARTTLS and login as set)."""
+    """An SMTP client, not connected yet (`await smtp.connect()`: TLS and login as set). The server's
+    certificate is always checked (against `smtp_ca_file` when set)."""
     password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
     return aiosmtplib.SMTP(
         hostname=settings.smtp_host,
@@ -34,6 +36,8 @@ def connection(settings: DiagnosticSettings) -> aiosmtplib.SMTP:
         username=settings.smtp_username,
         password=password,
         start_tls=settings.smtp_starttls,
-        use_tls=False,
+        use_tls=settings.smtp_implicit_tls,
+        validate_certs=True,
+        cert_bundle=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
         timeout=settings.smtp_timeout,
     )
