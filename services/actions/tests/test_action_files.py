@@ -18,6 +18,8 @@ from openpyxl import Workbook, load_workbook
 from planeco_shared.tabular import XLSX_MEDIA_TYPE
 from planeco_shared.testing import identity_headers
 
+from .permission_matrix import covers
+
 URL = "/api/v1/actions"
 ADMIN = identity_headers("admin")
 CENTRE = identity_headers("coordinator", "24")
@@ -298,6 +300,10 @@ async def test_an_exported_file_imported_again_changes_nothing(client: httpx.Asy
     assert header[:4] == ["external_id", "title", "description", "territory"]
 
 
+@covers(
+    "POST /actions/imports",
+    "GET /actions/export",
+)
 async def test_who_may_import_and_export(client: httpx.AsyncClient) -> None:
     centre_file = CSV
     matrix = {"admin": (ADMIN, 200), "centre": (CENTRE, 200), "occitanie": (OCCITANIE, 403)}

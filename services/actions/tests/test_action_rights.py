@@ -9,6 +9,8 @@ import httpx
 
 from planeco_shared.testing import assert_restore, identity_headers
 
+from .permission_matrix import covers
+
 ADMIN = identity_headers("admin")
 CENTRE = identity_headers("coordinator", "24")
 LOIRET = identity_headers("coordinator", "departement:45")
@@ -34,6 +36,9 @@ def action(level: str, code: str, **fields: Any) -> dict[str, Any]:
     return {"title": "Végétaliser les cours d'école", "territory": {"level": level, "code": code}} | fields
 
 
+@covers(
+    "POST /actions",
+)
 async def test_who_may_create_on_which_territory(client: httpx.AsyncClient) -> None:
     matrix = {
         ("region", "24"): {"admin": 201, "centre": 201, "loiret": 403, "occitanie": 403, "orleans": 403},
@@ -53,6 +58,15 @@ async def test_who_may_create_on_which_territory(client: httpx.AsyncClient) -> N
         assert response.status_code == status, (name, response.text)
 
 
+@covers(
+    "GET /actions/{action_id}",
+    "GET /actions/{action_id}/history",
+    "GET /actions",
+    "PATCH /actions/{action_id}",
+    "POST /actions/{action_id}/impacts/recompute",
+    "DELETE /actions/{action_id}",
+    "POST /actions/{action_id}/restore",
+)
 async def test_who_reads_changes_recomputes_archives_and_restores_an_action(
     client: httpx.AsyncClient,
 ) -> None:
@@ -150,6 +164,10 @@ async def test_a_contributor_proposes_and_a_coordinator_decides(client: httpx.As
     assert decided.json()["status"] == "abandonnee"
 
 
+@covers(
+    "GET /published-actions",
+    "GET /published-actions/{action_id}",
+)
 async def test_published_actions_are_public_reads(client: httpx.AsyncClient) -> None:
     published = await client.post(
         "/api/v1/actions", json=action("region", "24", published=True), headers=CENTRE

@@ -11,6 +11,8 @@ from openpyxl import load_workbook
 
 from planeco_shared.testing import assert_problem, identity_headers
 
+from .permission_matrix import covers
+
 ADMIN = identity_headers("admin")
 CENTRE = identity_headers("coordinator", "24")
 LOIRET = identity_headers("coordinator", "departement:45")
@@ -119,6 +121,10 @@ async def test_proposals_export_and_scope(client: httpx.AsyncClient) -> None:
     )
 
 
+@covers(
+    "GET /debates/working-groups/{group_id}/meetings/export",
+    "GET /debates/working-groups/{group_id}/proposals/export",
+)
 async def test_who_exports_a_groups_syntheses_and_proposals(client: httpx.AsyncClient) -> None:
     group_id, meeting_id, proposal_id = await _group_with_debate(client)
     # Per caller: the status of both exports, scoped as the JSON reads (the région's participants).

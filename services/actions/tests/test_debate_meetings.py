@@ -9,6 +9,8 @@ import httpx
 
 from planeco_shared.testing import assert_problem, assert_restore, identity_headers
 
+from .permission_matrix import covers
+
 ADMIN = identity_headers("admin")
 CENTRE = identity_headers("coordinator", "24")
 LOIRET = identity_headers("coordinator", "departement:45")
@@ -78,6 +80,15 @@ async def test_a_meeting_with_its_long_synthesis(client: httpx.AsyncClient) -> N
     assert listed.json()["total"] == 3
 
 
+@covers(
+    "POST /debates/working-groups/{group_id}/meetings",
+    "GET /debates/meetings/{meeting_id}",
+    "GET /debates/working-groups/{group_id}/meetings",
+    "PATCH /debates/meetings/{meeting_id}",
+    "DELETE /debates/meetings/{meeting_id}",
+    "POST /debates/meetings/{meeting_id}/restore",
+    "GET /debates/meetings/{meeting_id}/history",
+)
 async def test_who_writes_and_reads_meetings(client: httpx.AsyncClient) -> None:
     # Per caller: create, read, PATCH, archive (a meeting of a group of the Loiret).
     matrix = {

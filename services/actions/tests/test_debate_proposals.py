@@ -9,6 +9,8 @@ import httpx
 
 from planeco_shared.testing import assert_problem, assert_restore, identity_headers
 
+from .permission_matrix import covers
+
 ADMIN = identity_headers("admin")
 CENTRE = identity_headers("coordinator", "24")
 LOIRET = identity_headers("coordinator", "departement:45")
@@ -121,6 +123,16 @@ async def test_promotion_on_a_given_territory_within_the_callers_scope(client: h
     assert promoted.json()["territory"]["code"] == "244500468"
 
 
+@covers(
+    "POST /debates/working-groups/{group_id}/proposals",
+    "GET /debates/proposals/{proposal_id}",
+    "GET /debates/working-groups/{group_id}/proposals",
+    "GET /debates/proposals/{proposal_id}/history",
+    "PATCH /debates/proposals/{proposal_id}",
+    "POST /debates/proposals/{proposal_id}/promote",
+    "DELETE /debates/proposals/{proposal_id}",
+    "POST /debates/proposals/{proposal_id}/restore",
+)
 async def test_who_writes_reads_and_promotes_proposals(client: httpx.AsyncClient) -> None:
     # Per caller: create, read (one and the list), PATCH, archive, promote (a group of the Loiret's).
     matrix = {

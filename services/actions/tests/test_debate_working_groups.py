@@ -9,6 +9,8 @@ import httpx
 
 from planeco_shared.testing import assert_problem, assert_restore, identity_headers
 
+from .permission_matrix import covers
+
 ADMIN = identity_headers("admin")
 CENTRE = identity_headers("coordinator", "24")
 LOIRET = identity_headers("coordinator", "departement:45")
@@ -75,6 +77,9 @@ async def test_create_read_and_members_named(client: httpx.AsyncClient) -> None:
     assert read.json()["name"] == "Se déplacer dans le Loiret"
 
 
+@covers(
+    "POST /debates/working-groups",
+)
 async def test_who_may_create_for_which_owner(client: httpx.AsyncClient) -> None:
     expected = {
         ("region", "24"): {"admin": 201, "centre": 201, "loiret": 403, "cher": 403, "occitanie": 403},
@@ -90,6 +95,14 @@ async def test_who_may_create_for_which_owner(client: httpx.AsyncClient) -> None
         assert response.status_code == status, (name, response.text)
 
 
+@covers(
+    "GET /debates/working-groups/{group_id}",
+    "GET /debates/working-groups/{group_id}/history",
+    "GET /debates/working-groups",
+    "PATCH /debates/working-groups/{group_id}",
+    "DELETE /debates/working-groups/{group_id}",
+    "POST /debates/working-groups/{group_id}/restore",
+)
 async def test_who_reads_changes_archives_and_restores(client: httpx.AsyncClient) -> None:
     # Per caller: read (the group, its history, and finding it in the list), PATCH, archive (each on a
     # fresh group of the Loiret).

@@ -9,6 +9,8 @@ import httpx
 
 from planeco_shared.testing import identity_headers
 
+from .permission_matrix import covers
+
 ADMIN = identity_headers("admin")
 CENTRE = identity_headers("coordinator", "24")
 LOIRET = identity_headers("coordinator", "departement:45")
@@ -68,6 +70,12 @@ async def test_a_progress_update_is_kept_audited_and_listed_newest_first(client:
     assert listed["total"] == 2
 
 
+@covers(
+    "POST /actions/{action_id}/progress-updates",
+    "GET /actions/{action_id}/progress-updates",
+    "GET /actions/{action_id}/progress-updates/{update_id}",
+    "GET /actions/overdue",
+)
 async def test_who_reports_progress_is_who_writes_the_action(client: httpx.AsyncClient) -> None:
     action = await act(client, start_date="2025-01-01", end_date="2026-12-31")  # overdue by 2030
     url = f"/api/v1/actions/{action['id']}/progress-updates"

@@ -20,6 +20,8 @@ from planeco_actions.db import AuditEntry
 from planeco_shared.runtime import runtime_of
 from planeco_shared.testing import identity_headers, read_csv_export, read_xlsx_export
 
+from .permission_matrix import covers
+
 ADMIN = identity_headers("admin")
 CENTRE = identity_headers("coordinator", "24")
 LOIRET = identity_headers("coordinator", "departement:45")
@@ -412,6 +414,24 @@ async def test_the_live_roadmaps_export_as_csv_and_xlsx(client: httpx.AsyncClien
     assert Decimal(str(sheet.rows[-1]["objective_ktco2e"])) == Decimal(loiret["total"]["objective_ktco2e"])
 
 
+@covers(
+    "POST /roadmaps/regions/{code}/publications",
+    "GET /roadmaps/regions/{code}/publications",
+    "GET /roadmaps/regions/{code}/publications/{number}",
+    "GET /roadmaps/regions/{code}/publications/{number}/snapshot",
+    "GET /roadmaps/regions/{code}/publications/{number}/export",
+    "GET /roadmaps/regions/{code}/publications/{number}/datapackage.json",
+    "GET /roadmaps/regions/{code}/publications/{number}/datapackage.zip",
+    "GET /roadmaps/regions/{code}/publications/{number}/files/{file}",
+    "POST /roadmaps/regions/{code}/departements/{departement}/publications",
+    "GET /roadmaps/regions/{code}/departements/{departement}/publications",
+    "GET /roadmaps/regions/{code}/departements/{departement}/publications/{number}",
+    "GET /roadmaps/regions/{code}/departements/{departement}/publications/{number}/snapshot",
+    "GET /roadmaps/regions/{code}/departements/{departement}/publications/{number}/export",
+    "GET /roadmaps/regions/{code}/departements/{departement}/publications/{number}/datapackage.json",
+    "GET /roadmaps/regions/{code}/departements/{departement}/publications/{number}/datapackage.zip",
+    "GET /roadmaps/regions/{code}/departements/{departement}/publications/{number}/files/{file}",
+)
 async def test_who_may_publish_and_who_may_read(client: httpx.AsyncClient) -> None:
     await seed(client)
     # Per caller, refusals first: publishing the région's roadmap, then the Loiret's; a refusal writes

@@ -13,6 +13,8 @@ from fastapi import FastAPI
 
 from planeco_shared.testing import identity_headers, read_csv_export
 
+from .permission_matrix import covers
+
 ADMIN = identity_headers("admin")
 CENTRE = identity_headers("coordinator", "24")
 OCCITANIE = identity_headers("coordinator", "76")
@@ -137,6 +139,14 @@ async def test_the_roadmap_shows_objective_impact_and_gap_as_the_levers_service_
     assert Decimal(roadmap["total"]["committed_ktco2e"]) == committed + Decimal("0.75")
 
 
+@covers(
+    "GET /roadmaps/regions/{code}",
+    "GET /roadmaps/regions/{code}/departements/{departement}",
+    "GET /roadmaps/regions/{code}/export",
+    "GET /roadmaps/regions/{code}/departements/{departement}/export",
+    "GET /roadmaps/regions/{code}/financing",
+    "GET /roadmaps/regions/{code}/calendar",
+)
 async def test_anonymous_callers_and_other_regions_count_the_published_actions_only(
     client: httpx.AsyncClient,
 ) -> None:

@@ -12,6 +12,8 @@ from openpyxl import Workbook
 from planeco_shared.tabular import XLSX_MEDIA_TYPE
 from planeco_shared.testing import identity_headers
 
+from .permission_matrix import covers
+
 URL = "/api/v1/support-measures"
 ADMIN = identity_headers("admin")
 CENTRE = identity_headers("coordinator", "24")
@@ -183,12 +185,41 @@ async def test_who_may_import_which_catalogue(
         assert response.json()["owner"] == ({"level": level, "code": code} if code else None)
 
 
+@covers("POST /support-measures/imports")
+async def test_who_imports_the_regions_and_the_loirets_catalogues(client: httpx.AsyncClient) -> None:
+    # Per caller, refusals first: importing the Centre-Val de Loire's catalogue, then the Loiret's (a
+    # refusal imports nothing); the coordinators of a territory and of what contains it import its own.
+    matrix = {
+        "anonymous": (ANONYMOUS, 401, 401),
+        "occitanie": (identity_headers("coordinator", "76"), 403, 403),
+        "contributor": (identity_headers("contributor", "45234"), 403, 403),
+        "reader": (identity_headers("reader"), 403, 403),
+        "loiret": (LOIRET, 403, 200),
+        "centre": (CENTRE, 200, 200),
+        "admin": (ADMIN, 200, 200),
+    }
+    imported = {"region:24": False, "departement:45": False}
+    for name, (headers, *statuses) in matrix.items():
+        for owner, status in zip(imported, statuses, strict=True):
+            response = await upload(client, NATIONAL, owner=owner, headers=headers)
+            assert response.status_code == status, (name, owner, response.text)
+            imported[owner] |= status == 200
+            listed = await client.get(URL, params={"owner": owner}, headers=ANONYMOUS)
+            assert listed.json()["total"] == (2 if imported[owner] else 0), (name, owner)
+
+
+@covers(
+    "GET /support-measures",
+    "GET /support-measures/{measure_id}",
+    "GET /support-measures/{measure_id}/history",
+)
 async def test_who_reads_a_catalogue(client: httpx.AsyncClient) -> None:
     assert (await upload(client, NATIONAL, owner="region:24", headers=CENTRE)).status_code == 200
     # Per caller: the list and one measure (public reads), its history (authenticated callers).
     matrix = {
         "admin": (ADMIN, 200, 200),
         "centre": (CENTRE, 200, 200),
+        "loiret": (LOIRET, 200, 200),
         "occitanie": (identity_headers("coordinator", "76"), 200, 200),
         "contributor": (identity_headers("contributor", "244500468"), 200, 200),
         "reader": (identity_headers("reader"), 200, 200),
