@@ -1,5 +1,6 @@
 """The synthesis of a campaign: exact counts on a hand-built small campaign (submitted responses only),
-the family rule at its thresholds, publication and the suppression of figures under 3 respondents, who
+the family rule at its thresholds, publication and the suppression of figures under 3 respondents, the
+distance to objectives (against the official objective, or the région's adjusted one), the exports, who
 may read what."""
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from sqlalchemy import select
 
 from planeco_diagnostic.db import AuditEntry
 from planeco_diagnostic.invitations.router import today
-from planeco_diagnostic.syntheses.schemas import Synthesis
+from planeco_diagnostic.syntheses.schemas import Distance, ObjectiveUsed, Synthesis
 from planeco_diagnostic.syntheses.service import share
 from planeco_shared.runtime import runtime_of
+from planeco_shared.tabular import XLSX_MEDIA_TYPE
 from planeco_shared.testing import assert_problem, read_csv_export, read_xlsx_export
 
 from .test_responses import (
@@ -677,3 +679,132 @@ async def test_two_campaigns_on_two_editions_are_compared_on_the_items_they_shar
         assert [(e["loc"], e["type"]) for e in problem["errors"]] == [
             (["query", "with"], "other-questionnaire")
         ]
+
+
+async def test_the_distance_is_set_against_the_regions_adjusted_objective_when_it_set_one(
+    client: httpx.AsyncClient, levers_app: FastAPI, centre: str, answered: dict[str, str]
+) -> None:
+    # The région's own objective for the fleet lever, stored by the levers service (its adjustments),
+    # withdrawn at the end: the levers database is shared by the session.
+    adjustment = "/api/v1/panoramas/2024-07-24/regions/24/adjustments/augm_voitelec"
+    distance_url = f"{synthesis_url(centre)}/distance"
+    levers = httpx.AsyncClient(transport=httpx.ASGITransport(app=levers_app), base_url="http://levers.test")
+    async with levers:
+        put = await levers.put(
+            adjustment,
+            json={"objective_ktco2e": "300.5", "comment": "SRADDET Centre-Val de Loire"},
+            headers=CENTRE,
+        )
+        assert put.status_code == 201, put.text
+        etag = put.headers["etag"]
+        try:
+            panorama = await levers.get("/api/v1/panoramas/2024-07-24/regions/24", headers=CENTRE)
+            lever = next(row for row in panorama.json()["levers"] if row["lever_id"] == "augm_voitelec")
+            assert lever["adjusted"]["objective_ktco2e"] == "300.5"
+            read = await client.get(distance_url, headers=CENTRE)
+            assert read.status_code == 200, read.text
+            assert Distance.model_validate(read.json()).model_dump(mode="json") == read.json()
+            figures = read.json()["levers"][0]
+            assert figures["lever_id"] == "augm_voitelec"
+            assert figures["objective_basis"] == ObjectiveUsed.adjusted.value == "adjusted"
+            assert figures["adjusted_objective_ktco2e"] == "300.5"
+            assert figures["objective_ktco2e"] == "482.1358"  # the official one, still given
+            assert (figures["done"]["ktco2e"], figures["planned"]["ktco2e"]) == ("0.0214", "0.0214")
+            assert figures["remaining_ktco2e"] == "300.4572"  # 300.5 − 0.0214 − 0.0214, not the official's
+            departements = {row["departement"]: row for row in figures["by_departement"]}
+            assert departements["45"]["objective_ktco2e"] == "128.829"  # the declined official objective
+            # the public form sets it against the adjusted objective too (figures suppressed: < 3)
+            assert (
+                await client.post(f"{synthesis_url(centre)}/publication", headers=CENTRE)
+            ).status_code == 201
+            public = (await client.get(f"{distance_url}/public", headers=ANONYMOUS)).json()["levers"][0]
+            assert (public["objective_basis"], public["adjusted_objective_ktco2e"]) == ("adjusted", "300.5")
+            assert public["remaining_ktco2e"] is None
+        finally:
+            withdrawn = await levers.delete(adjustment, headers=CENTRE | {"If-Match": etag})
+            assert withdrawn.status_code == 204, withdrawn.text
+        # withdrawn: the official objective applies again (the diagnostic's levers client keeps an upstream
+        # answer 5 s, so the distance follows after that; the official case is the test above)
+        panorama = await levers.get("/api/v1/panoramas/2024-07-24/regions/24", headers=CENTRE)
+        lever = next(row for row in panorama.json()["levers"] if row["lever_id"] == "augm_voitelec")
+        assert lever["adjusted"] is None
+
+
+async def test_the_stats_export_as_xlsx_holds_the_figures_of_the_stats(
+    client: httpx.AsyncClient, centre: str, answered: dict[str, str]
+) -> None:
+    base = f"/api/v1/campaigns/{centre}"
+    stats = await client.get(f"{base}/stats", headers=CENTRE)
+    assert stats.status_code == 200, stats.text
+    body = stats.json()
+    workbook = await client.get(f"{base}/stats/export", params={"format": "xlsx"}, headers=CENTRE)
+    assert workbook.status_code == 200, workbook.text
+    assert workbook.headers["content-type"].startswith(XLSX_MEDIA_TYPE)
+    assert workbook.headers["content-disposition"].endswith('.xlsx"')
+    table = read_xlsx_export(workbook.content)
+    assert [header.split(" [", 1)[0] for header in table.headers] == [
+        "breakdown", "group", "invited", "started", "submitted", "started_rate", "submitted_rate"
+    ]  # fmt: skip
+    expected = [("overall", None, body["overall"])]
+    expected += [("type", row["type"], row) for row in body["by_type"]]
+    expected += [("departement", row["departement"], row) for row in body["by_departement"]]
+    assert len(table.rows) == len(expected) == 1 + 5 + 7  # région, département, métropole, CA, CC; 6 + région
+    for row, (breakdown, group, counts) in zip(table.rows, expected, strict=True):
+        assert (row["breakdown"], row["group"]) == (breakdown, group)
+        for field in ("invited", "started", "submitted"):
+            assert row[field] == counts[field] and isinstance(row[field], int), (group, field)
+        for field in ("started_rate", "submitted_rate"):  # numeric cells, the JSON's exact decimals
+            assert isinstance(row[field], int | float), (group, field)
+            assert Decimal(str(row[field])) == Decimal(counts[field]), (group, field)
+    assert table.rows[0] == {
+        "breakdown": "overall",
+        "group": None,
+        "invited": 86,
+        "started": 8,
+        "submitted": 7,
+        "started_rate": 0.093,
+        "submitted_rate": 0.0814,
+    }  # fmt: skip  8/86 = 0.0930…, 7/86 = 0.0813953…
+    assert table.metadata["title"] == ["Taux de réponse du diagnostic"]
+    # the CSV of the same view holds the same figures
+    csv = read_csv_export(
+        (
+            await client.get(
+                f"{base}/stats/export", params={"format": "csv", "decimal": "point"}, headers=CENTRE
+            )
+        ).content
+    )
+    assert [
+        {key: None if value is None else Decimal(str(value)) if key.endswith("_rate") else str(value)
+         for key, value in row.items()}
+        for row in table.rows
+    ] == [
+        {key: None if value is None else Decimal(value) if key.endswith("_rate") else value
+         for key, value in row.items()}
+        for row in csv.rows
+    ]  # fmt: skip
+    assert_problem(await client.get(f"{base}/stats/export", params={"format": "xlsx"}, headers=READER), 403)
+
+
+async def test_the_remaining_to_an_objective_entered_in_vehicles_reads_to_four_places(
+    client: httpx.AsyncClient, levers_app: FastAPI, centre: str, answered: dict[str, str]
+) -> None:
+    # An adjusted objective entered in the physical unit: its ktCO2e is derived to 12 places by the levers
+    # service (100 thousand vehicles more than 2019: 100 / 0.4677 = 213.81227282446…).
+    adjustment = "/api/v1/panoramas/2024-07-24/regions/24/adjustments/augm_voitelec"
+    levers = httpx.AsyncClient(transport=httpx.ASGITransport(app=levers_app), base_url="http://levers.test")
+    async with levers:
+        put = await levers.put(
+            adjustment, json={"objective_physical": "104.196", "comment": "SRADDET"}, headers=CENTRE
+        )
+        assert put.status_code == 201, put.text
+        assert put.json()["objective_ktco2e"] == "213.81227282446"
+        try:
+            read = await client.get(f"{synthesis_url(centre)}/distance", headers=CENTRE)
+        finally:
+            withdrawn = await levers.delete(adjustment, headers=CENTRE | {"If-Match": put.headers["etag"]})
+            assert withdrawn.status_code == 204, withdrawn.text
+    figures = read.json()["levers"][0]
+    assert figures["objective_basis"] == "adjusted"
+    assert figures["adjusted_objective_ktco2e"] == "213.81227282446"  # as the levers service gives it
+    assert figures["remaining_ktco2e"] == "213.7695"  # 213.81227282446 − 0.0214 − 0.0214, 4 places

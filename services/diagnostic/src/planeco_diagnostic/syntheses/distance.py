@@ -181,8 +181,12 @@ async def build(session: AsyncSession, levers: LeversClient, campaign: Campaign,
         adjusted = figures.adjusted.objective_ktco2e if figures.adjusted is not None else None
         against = adjusted if adjusted is not None else objective
         done_kt, planned_kt = totals["done"][1], totals["planned"][1]
+        # Rounded once, at the end (an adjusted objective entered in the physical unit comes with the
+        # levers service's 12 places; done and planned are already to 4).
         remaining = (
-            str(against - done_kt - planned_kt) if done_kt is not None and planned_kt is not None else None
+            str((against - done_kt - planned_kt).quantize(KTCO2E, rounding=ROUND_HALF_EVEN) + 0)
+            if done_kt is not None and planned_kt is not None
+            else None
         )
         declined_objectives = {c.code: str(c.objective_ktco2e) for c in declined.children} if declined else {}
         codes = [*departements, *([None] if any(None in m for m in per_departement.values()) else [])]

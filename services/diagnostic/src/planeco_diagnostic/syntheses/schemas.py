@@ -217,7 +217,8 @@ class LeverDistance(BaseModel):
     )
     objective_basis: ObjectiveUsed = Field(description="Which objective `remaining_ktco2e` is against")
     remaining_ktco2e: str | None = Field(
-        description="objective − done − planned ktCO2e (4 places); negative: beyond the objective"
+        description="objective − done − planned ktCO2e, rounded once to 4 places (half to even); negative: "
+        "beyond the objective"
     )
     by_departement: list[DepartementDistance]
 
