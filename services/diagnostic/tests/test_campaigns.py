@@ -274,8 +274,12 @@ async def test_a_coordinator_extends_closes_and_renames_a_campaign(
     closed = await client.patch(url, json={"closing_date": _day(-1)}, headers=CENTRE | tag)
     assert closed.status_code == 200, closed.text
     assert (await client.get("/api/v1/answer/response", headers=token)).status_code == 404
+    # The whole representation sent back, its dates unchanged: only the title changes.
+    whole = {k: closed.json()[k] for k in ("title", "opening_date", "closing_date")} | {"title": "Clos"}
+    renamed = await client.patch(url, json=whole, headers=CENTRE | {"If-Match": closed.headers["etag"]})
+    assert renamed.status_code == 200, renamed.text
     reopened = await client.patch(
-        url, json={"closing_date": _day(7)}, headers=CENTRE | {"If-Match": closed.headers["etag"]}
+        url, json={"closing_date": _day(7)}, headers=CENTRE | {"If-Match": renamed.headers["etag"]}
     )
     assert reopened.status_code == 200, reopened.text
     assert (await client.get("/api/v1/answer/response", headers=token)).status_code == 200
@@ -307,3 +311,32 @@ async def test_a_campaign_not_yet_open_moves_its_dates_in_order(
     sooner = await client.patch(url, json={"opening_date": _day(0)}, headers=CENTRE | tag)
     assert sooner.status_code == 200, sooner.text
     assert (sooner.json()["opening_date"], sooner.json()["closing_date"]) == (_day(0), _day(40))
+
+
+async def test_a_campaign_closes_on_its_opening_day_or_is_cancelled_before_it_opens(
+    client: httpx.AsyncClient, national: str
+) -> None:
+    for opening in (0, 5):  # opened today; not open yet
+        body = campaign(national, opening_date=_day(opening), closing_date=_day(30), invitees=REGION_ONLY)
+        created = await client.post(URL, json=body, headers=CENTRE)
+        assert created.status_code == 201, created.text
+        url = f"{URL}/{created.json()['id']}"
+        closed = await client.patch(
+            url, json={"closing_date": _day(-1)}, headers=CENTRE | {"If-Match": created.headers["etag"]}
+        )
+        assert closed.status_code == 200, closed.text
+        assert closed.json()["closing_date"] == _day(-1)
+        # Once closed, its closing date moves only forward (to open it again), never to another past day.
+        again = await client.patch(
+            url, json={"closing_date": _day(-1)}, headers=CENTRE | {"If-Match": closed.headers["etag"]}
+        )
+        assert again.status_code == 200, again.text  # the same date: no change
+    long_closed = campaign(national, opening_date=_day(-40), closing_date=_day(-10), invitees=REGION_ONLY)
+    created = await client.post(URL, json=long_closed, headers=CENTRE)
+    assert created.status_code == 201, created.text
+    moved = await client.patch(
+        f"{URL}/{created.json()['id']}",
+        json={"closing_date": _day(-1)},
+        headers=CENTRE | {"If-Match": created.headers["etag"]},
+    )
+    assert assert_problem(moved, 422)["errors"][0]["type"] == "already_closed"

@@ -410,7 +410,8 @@ async def test_a_quantity_in_another_unit_is_refused_and_the_item_unit_is_kept(
     assert (await client.get(mine, headers=holder)).json()["status"] == "not_started"
     said = await client.patch(
         mine,
-        json={"answers": {"flotte-electrique": fleet | {"unit": "véhicules"}}},
+        # the accent typed as e + combining acute, a space after: the same unit
+        json={"answers": {"flotte-electrique": fleet | {"unit": "ve\u0301hicules "}}},
         headers=holder | {"If-Match": "*"},
     )
     assert said.status_code == 200, said.text

@@ -135,13 +135,15 @@ def add_archive_routes(
         raise ValueError(f"{path!r} does not end with the resource's id parameter")
     entity_id_param = Path(alias=parameter.group(1))
     writer = get_args(manager)[1]  # the Depends(...) of Annotated[Principal, Depends(...)]
+    visible = get_args(VisibleRegions)[1]
 
+    # The writer's role first (403 without asking anything else), then the régions it sees.
     async def archive(
         request: Request,
         session: SessionDep,
-        regions: VisibleRegions,
-        entity_id: uuid.UUID = entity_id_param,
         principal: Principal = writer,
+        entity_id: uuid.UUID = entity_id_param,
+        regions: frozenset[str] | None = visible,
     ) -> Response:
         entity = await to_change(session, entity_id, principal=principal, regions=regions)
         check_if_match(request, _etag(entity))
@@ -151,10 +153,10 @@ def add_archive_routes(
     async def restore(
         request: Request,
         session: SessionDep,
-        regions: VisibleRegions,
         response: Response,
-        entity_id: uuid.UUID = entity_id_param,
         principal: Principal = writer,
+        entity_id: uuid.UUID = entity_id_param,
+        regions: frozenset[str] | None = visible,
     ) -> Any:
         entity = await to_change(
             session, entity_id, principal=principal, regions=regions, include_archived=True

@@ -89,7 +89,7 @@ class CampaignUpdate(BaseModel):
         default=None,
         description="Optional; later to extend the campaign (a closed one opens again until then), earlier "
         "to close it sooner; on or after the opening date, and not before yesterday (yesterday: closed "
-        "from today on). Invitation tokens are valid until it.",
+        "from today on, which also cancels a campaign not yet open). Invitation tokens are valid until it.",
         examples=["2026-05-31"],
     )
 

@@ -253,26 +253,39 @@ async def update_campaign(
     session: AsyncSession, campaign: Campaign, data: CampaignUpdate, *, principal: Principal, today: dt.date
 ) -> Campaign:
     """New title or dates (audited, a new revision): the opening date only before the campaign opens
-    (409 after), dates in order, none in the past (422 naming each)."""
+    (409 after); a new closing date from yesterday on (yesterday: closed from today on, which also
+    cancels a campaign not yet open) and otherwise not before the opening date (422 naming each). A
+    date sent unchanged is no change: a client may send the whole representation back."""
     wanted = {name: getattr(data, name) for name in data.model_fields_set if getattr(data, name) is not None}
     opening = wanted.get("opening_date", campaign.opening_date)
     closing = wanted.get("closing_date", campaign.closing_date)
-    if "opening_date" in wanted and wanted["opening_date"] != campaign.opening_date:
+    yesterday = today - dt.timedelta(days=1)
+    opening_moves = opening != campaign.opening_date
+    closing_moves = closing != campaign.closing_date
+    if opening_moves:
         if today >= campaign.opening_date:
             raise Conflict(
                 f"The campaign opened on {campaign.opening_date.isoformat()}: its opening date stays"
             )
         if opening < today:
             _refuse_update("opening_date", f"{opening.isoformat()} is in the past", "in_the_past")
-    if "closing_date" in wanted and closing < today - dt.timedelta(days=1):
+    if closing_moves and closing < yesterday:
         _refuse_update(
             "closing_date",
             f"{closing.isoformat()} is before yesterday: to close the campaign now, give yesterday's date",
             "in_the_past",
         )
-    if closing < opening:
+    if closing_moves and closing == yesterday and campaign.closing_date < yesterday:
         _refuse_update(
-            "closing_date" if "closing_date" in wanted else "opening_date",
+            "closing_date",
+            f"The campaign closed on {campaign.closing_date.isoformat()}: give a date from today on to "
+            "open it again",
+            "already_closed",
+        )
+    closed_now = closing_moves and closing == yesterday  # closing, or cancelling one not yet open
+    if closing < opening and not closed_now and (opening_moves or closing_moves):
+        _refuse_update(
+            "closing_date" if closing_moves else "opening_date",
             f"The closing date {closing.isoformat()} is before the opening date {opening.isoformat()}",
             "dates_out_of_order",
         )

@@ -9,6 +9,7 @@ exact) and written in plain notation."""
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 import uuid
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
@@ -122,6 +123,11 @@ def _plain(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def _same_text(text: str) -> str:
+    """A unit as compared: NFC (an accent typed as one character or two) and without outer spaces."""
+    return unicodedata.normalize("NFC", text).strip()
+
+
 def validate_answers(
     document: QuestionnaireDocument, invitee: Invitee, answers: dict[str, Any]
 ) -> dict[str, Any]:
@@ -164,7 +170,7 @@ def validate_answers(
                 if (
                     answer.unit is not None
                     and item.quantity is not None
-                    and answer.unit != item.quantity.unit
+                    and _same_text(answer.unit) != _same_text(item.quantity.unit)
                 ):
                     fail(
                         [key, "unit"],

@@ -181,8 +181,8 @@ async def build(session: AsyncSession, levers: LeversClient, campaign: Campaign,
         adjusted = figures.adjusted.objective_ktco2e if figures.adjusted is not None else None
         against = adjusted if adjusted is not None else objective
         done_kt, planned_kt = totals["done"][1], totals["planned"][1]
-        # Rounded once, at the end (an adjusted objective entered in the physical unit comes with the
-        # levers service's 12 places; done and planned are already to 4).
+        # From done and planned as shown (4 places), so that the figures add up; rounded to 4 places (an
+        # adjusted objective entered in the physical unit comes with the levers service's 12).
         remaining = (
             str((against - done_kt - planned_kt).quantize(KTCO2E, rounding=ROUND_HALF_EVEN) + 0)
             if done_kt is not None and planned_kt is not None

@@ -217,8 +217,8 @@ class LeverDistance(BaseModel):
     )
     objective_basis: ObjectiveUsed = Field(description="Which objective `remaining_ktco2e` is against")
     remaining_ktco2e: str | None = Field(
-        description="objective − done − planned ktCO2e, rounded once to 4 places (half to even); negative: "
-        "beyond the objective"
+        description="objective − done − planned ktCO2e, from done and planned as shown (4 places), rounded "
+        "to 4 places half to even, so that the three shown figures add up; negative: beyond the objective"
     )
     by_departement: list[DepartementDistance]
 
