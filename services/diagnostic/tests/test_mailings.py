@@ -28,6 +28,7 @@ from planeco_diagnostic.invitations.router import today
 from planeco_diagnostic.invitations.service import hash_token, new_token
 from planeco_diagnostic.jobs import JOBS
 from planeco_diagnostic.outbox.models import OutboxMessage
+from planeco_diagnostic.outbox.service import WITHDRAWN
 from planeco_shared.jobs import JobOutcome, JobTrigger, run_job
 from planeco_shared.runtime import runtime_of
 from planeco_shared.testing import assert_problem, isolated, unused_port
@@ -465,3 +466,61 @@ def test_no_token_starts_like_a_spreadsheet_formula() -> None:
     tokens = {new_token() for _ in range(3000)}
     assert len(tokens) == 3000 and not any(token.startswith("-") for token in tokens)
     assert all(len(token) == 43 for token in tokens)
+
+
+async def test_a_change_of_dates_withdraws_the_invitations_still_queued(
+    app: FastAPI, client: httpx.AsyncClient, mail_server: MailServer
+) -> None:
+    """Queued with the old dates in their text, they would go out wrong: withdrawn (failed, the reason
+    said, the link blanked); a title change withdraws nothing."""
+    document = SMALL.read_text(encoding="utf-8")
+    created = await client.post(
+        "/api/v1/questionnaires/imports",
+        content=document,
+        headers=ADMIN | {"content-type": "application/json"},
+    )
+    assert created.status_code == 201, created.text
+    day = today()
+    body = {
+        "questionnaire_id": created.json()["id"],
+        "owner": {"level": "region", "code": "24"},
+        "title": "Diagnostic aux dates changeantes",
+        "opening_date": (day - dt.timedelta(days=1)).isoformat(),
+        "closing_date": (day + dt.timedelta(days=20)).isoformat(),
+        "panorama_version": "2024-07-24",
+        "invitees": {"departements": False, "epci_natures": []},
+    }
+    campaign = await client.post("/api/v1/campaigns", json=body, headers=CENTRE)
+    assert campaign.status_code == 201, campaign.text
+    url = f"/api/v1/campaigns/{campaign.json()['id']}"
+    address = mailbox("cop.centre.dates")
+    await add_contact(client, "region", "24", address)
+    sent = await client.post(f"{url}/invitations", json={"codes": ["24"]}, headers=CENTRE)
+    assert sent.status_code == 200 and sent.json()["messages"] == 1, sent.text
+
+    async def queued() -> OutboxMessage:
+        async with runtime_of(app).transaction() as session:
+            [message] = (
+                await session.scalars(select(OutboxMessage).where(OutboxMessage.to_address == address))
+            ).all()
+            session.expunge(message)
+            return message
+
+    first = await queued()
+    assert first.status.value == "queued" and LINK.search(first.text_body)
+    renamed = await client.patch(
+        url, json={"title": "Diagnostic renommé"}, headers=CENTRE | {"If-Match": campaign.headers["etag"]}
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert (await queued()).status.value == "queued"
+    extended = await client.patch(
+        url,
+        json={"closing_date": (day + dt.timedelta(days=40)).isoformat()},
+        headers=CENTRE | {"If-Match": renamed.headers["etag"]},
+    )
+    assert extended.status_code == 200, extended.text
+    withdrawn = await queued()
+    assert (withdrawn.status.value, withdrawn.last_error) == ("failed", WITHDRAWN)
+    assert not LINK.search(withdrawn.text_body) and not LINK.search(withdrawn.html_body)
+    await send_mail(app)
+    assert mail_server.received(address) == []

@@ -89,8 +89,10 @@ async def get_campaign(
     description="Its coordinators (and admins). Extend the closing date (a closed campaign opens again "
     "until then: its invitation tokens work again) or bring it forward to close sooner (yesterday: closed "
     "from today on); move the opening date while the campaign has not opened. Dates are French calendar "
-    "days. 409 when the opening date of an opened campaign is changed; 422 naming the date out of order "
-    "or in the past. The questionnaire, owner, panorama version and invitees stay as created. Audited.",
+    "days. When a date changes, the campaign's invitations and reminders still queued in the outbox are "
+    "withdrawn (`failed`, the reason says so: their text gives the old dates); send them again. 409 when "
+    "the opening date of an opened campaign is changed; 422 naming the date out of order or in the past. "
+    "The questionnaire, owner, panorama version and invitees stay as created. Audited.",
     responses=problem_responses(404, 409, 412, 422, 428),
     openapi_extra=IF_MATCH_REQUIRED,
 )

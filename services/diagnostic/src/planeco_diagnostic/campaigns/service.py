@@ -25,6 +25,7 @@ from planeco_diagnostic.campaigns.schemas import (
 )
 from planeco_diagnostic.db import AuditEntry
 from planeco_diagnostic.invitations.service import owner_territory
+from planeco_diagnostic.outbox import service as outbox
 from planeco_diagnostic.questionnaires import service as questionnaires
 from planeco_diagnostic.questionnaires.models import QuestionnaireStatus
 from planeco_diagnostic.questionnaires.repository import QuestionnaireRepository
@@ -255,7 +256,9 @@ async def update_campaign(
     """New title or dates (audited, a new revision): the opening date only before the campaign opens
     (409 after); a new closing date from yesterday on (yesterday: closed from today on, which also
     cancels a campaign not yet open) and otherwise not before the opening date (422 naming each). A
-    date sent unchanged is no change: a client may send the whole representation back."""
+    date sent unchanged is no change: a client may send the whole representation back. When a date
+    changes, the campaign's invitations and reminders still queued are withdrawn (their text gives the
+    old dates): the coordinator sends them again."""
     wanted = {name: getattr(data, name) for name in data.model_fields_set if getattr(data, name) is not None}
     opening = wanted.get("opening_date", campaign.opening_date)
     closing = wanted.get("closing_date", campaign.closing_date)
@@ -289,7 +292,7 @@ async def update_campaign(
             f"The closing date {closing.isoformat()} is before the opening date {opening.isoformat()}",
             "dates_out_of_order",
         )
-    audit.apply_update(
+    changed = audit.apply_update(
         session,
         AuditEntry,
         campaign,
@@ -298,6 +301,8 @@ async def update_campaign(
         entity_type=ENTITY,
         entity_id=str(campaign.id),
     )
+    if {"opening_date", "closing_date"} & set(changed):
+        await outbox.withdraw(session, campaign.id)  # written with the old dates
     await session.flush()
     return campaign
 

@@ -206,6 +206,7 @@ async def send_mailing(
                 reply_to=reply_to,
                 territory=invitee_territory(campaign, invitee),
                 created_by=principal.subject,
+                campaign_id=campaign.id,
                 flush=False,
             )
             messages += 1

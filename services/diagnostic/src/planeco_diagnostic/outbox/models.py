@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import Enum, Index, Integer, String, Text, Uuid
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from planeco_diagnostic.db import Base
@@ -42,6 +42,11 @@ class OutboxMessage(TimestampMixin, Base):
     territory_code: Mapped[str] = mapped_column(String(9))
     region_code: Mapped[str | None] = mapped_column(String(3), index=True)
     departement_code: Mapped[str | None] = mapped_column(String(3))
+    # The campaign an invitation or a reminder is about: its queued messages are withdrawn when its dates
+    # change, so that none goes out with dates (and a link) no longer right.
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("campaigns.id"), index=True, default=None
+    )
     status: Mapped[MessageStatus] = mapped_column(
         Enum(MessageStatus, native_enum=False, length=20), default=MessageStatus.queued
     )

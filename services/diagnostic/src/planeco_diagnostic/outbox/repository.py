@@ -56,6 +56,13 @@ class OutboxRepository:
         )
         return int(await self.session.scalar(statement) or 0)
 
+    async def queued_of(self, campaign_id: uuid.UUID) -> Sequence[OutboxMessage]:
+        """The campaign's messages not yet handed to the SMTP server."""
+        statement = select(OutboxMessage).where(
+            OutboxMessage.campaign_id == campaign_id, OutboxMessage.status == MessageStatus.queued
+        )
+        return (await self.session.scalars(statement)).all()
+
     async def fail_interrupted(self, reason: str) -> int:
         """Messages left `sending` by a run that stopped mid-way: failed, never retried."""
         result = await self.session.execute(

@@ -71,13 +71,15 @@ async def enqueue(
     reply_to: str | None = None,
     territory: Territory,
     created_by: str = "system",
+    campaign_id: uuid.UUID | None = None,
     flush: bool = True,
 ) -> OutboxMessage:
     """Queue one e-mail in `session`'s transaction: it goes out (within a minute, by the `send-mail` job) only
     if that transaction commits. `template` names `templates/<template>.txt.j2` and `.html.j2`, rendered now
     with `context` (a missing variable or an unknown template: `TemplateError`, a ValueError); `reply_to`: the
-    campaign's coordinator; `territory`: what the message is about (who reads it in the outbox); `flush=False`
-    for many messages at once (written at the transaction's end, in batches)."""
+    campaign's coordinator; `territory`: what the message is about (who reads it in the outbox);
+    `campaign_id`: the campaign it is about, whose date changes withdraw it while queued (`withdraw`);
+    `flush=False` for many messages at once (written at the transaction's end, in batches)."""
     text_body, html_body = render(template, context)
     regions = sorted(territory.regions)
     departements = sorted(territory.departements)
@@ -97,8 +99,25 @@ async def enqueue(
         attempts=0,
         next_attempt_at=utcnow(),
         created_by=created_by,
+        campaign_id=campaign_id,
     )
     return await OutboxRepository(session).add(message, flush=flush)
+
+
+WITHDRAWN = (
+    "withdrawn: the campaign's dates changed before it was sent (send the invitations or reminders again)"
+)
+
+
+async def withdraw(session: AsyncSession, campaign_id: uuid.UUID) -> int:
+    """The campaign's messages still queued, withdrawn (`failed`, WITHDRAWN, their links blanked): they
+    were written with the old dates. In the caller's transaction; how many."""
+    messages = await OutboxRepository(session).queued_of(campaign_id)
+    for message in messages:
+        message.status = MessageStatus.failed
+        message.last_error = WITHDRAWN
+        _blank_secrets(message)
+    return len(messages)
 
 
 # The fragment parameter that carries a secret in a message's links (planeco_diagnostic.mailings).
