@@ -543,7 +543,8 @@ async def test_two_campaigns_on_one_questionnaire_are_compared_on_their_shared_i
     # who may compare: those who read both syntheses
     for caller in (BRETAGNE, READER, LOIRET):
         assert_problem(await client.get(compared_url, params={"with": second}, headers=caller), 404)
-    assert_problem(await client.get(compared_url, params={"with": second}, headers=ANONYMOUS), 401)
+    # anonymous: a public read once both are published (open data), the same 404 before
+    assert_problem(await client.get(compared_url, params={"with": second}, headers=ANONYMOUS), 404)
     assert_problem(await client.get(compared_url, headers=CENTRE), 422)
     assert_problem(await client.get(compared_url, params={"with": "x"}, headers=CENTRE), 422)
     # another questionnaire: nothing to compare

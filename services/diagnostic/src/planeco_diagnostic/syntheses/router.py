@@ -18,7 +18,7 @@ from planeco_diagnostic.syntheses.schemas import Comparison, Distance, Publicati
 from planeco_shared.caching import private_answers, public_cache
 from planeco_shared.contract import CACHED_ETAG, header
 from planeco_shared.database import SessionDep
-from planeco_shared.identity import PUBLIC, AnyCaller, Authenticated, require_authenticated
+from planeco_shared.identity import PUBLIC, AnyCaller, Authenticated, Role, require_authenticated
 from planeco_shared.problems import problem_responses
 from planeco_shared.runtime import LeversDep, VisibleRegions, runtime_of
 from planeco_shared.tabular import (
@@ -280,7 +280,7 @@ async def export_answers(
     )
 
 
-@router.get(
+@public_router.get(
     "/{campaign_id}/synthesis/comparison",
     response_model=Comparison,
     summary="Compare the syntheses of two campaigns",
@@ -288,14 +288,22 @@ async def export_answers(
     "item both have (by key), and per lever whose items are the same in both, each campaign's shares and "
     "the difference (the second's minus the first's, from the exact fractions, 4 places, half to even). "
     "Each campaign is read as `getSynthesis` gives it to the caller (full for its coordinators and admins, "
-    "the public form once published, else 404).",
-    responses=problem_responses(422),
+    "the public form once published, else 404): two published syntheses compare for anyone, without "
+    "credentials (open data).",
+    responses=problem_responses(404, 422),
+    openapi_extra=PUBLIC,
 )
 async def compare_syntheses(
     campaign_id: uuid.UUID,
     other: Annotated[uuid.UUID, Query(alias="with", description="The other campaign's id")],
+    request: Request,
     session: SessionDep,
-    principal: Authenticated,
-    regions: VisibleRegions,
+    principal: AnyCaller,
 ) -> Comparison:
+    # An anonymous caller sees no région's private data: it reads the public forms only (synthesis_view).
+    regions = (
+        None
+        if principal.role is Role.anonymous
+        else await runtime_of(request.app).scopes.visible_regions(principal)
+    )
     return await comparison.compare(session, campaign_id, other, principal=principal, regions=regions)
