@@ -344,7 +344,11 @@ async def test_non_respondents_and_their_export(
     assert sheet.max_row - 1 == in_loiret.json()["total"]
 
 
-async def test_a_closed_campaign_sends_nothing(client: httpx.AsyncClient) -> None:
+async def region_campaign(
+    client: httpx.AsyncClient, title: str, *, opens: int, closes: int, **extra: Any
+) -> httpx.Response:
+    """A new campaign of the Centre-Val de Loire on a fresh questionnaire, open from `opens` to `closes`
+    days from today."""
     document = SMALL.read_text(encoding="utf-8")
     created = await client.post(
         "/api/v1/questionnaires/imports",
@@ -356,13 +360,19 @@ async def test_a_closed_campaign_sends_nothing(client: httpx.AsyncClient) -> Non
     body = {
         "questionnaire_id": created.json()["id"],
         "owner": {"level": "region", "code": "24"},
-        "title": "Diagnostic clos",
-        "opening_date": (day - dt.timedelta(days=30)).isoformat(),
-        "closing_date": (day - dt.timedelta(days=1)).isoformat(),
+        "title": title,
+        "opening_date": (day + dt.timedelta(days=opens)).isoformat(),
+        "closing_date": (day + dt.timedelta(days=closes)).isoformat(),
         "panorama_version": "2024-07-24",
+        **extra,
     }
     campaign = await client.post("/api/v1/campaigns", json=body, headers=CENTRE)
     assert campaign.status_code == 201, campaign.text
+    return campaign
+
+
+async def test_a_closed_campaign_sends_nothing(client: httpx.AsyncClient) -> None:
+    campaign = await region_campaign(client, "Diagnostic clos", opens=-30, closes=-1)
     identifier = campaign.json()["id"]
     for path in ("invitations", "reminders"):
         assert_problem(await client.post(f"/api/v1/campaigns/{identifier}/{path}", headers=CENTRE), 409)
@@ -473,25 +483,14 @@ async def test_a_change_of_dates_withdraws_the_invitations_still_queued(
 ) -> None:
     """Queued with the old dates in their text, they would go out wrong: withdrawn (failed, the reason
     said, the link blanked); a title change withdraws nothing."""
-    document = SMALL.read_text(encoding="utf-8")
-    created = await client.post(
-        "/api/v1/questionnaires/imports",
-        content=document,
-        headers=ADMIN | {"content-type": "application/json"},
-    )
-    assert created.status_code == 201, created.text
     day = today()
-    body = {
-        "questionnaire_id": created.json()["id"],
-        "owner": {"level": "region", "code": "24"},
-        "title": "Diagnostic aux dates changeantes",
-        "opening_date": (day - dt.timedelta(days=1)).isoformat(),
-        "closing_date": (day + dt.timedelta(days=20)).isoformat(),
-        "panorama_version": "2024-07-24",
-        "invitees": {"departements": False, "epci_natures": []},
-    }
-    campaign = await client.post("/api/v1/campaigns", json=body, headers=CENTRE)
-    assert campaign.status_code == 201, campaign.text
+    campaign = await region_campaign(
+        client,
+        "Diagnostic aux dates changeantes",
+        opens=-1,
+        closes=20,
+        invitees={"departements": False, "epci_natures": []},
+    )
     url = f"/api/v1/campaigns/{campaign.json()['id']}"
     address = mailbox("cop.centre.dates")
     await add_contact(client, "region", "24", address)
