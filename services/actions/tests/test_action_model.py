@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from planeco_actions.actions.models import Action
 from planeco_actions.actions.service import funding_target
@@ -52,6 +53,31 @@ async def test_a_territory_of_each_level_is_checked_named_and_located(client: ht
     assert inside_loiret.json()["total"] == 3
     inside_centre = await client.get("/api/v1/actions", params={"region": "24"}, headers=ADMIN)
     assert inside_centre.json()["total"] == 4
+
+
+async def test_an_action_in_a_crte_lies_in_the_crtes_departement(
+    client: httpx.AsyncClient, levers_app: FastAPI
+) -> None:
+    """The levers service attaches a CRTE to a département (the one holding most of its population): the
+    action is located there, so that the département's roadmap and lists count it."""
+    crte_file = "crte_id,crte_name,member\ncrte-45-orleans,CRTE Orléans Métropole,244500468\n"
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=levers_app), base_url="http://levers"
+    ) as levers:
+        uploaded = await levers.post(
+            "/api/v1/territories/crtes/imports",
+            content=crte_file.encode(),
+            headers=CENTRE | {"content-type": "text/csv"},
+        )
+    assert uploaded.status_code == 200, uploaded.text
+    created = await post(client, on("crte", "crte-45-orleans"))
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert (body["territory"]["level"], body["region"], body["departement"]) == ("crte", "24", "45")
+    in_loiret = await client.get(
+        "/api/v1/actions", params={"departement": "45", "page_size": "500"}, headers=ADMIN
+    )
+    assert body["id"] in {action["id"] for action in in_loiret.json()["items"]}
 
 
 async def test_an_unknown_or_ill_formed_territory_is_a_422_naming_the_field(

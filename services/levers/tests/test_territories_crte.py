@@ -87,6 +87,7 @@ async def test_coordinator_uploads_the_crte_of_their_region(app: FastAPI, client
         "id": "crte-45-est",
         "name": "CRTE Montargois-Giennois",
         "region": "24",
+        "departement": "45",
         "population": 63093 + 24157,
         "commune_count": 15 + 11,
         "members": [
@@ -112,6 +113,7 @@ async def test_coordinator_uploads_the_crte_of_their_region(app: FastAPI, client
         "new": {
             "name": "CRTE Orléans Métropole",
             "region": "24",
+            "departement": "45",
             "population": 297350,
             "members": ["244500468"],
         },

@@ -61,6 +61,7 @@ class Crte(ClientModel):
     id: str
     name: str
     region: str
+    departement: str | None = None  # by the attachment rule (null: a CRTE loaded before it was derived)
     population: int
 
 

@@ -128,7 +128,8 @@ async def resolve_territory(
         if crte is None:
             return None
         scope = Territory(Level.crte, code, regions=frozenset({crte.region}))
-        return Place(level, code, crte.name, crte.region, None, scope)
+        # Located in its CRTE's département (the attachment rule), so that a département roadmap counts it
+        return Place(level, code, crte.name, crte.region, crte.departement, scope)
     commune = await check.exists(levers.get_commune(code), loc=loc, what=what)
     if commune is None:
         return None

@@ -231,10 +231,11 @@ async def import_crte_csv(
             crte.covered.append(commune)
     errors.raise_if_any()
 
-    region_of = {
-        crte.id: attach_group((c.region_code, c.departement_code, c.population) for c in crte.covered)[0]
+    attached = {
+        crte.id: attach_group((c.region_code, c.departement_code, c.population) for c in crte.covered)
         for crte in planned.values()
     }
+    region_of = {crte_id: region for crte_id, (region, _departement) in attached.items()}
     # Every member lies in the région of its CRTE (the file's, when named): a région's file cannot take
     # another région's territory (which that région could then no longer put in a CRTE of its own). An EPCI
     # whose communes span several régions lies in each of them, so it may belong to a CRTE of any.
@@ -297,6 +298,7 @@ async def import_crte_csv(
         crte.id: {
             "name": crte.name,
             "region": region_of[crte.id],
+            "departement": attached[crte.id][1],
             "population": sum(c.population for c in crte.covered),
             "members": sorted(crte.epcis | crte.communes),
         }
@@ -315,6 +317,7 @@ async def import_crte_csv(
                 "id": i,
                 "name": after[i]["name"],
                 "region_code": after[i]["region"],
+                "departement_code": after[i]["departement"],
                 "population": after[i]["population"],
             }
             for i in changed
@@ -377,6 +380,7 @@ async def _snapshots(repository: TerritoryRepository, crtes: Any) -> dict[str, d
         c.id: {
             "name": c.name,
             "region": c.region_code,
+            "departement": c.departement_code,
             "population": c.population,
             "members": sorted(members[c.id]),
         }

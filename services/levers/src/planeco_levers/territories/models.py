@@ -90,6 +90,8 @@ class Crte(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)  # the ANCT identifier, as uploaded
     name: Mapped[str] = mapped_column(String(200))
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)  # derived from members
+    # Its département in that région, by the same attachment rule (the one holding most of its population)
+    departement_code: Mapped[str | None] = mapped_column(ForeignKey("departements.code"), index=True)
     population: Mapped[int] = mapped_column(Integer, default=0)  # sum of the communes it covers
 
 

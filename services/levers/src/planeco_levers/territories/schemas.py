@@ -108,6 +108,11 @@ class CrteRead(Schema):
     id: str = Field(description="CRTE identifier, as uploaded")
     name: str
     region: str = Field(description=f"Derived from its members: {REGION_RULE}")
+    departement: str | None = Field(
+        description="Its département, derived from its members: the one holding most of its population in "
+        "its région (ties → lowest code); null only for a CRTE loaded before it was derived",
+        examples=["45"],
+    )
     population: int = Field(description="Population municipale 2023 of the communes it covers")
     commune_count: int = Field(description="Communes it covers, directly or through a member EPCI")
 

@@ -367,7 +367,12 @@ async def get_crte(session: AsyncSession, crte_id: str) -> CrteDetail:
 
 def _crte(c: Crte, commune_count: int) -> CrteRead:
     return CrteRead(
-        id=c.id, name=c.name, region=c.region_code, population=c.population, commune_count=commune_count
+        id=c.id,
+        name=c.name,
+        region=c.region_code,
+        departement=c.departement_code,
+        population=c.population,
+        commune_count=commune_count,
     )
 
 
