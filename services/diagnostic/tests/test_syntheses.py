@@ -124,6 +124,23 @@ def test_shares_are_exact_to_four_places_half_to_even() -> None:
     assert share(0, 0) is None
 
 
+async def open_campaign(client: httpx.AsyncClient, questionnaire_id: str, title: str) -> str:
+    """A Centre-Val de Loire campaign on `questionnaire_id`, open from yesterday for ten days: its id."""
+    day = today()
+    body = {
+        "questionnaire_id": questionnaire_id,
+        "owner": {"level": "region", "code": "24"},
+        "title": title,
+        "opening_date": (day - dt.timedelta(days=1)).isoformat(),
+        "closing_date": (day + dt.timedelta(days=10)).isoformat(),
+        "panorama_version": "2024-07-24",
+    }
+    created = await client.post("/api/v1/campaigns", json=body, headers=CENTRE)
+    assert created.status_code == 201, created.text
+    identifier: str = created.json()["id"]
+    return identifier
+
+
 def synthesis_url(campaign: str) -> str:
     return f"/api/v1/campaigns/{campaign}/synthesis"
 
@@ -398,21 +415,7 @@ async def test_an_intensive_lever_is_not_summable(client: httpx.AsyncClient) -> 
     )  # fmt: skip
     created = await client.post("/api/v1/questionnaires/imports", json=document, headers=ADMIN)
     assert created.status_code == 201, created.text
-    day = today()
-    campaign = await client.post(
-        "/api/v1/campaigns",
-        json={
-            "questionnaire_id": created.json()["id"],
-            "owner": {"level": "region", "code": "24"},
-            "title": "Diagnostic avec une intensité",
-            "opening_date": (day - dt.timedelta(days=1)).isoformat(),
-            "closing_date": (day + dt.timedelta(days=10)).isoformat(),
-            "panorama_version": "2024-07-24",
-        },
-        headers=CENTRE,
-    )
-    assert campaign.status_code == 201, campaign.text
-    identifier = campaign.json()["id"]
+    identifier = await open_campaign(client, created.json()["id"], "Diagnostic avec une intensité")
     await respond(
         client, identifier, ORLEANS, {"conso-flotte": action("pertinent", "realise", quantity="6.5")}
     )
@@ -508,18 +511,9 @@ async def test_two_campaigns_on_one_questionnaire_are_compared_on_their_shared_i
     client: httpx.AsyncClient, centre: str, answered: dict[str, str]
 ) -> None:
     first = (await client.get(f"/api/v1/campaigns/{centre}", headers=CENTRE)).json()
-    day = today()
-    body = {
-        "questionnaire_id": first["questionnaire_id"],
-        "owner": {"level": "region", "code": "24"},
-        "title": "Diagnostic COP Centre-Val de Loire, deuxième vague",
-        "opening_date": (day - dt.timedelta(days=1)).isoformat(),
-        "closing_date": (day + dt.timedelta(days=10)).isoformat(),
-        "panorama_version": "2024-07-24",
-    }
-    created = await client.post("/api/v1/campaigns", json=body, headers=CENTRE)
-    assert created.status_code == 201, created.text
-    second = created.json()["id"]
+    second = await open_campaign(
+        client, first["questionnaire_id"], "Diagnostic COP Centre-Val de Loire, deuxième vague"
+    )
     await respond(client, second, ORLEANS, {FLOTTE: action("pertinent", "realise")})
     await respond(client, second, TOURS, {FLOTTE: action("non_pertinent", "non_engage")})
     compared_url = f"{synthesis_url(centre)}/comparison"
@@ -550,8 +544,7 @@ async def test_two_campaigns_on_one_questionnaire_are_compared_on_their_shared_i
     # another questionnaire: nothing to compare
     document = json.loads(SMALL.read_text(encoding="utf-8"))
     other = await client.post("/api/v1/questionnaires/imports", json=document, headers=ADMIN)
-    body |= {"questionnaire_id": other.json()["id"], "title": "Autre questionnaire"}
-    third = (await client.post("/api/v1/campaigns", json=body, headers=CENTRE)).json()["id"]
+    third = await open_campaign(client, other.json()["id"], "Autre questionnaire")
     refused = await client.get(compared_url, params={"with": third}, headers=CENTRE)
     assert assert_problem(refused, 422)["errors"][0]["loc"] == ["query", "with"]
 
@@ -578,18 +571,7 @@ async def test_two_campaigns_on_two_editions_are_compared_on_the_items_they_shar
         document_url, json=document, headers=ADMIN | {"If-Match": made.headers["etag"]}
     )
     assert changed.status_code == 200, changed.text
-    day = today()
-    body = {
-        "questionnaire_id": edition["id"],
-        "owner": {"level": "region", "code": "24"},
-        "title": "Diagnostic COP Centre-Val de Loire, édition 2",
-        "opening_date": (day - dt.timedelta(days=1)).isoformat(),
-        "closing_date": (day + dt.timedelta(days=10)).isoformat(),
-        "panorama_version": "2024-07-24",
-    }
-    created = await client.post("/api/v1/campaigns", json=body, headers=CENTRE)
-    assert created.status_code == 201, created.text
-    second = created.json()["id"]
+    second = await open_campaign(client, edition["id"], "Diagnostic COP Centre-Val de Loire, édition 2")
     # fleet, second campaign: 5 answers, 3 pertinent of which 1 engaged (first: 4, 3 pertinent, 2 engaged)
     fuel = "chaudieres-fioul"
     await respond(
@@ -668,12 +650,10 @@ async def test_two_campaigns_on_two_editions_are_compared_on_the_items_they_shar
         "/api/v1/questionnaires/imports", json=json.loads(SMALL.read_text(encoding="utf-8")), headers=ADMIN
     )
     assert other.status_code == 201, other.text
-    body |= {"questionnaire_id": other.json()["id"], "title": "Diagnostic sur un autre questionnaire"}
-    unrelated = await client.post("/api/v1/campaigns", json=body, headers=CENTRE)
-    assert unrelated.status_code == 201, unrelated.text
+    unrelated = await open_campaign(client, other.json()["id"], "Diagnostic sur un autre questionnaire")
     for campaign in (centre, second):
         refused = await client.get(
-            f"{synthesis_url(campaign)}/comparison", params={"with": unrelated.json()["id"]}, headers=CENTRE
+            f"{synthesis_url(campaign)}/comparison", params={"with": unrelated}, headers=CENTRE
         )
         problem = assert_problem(refused, 422)
         assert "different questionnaires" in problem["detail"]
