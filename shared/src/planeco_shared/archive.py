@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Annotated, Any, Protocol, TypeVar, get_args
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
@@ -27,6 +27,7 @@ from planeco_shared.runtime import VisibleRegions
 MANAGERS = frozenset({Role.admin, Role.coordinator})
 E = TypeVar("E", bound=ArchivableMixin)
 E_co = TypeVar("E_co", bound=ArchivableMixin, covariant=True)
+E_contra = TypeVar("E_contra", bound=ArchivableMixin, contravariant=True)
 
 
 async def include_archived(
@@ -102,6 +103,13 @@ class ToChange(Protocol[E_co]):
     ) -> Awaitable[E_co]: ...
 
 
+class ReadOf(Protocol[E_contra]):
+    """A resource's read model, made from its entity (`ActionRead.of(action)`)."""
+
+    @classmethod
+    def of(cls, entity: E_contra, /) -> Any: ...
+
+
 class SetArchived(Protocol[E]):
     """`<module>.service.set_archived`: `set_archived` above for the entity, flushed (a new revision)."""
 
@@ -118,8 +126,7 @@ def add_archive_routes(
     label: str,
     to_change: ToChange[E],
     set_archived: SetArchived[E],
-    read: Callable[[E], Any],
-    response_model: type[Any],
+    read_model: type[ReadOf[E]],
     manager: Any,
     archive_description: str,
     restore_description: str,
@@ -128,7 +135,8 @@ def add_archive_routes(
     required: visibility (404) and scope (403) are checked before the precondition, so that a caller who
     may not change the resource learns nothing from a 428 or 412. `path` ends with the resource's id
     parameter (`/meetings/{meeting_id}`); `name` makes the operations `archive_<name>` and
-    `restore_<name>`; `label` ("a meeting") their summaries; `manager` is the dependency giving the
+    `restore_<name>`; `label` ("a meeting") their summaries; `read_model` the restore's answer
+    (`read_model.of(entity)`); `manager` is the dependency giving the
     caller allowed to write: the router's `Annotated[Principal, Depends(...)]`."""
     parameter = re.fullmatch(r".*\{(\w+)\}", path)
     if parameter is None:
@@ -164,7 +172,7 @@ def add_archive_routes(
         check_if_match(request, _etag(entity))
         entity = await set_archived(session, entity, False, principal=principal)
         response.headers["ETag"] = _etag(entity)
-        return read(entity)
+        return read_model.of(entity)
 
     router.add_api_route(
         path,
@@ -182,7 +190,7 @@ def add_archive_routes(
         restore,
         methods=["POST"],
         name=f"restore_{name}",
-        response_model=response_model,
+        response_model=read_model,
         summary=f"Restore an archived {label.split(' ', 1)[1]} (If-Match required)",
         description=restore_description,
         responses=problem_responses(404, 409, 412, 428),

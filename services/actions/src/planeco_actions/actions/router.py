@@ -219,8 +219,7 @@ add_archive_routes(
     label="a COP action",
     to_change=service.action_to_change,
     set_archived=service.set_archived,
-    read=ActionRead.of,
-    response_model=ActionRead,
+    read_model=ActionRead,
     manager=Manager,
     archive_description=(
         "An action is part of an audited roadmap: it is archived, not erased. It then reads as 404 and "

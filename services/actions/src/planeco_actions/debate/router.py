@@ -147,8 +147,7 @@ add_archive_routes(
     label="a working group",
     to_change=service.group_to_change,
     set_archived=service.set_archived,
-    read=WorkingGroupRead.of,
-    response_model=WorkingGroupRead,
+    read_model=WorkingGroupRead,
     manager=Manager,
     archive_description=(
         "A group belongs to an audited debate: it is archived, not erased. It then reads as 404 and leaves "
@@ -279,8 +278,7 @@ add_archive_routes(
     label="a meeting",
     to_change=service.meeting_to_change,
     set_archived=service.set_archived,
-    read=MeetingRead.of,
-    response_model=MeetingRead,
+    read_model=MeetingRead,
     manager=Manager,
     archive_description=("Archived, not erased; `POST …/restore` brings it back. 409 when already archived."),
     restore_description=(
@@ -429,8 +427,7 @@ add_archive_routes(
     label="a proposal",
     to_change=_proposal_to_change,
     set_archived=service.set_archived,
-    read=ProposalRead.of,
-    response_model=ProposalRead,
+    read_model=ProposalRead,
     manager=Manager,
     archive_description=("Archived, not erased; `POST …/restore` brings it back. 409 when already archived."),
     restore_description=(

@@ -316,8 +316,7 @@ add_archive_routes(
     label="a questionnaire template",
     to_change=_questionnaire_to_change,
     set_archived=service.set_archived,
-    read=QuestionnaireRead.of,
-    response_model=QuestionnaireRead,
+    read_model=QuestionnaireRead,
     manager=Manager,
     archive_description=(
         "Archived, not erased (campaigns and the audit trail refer to it): it then reads as 404 and leaves "
